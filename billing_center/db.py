@@ -1,0 +1,69 @@
+"""Tortoise configuration shared by the app, the tests and the migration commands."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.migrations.api import migrate as run_migrations
+
+from billing_center.config import Settings, is_sqlite, normalise_database_url
+
+APP_LABEL = "models"
+MODELS_MODULE = "billing_center.domain.models"
+MIGRATIONS_MODULE = "billing_center.domain.migrations"
+
+
+def _with_pool_size(url: str, pool_size: int) -> str:
+    # asyncpg's pool defaults to 1..5 connections in Tortoise, which queues requests early.
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("minsize", "1")
+    query.setdefault("maxsize", str(pool_size))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
+    """The Tortoise config dict for `database_url` (SQLite or PostgreSQL)."""
+    url = normalise_database_url(database_url)
+    if not is_sqlite(url):
+        url = _with_pool_size(url, pool_size)
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(database_url: str, pool_size: int = 10) -> None:
+    """Open Tortoise for this process; requests run in other tasks than the lifespan, hence
+    the global fallback context (STACK.md §0.1)."""
+    # The executor cache is process-global and keyed by connection name: after a switch of
+    # backend it would hand SQLite SQL to PostgreSQL (STACK.md §0.3).
+    EXECUTOR_CACHE.clear()
+    await Tortoise.init(config=tortoise_config(database_url, pool_size), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    """Close every connection opened by `init_db`."""
+    await Tortoise.close_connections()
+
+
+async def migrate_db(database_url: str) -> None:
+    """Apply every committed migration to `database_url` (creates the SQLite file's tables)."""
+    EXECUTOR_CACHE.clear()
+    await run_migrations(config=tortoise_config(database_url))
+
+
+# The `tortoise` command line (makemigrations, sqlmigrate) reads this:
+# `tortoise -c billing_center.db.TORTOISE_ORM makemigrations`.
+TORTOISE_ORM = tortoise_config(Settings.from_env().database_url)

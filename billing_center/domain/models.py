@@ -1,0 +1,518 @@
+"""Tortoise entities for SPEC §1–8 and the enums they use.
+
+Model docstrings become SQL table comments and Tortoise's migration runner splits SQL on
+semicolons, so they must not contain one.
+
+Every tenant-owned table carries its own `tenant_id` (also where a parent implies it) so that
+isolation is one visible predicate in every query and the table can be distributed by tenant.
+Money is a DecimalField next to a currency code, timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.migrations.constraints import CheckConstraint, UniqueConstraint
+from tortoise.models import Model
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Cloud(str, Enum):
+    WORLDWIDE = "WORLDWIDE"
+    GERMANY = "GERMANY"
+    CHINA_21VIANET = "CHINA_21VIANET"
+
+
+class Role(str, Enum):
+    GLOBAL_ADMIN = "GLOBAL_ADMIN"
+    BILLING_ADMIN = "BILLING_ADMIN"
+    LICENSE_ADMIN = "LICENSE_ADMIN"
+    USER = "USER"
+
+
+class BillingAccountType(str, Enum):
+    MCA = "MCA"
+    MOSA = "MOSA"
+
+
+class ChargeSchedule(str, Enum):
+    ACCOUNT_BILLING_DAY = "ACCOUNT_BILLING_DAY"
+    RENEWAL_DAY = "RENEWAL_DAY"
+
+
+class CommitmentTerm(str, Enum):
+    MONTHLY = "MONTHLY"
+    ANNUAL = "ANNUAL"
+
+
+class SubscriptionStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    DISABLED = "DISABLED"
+    DELETED = "DELETED"
+
+
+class StatusReason(str, Enum):
+    CANCELLED = "CANCELLED"
+    TERM_ENDED = "TERM_ENDED"
+    NON_PAYMENT = "NON_PAYMENT"
+    DISABLED_BY_PROVIDER = "DISABLED_BY_PROVIDER"
+
+
+class PurchaseChannel(str, Enum):
+    ADMIN = "ADMIN"
+    SELF_SERVICE = "SELF_SERVICE"
+    PRODUCT_KEY = "PRODUCT_KEY"
+    TRIAL = "TRIAL"
+
+
+class CancellationReason(str, Enum):
+    TOO_EXPENSIVE = "TOO_EXPENSIVE"
+    NOT_USING = "NOT_USING"
+    SWITCHING_PRODUCT = "SWITCHING_PRODUCT"
+    MISSING_FEATURES = "MISSING_FEATURES"
+    OTHER = "OTHER"
+
+
+class SelfServicePolicy(str, Enum):
+    ALLOW = "ALLOW"
+    TRIALS_ONLY = "TRIALS_ONLY"
+    DENY = "DENY"
+
+
+class LicenseState(str, Enum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+
+
+class InvoiceStatus(str, Enum):
+    OPEN = "OPEN"
+    PAID = "PAID"
+    PAST_DUE = "PAST_DUE"
+    VOID = "VOID"
+
+
+class InvoiceLineKind(str, Enum):
+    PURCHASE = "PURCHASE"
+    RENEWAL = "RENEWAL"
+    PRORATED_CHARGE = "PRORATED_CHARGE"
+    PRORATED_CREDIT = "PRORATED_CREDIT"
+
+
+class PaymentAttemptStatus(str, Enum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class Tenant(Model):
+    """An organization (§1). Sandbox tenants own a test clock (`clock_now`)."""
+
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    cloud = fields.CharEnumField(Cloud, max_length=20)
+    sandbox = fields.BooleanField(default=False)
+    clock_now = fields.DatetimeField(null=True)
+    default_self_service_policy = fields.CharEnumField(
+        SelfServicePolicy, max_length=12, default=SelfServicePolicy.ALLOW
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "tenant"
+
+
+class Domain(Model):
+    """A tenant's domain: the default `<name>.onmicrosoft.com` or a custom one (§1, §5)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    # A domain name identifies one organization on the whole platform, so it is the one
+    # business key that is unique across tenants.
+    name = fields.CharField(max_length=253, unique=True)
+    is_default = fields.BooleanField(default=False)
+    subscription = fields.ForeignKeyField(
+        "models.Subscription", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "domain"
+        indexes = [Index(fields=("tenant_id", "subscription_id"), name="domain_tenant_sub_idx")]
+
+
+class User(Model):
+    """A person in one tenant (§1), `roles` is a list of Role values (empty: plain user)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    display_name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=320)
+    roles = fields.JSONField(default=list)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "app_user"
+        constraints = [UniqueConstraint(fields=("tenant_id", "email"), name="user_tenant_email_uq")]
+
+
+class ApiToken(Model):
+    """A bearer token of one user, stored only as its SHA-256 hash."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    # The hash is how a request finds its tenant, so this lookup key is necessarily global.
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_token"
+
+
+class BillingAccount(Model):
+    """A billing account (§2): MCA or MOSA, an owner, a billing day once it has bought (§7)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=200)
+    type = fields.CharEnumField(BillingAccountType, max_length=4)
+    owner = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.RESTRICT)
+    billing_day = fields.SmallIntField(null=True)
+    charge_schedule = fields.CharEnumField(ChargeSchedule, max_length=20)
+    currency = fields.CharField(max_length=3, default="USD")
+    # Self-service accounts belong to the buyer, not the organization (§6).
+    self_service = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "billing_account"
+        indexes = [Index(fields=("tenant_id", "owner_id"), name="billing_account_owner_idx")]
+        constraints = [
+            CheckConstraint(
+                check="billing_day IS NULL OR (billing_day >= 1 AND billing_day <= 31)",
+                name="billing_account_billing_day_ck",
+            )
+        ]
+
+
+class PaymentMethod(Model):
+    """A card (§2): only what may be shown, plus the gateway's token. Never the full number
+    nor the security code."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    billing_account = fields.ForeignKeyField(
+        "models.BillingAccount", related_name=False, on_delete=fields.CASCADE
+    )
+    brand = fields.CharField(max_length=20)
+    last4 = fields.CharField(max_length=4)
+    expiry_month = fields.SmallIntField()
+    expiry_year = fields.SmallIntField()
+    name_on_card = fields.CharField(max_length=200)
+    address = fields.JSONField(null=True)
+    gateway_token = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "payment_method"
+        indexes = [Index(fields=("tenant_id", "billing_account_id"), name="payment_method_account_idx")]
+
+
+class BillingProfile(Model):
+    """A billing profile (§2): carries the default payment method and receives invoices."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    billing_account = fields.ForeignKeyField(
+        "models.BillingAccount", related_name=False, on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    payment_method = fields.ForeignKeyField(
+        "models.PaymentMethod", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "billing_profile"
+        indexes = [Index(fields=("tenant_id", "billing_account_id"), name="billing_profile_account_idx")]
+
+
+class Product(Model):
+    """A catalogue product (SKU, §3). The catalogue is global, prices are per licence."""
+
+    id = fields.BigIntField(primary_key=True)
+    sku = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    monthly_price = fields.DecimalField(**MONEY)
+    annual_price = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=3, default="USD")
+    commitment_terms = fields.JSONField()
+    self_service = fields.BooleanField(default=False)
+    trial_available = fields.BooleanField(default=False)
+    trial_days = fields.SmallIntField(default=30)
+    position = fields.SmallIntField(default=0)
+
+    class Meta:
+        table = "product"
+
+
+class ProductSelfServicePolicy(Model):
+    """A global admin's self-service policy for one product in one tenant (§6)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    product = fields.ForeignKeyField("models.Product", related_name=False, on_delete=fields.CASCADE)
+    policy = fields.CharEnumField(SelfServicePolicy, max_length=12)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "self_service_policy"
+        constraints = [
+            UniqueConstraint(fields=("tenant_id", "product_id"), name="self_service_policy_uq")
+        ]
+
+
+class Subscription(Model):
+    """A tenant's subscription to a product (§3) with its licence count and lifecycle (§5).
+
+    `assigned_count` mirrors the number of assignment rows so that seat claims are one
+    conditional UPDATE (race-safe on SQLite and PostgreSQL), `version` moves on every change.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    billing_account = fields.ForeignKeyField(
+        "models.BillingAccount", related_name=False, on_delete=fields.RESTRICT
+    )
+    billing_profile = fields.ForeignKeyField(
+        "models.BillingProfile", related_name=False, on_delete=fields.RESTRICT
+    )
+    product = fields.ForeignKeyField("models.Product", related_name=False, on_delete=fields.RESTRICT)
+    status = fields.CharEnumField(SubscriptionStatus, max_length=10)
+    status_reason = fields.CharEnumField(StatusReason, max_length=24, null=True)
+    status_changed_at = fields.DatetimeField()
+    quantity = fields.IntField()
+    assigned_count = fields.IntField(default=0)
+    commitment_term = fields.CharEnumField(CommitmentTerm, max_length=8)
+    auto_renew = fields.BooleanField(default=True)
+    start_date = fields.DateField()
+    term_start = fields.DatetimeField()
+    term_end = fields.DatetimeField()
+    next_charge_date = fields.DateField(null=True)
+    purchase_channel = fields.CharEnumField(PurchaseChannel, max_length=12)
+    purchased_by = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    unit_price = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=3, default="USD")
+    cancelled_at = fields.DatetimeField(null=True)
+    cancellation_reason = fields.CharEnumField(CancellationReason, max_length=20, null=True)
+    cancellation_feedback = fields.TextField(null=True)
+    expired_at = fields.DatetimeField(null=True)
+    disabled_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    reactivated_from = fields.ForeignKeyField(
+        "models.Subscription", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "subscription"
+        indexes = [
+            Index(fields=("tenant_id", "product_id"), name="subscription_tenant_product_idx"),
+            Index(fields=("tenant_id", "billing_account_id"), name="subscription_tenant_account_idx"),
+            Index(fields=("tenant_id", "purchased_by_id"), name="subscription_tenant_buyer_idx"),
+        ]
+        constraints = [
+            CheckConstraint(check="quantity >= 1", name="subscription_quantity_ck"),
+            CheckConstraint(
+                check="assigned_count >= 0 AND assigned_count <= quantity",
+                name="subscription_assigned_ck",
+            ),
+        ]
+
+
+class LicenseAssignment(Model):
+    """A user holding a seat of a subscription (§4), suspended while it is disabled (§3)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    subscription = fields.ForeignKeyField(
+        "models.Subscription", related_name=False, on_delete=fields.CASCADE
+    )
+    user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    # Denormalised from the subscription so "who holds this product" is one indexed lookup.
+    product = fields.ForeignKeyField("models.Product", related_name=False, on_delete=fields.RESTRICT)
+    state = fields.CharEnumField(LicenseState, max_length=10, default=LicenseState.ACTIVE)
+    assigned_at = fields.DatetimeField()
+
+    class Meta:
+        table = "license_assignment"
+        indexes = [Index(fields=("tenant_id", "user_id"), name="license_assignment_user_idx")]
+        constraints = [
+            UniqueConstraint(fields=("subscription_id", "user_id"), name="license_assignment_uq")
+        ]
+
+
+class ProductKey(Model):
+    """A prepaid 25-character product key (§5), issued by the operator, redeemable once."""
+
+    id = fields.BigIntField(primary_key=True)
+    # Stored normalised: 25 upper-case characters without dashes or spaces.
+    key = fields.CharField(max_length=25, unique=True)
+    product = fields.ForeignKeyField("models.Product", related_name=False, on_delete=fields.RESTRICT)
+    quantity = fields.IntField()
+    commitment_term = fields.CharEnumField(CommitmentTerm, max_length=8)
+    cloud = fields.CharEnumField(Cloud, max_length=20)
+    expires_at = fields.DatetimeField()
+    redeemed_at = fields.DatetimeField(null=True)
+    redeemed_by_tenant = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    subscription = fields.ForeignKeyField(
+        "models.Subscription", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "product_key"
+        constraints = [CheckConstraint(check="quantity >= 1", name="product_key_quantity_ck")]
+
+
+class Invoice(Model):
+    """An invoice of a billing profile (§7), `total` is the sum of its lines."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    billing_account = fields.ForeignKeyField(
+        "models.BillingAccount", related_name=False, on_delete=fields.RESTRICT
+    )
+    billing_profile = fields.ForeignKeyField(
+        "models.BillingProfile", related_name=False, on_delete=fields.RESTRICT
+    )
+    number = fields.CharField(max_length=32)
+    issue_date = fields.DateField()
+    period_start = fields.DateField()
+    period_end = fields.DateField()
+    status = fields.CharEnumField(InvoiceStatus, max_length=10)
+    total = fields.DecimalField(**MONEY)
+    amount_due = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=3, default="USD")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "invoice"
+        indexes = [
+            Index(fields=("tenant_id", "issue_date"), name="invoice_tenant_issue_idx"),
+            Index(fields=("tenant_id", "billing_profile_id"), name="invoice_tenant_profile_idx"),
+        ]
+        constraints = [
+            UniqueConstraint(fields=("tenant_id", "number"), name="invoice_number_uq"),
+            CheckConstraint(check="amount_due >= 0", name="invoice_amount_due_ck"),
+        ]
+
+
+class InvoiceLine(Model):
+    """A charge or credit (§7). Until an invoice takes it (`invoice` null) it is outstanding."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    billing_profile = fields.ForeignKeyField(
+        "models.BillingProfile", related_name=False, on_delete=fields.RESTRICT
+    )
+    invoice = fields.ForeignKeyField(
+        "models.Invoice", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    subscription = fields.ForeignKeyField(
+        "models.Subscription", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    kind = fields.CharEnumField(InvoiceLineKind, max_length=16)
+    description = fields.CharField(max_length=300)
+    quantity = fields.IntField()
+    unit_price = fields.DecimalField(**MONEY)
+    amount = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=3, default="USD")
+    period_start = fields.DateField()
+    period_end = fields.DateField()
+    explanation = fields.TextField()
+    # The day from which this line may be charged (§7 charge schedules).
+    charge_on = fields.DateField()
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "invoice_line"
+        indexes = [
+            Index(fields=("tenant_id", "invoice_id"), name="invoice_line_invoice_idx"),
+            Index(fields=("tenant_id", "billing_profile_id"), name="invoice_line_profile_idx"),
+        ]
+
+
+class PaymentAttempt(Model):
+    """One charge of an invoice at the gateway (§7), its key makes a retry charge once."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    invoice = fields.ForeignKeyField("models.Invoice", related_name=False, on_delete=fields.CASCADE)
+    payment_method = fields.ForeignKeyField(
+        "models.PaymentMethod", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    amount = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=3, default="USD")
+    status = fields.CharEnumField(PaymentAttemptStatus, max_length=10)
+    gateway_idempotency_key = fields.CharField(max_length=100)
+    gateway_reference = fields.CharField(max_length=100, null=True)
+    failure_reason = fields.CharField(max_length=200, null=True)
+    attempted_at = fields.DatetimeField()
+
+    class Meta:
+        table = "payment_attempt"
+        indexes = [Index(fields=("tenant_id", "invoice_id"), name="payment_attempt_invoice_idx")]
+        constraints = [
+            UniqueConstraint(
+                fields=("tenant_id", "gateway_idempotency_key"), name="payment_attempt_key_uq"
+            )
+        ]
+
+
+class AuditEvent(Model):
+    """Who changed what, when, on which object, before and after (§8)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    actor_user = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=64)
+    object_type = fields.CharField(max_length=40)
+    object_id = fields.BigIntField()
+    before = fields.JSONField(null=True)
+    after = fields.JSONField(null=True)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "audit_event"
+        indexes = [Index(fields=("tenant_id", "id"), name="audit_event_tenant_idx")]
+
+
+class IdempotencyRecord(Model):
+    """The first result of a money-moving mutation under a client's key (API.md)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    mutation = fields.CharField(max_length=64)
+    key = fields.CharField(max_length=255)
+    request_hash = fields.CharField(max_length=64)
+    response = fields.JSONField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "idempotency_record"
+        constraints = [
+            UniqueConstraint(fields=("tenant_id", "mutation", "key"), name="idempotency_key_uq")
+        ]
