@@ -1,0 +1,155 @@
+"""The ASGI application: /graphql (GraphiQL on GET in a browser), /health, and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from tortoise import Tortoise
+
+from billing_center import db
+from billing_center.config import Settings
+from billing_center.domain.auth import Session, authenticate
+from billing_center.domain.clock import Clock, SystemClock
+from billing_center.resolvers.context import Context
+from billing_center.schema.root import schema
+
+log = logging.getLogger("billing_center.app")
+
+
+def _error_body(message: str, code: str, request_id: str) -> bytes:
+    return orjson.dumps(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
+    )
+
+
+class RequestIdentity:
+    """ASGI middleware: gives every request an id (echoed as `X-Request-Id`) and, on
+    /graphql, resolves its bearer token once.
+
+    A request with a token that is unknown or revoked is refused as a whole (HTTP 401,
+    UNAUTHENTICATED): acting as anonymous would hide a broken integration. A request without
+    a token goes on and may use the public fields (`products`, `signUp`, introspection).
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        if scope["path"].rstrip("/") == "/graphql":
+            token = _bearer_token(scope)
+            if token is not None:
+                try:
+                    session = await authenticate(token, self.settings.operator_token) if token else None
+                except Exception:
+                    log.exception("authentication failed in request %s", request_id)
+                    await _respond(send_with_id, 503, _error_body("Service unavailable.", "INTERNAL", request_id))
+                    return
+                if session is None:
+                    await _respond(
+                        send_with_id, 401,
+                        _error_body("Invalid or revoked token.", "UNAUTHENTICATED", request_id),
+                        extra=[(b"www-authenticate", b"Bearer")],
+                    )
+                    return
+                state["session"] = session
+        await self.app(scope, receive, send_with_id)
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    """The bearer token of the request; "" for a malformed Authorization header."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return None
+
+
+async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BillingGraphQL(GraphQL):
+    """Strawberry's ASGI view with our context and a faster JSON encoder."""
+
+    def __init__(self, clock: Clock, **kwargs: Any):
+        super().__init__(schema, **kwargs)
+        self.clock = clock
+
+    async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
+        state = request.scope.get("state", {})
+        session: Session | None = state.get("session")
+        return Context(
+            clock=self.clock,
+            request_id=state.get("request_id", ""),
+            actor=session.actor if session else None,
+            tenant_clock_now=session.tenant_clock_now if session else None,
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+async def health(request: Request) -> Response:
+    """For load balancers: 200 when the database answers, 503 otherwise."""
+    try:
+        await Tortoise.get_connection("default").execute_query("SELECT 1")
+    except Exception:
+        log.exception("health check failed")
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None, manage_db: bool = True) -> Starlette:
+    """The application. `manage_db=False` leaves opening the database to the caller (tests)."""
+    settings = settings or Settings.from_env()
+    graphql = BillingGraphQL(
+        clock=clock or SystemClock(),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=True,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await db.init_db(settings.database_url, settings.db_pool_size)
+        try:
+            yield
+        finally:
+            if manage_db:
+                await db.close_db()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdentity, settings=settings)
+    return app

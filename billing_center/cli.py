@@ -1,0 +1,108 @@
+"""The `billing-center` command: serve | migrate | seed-demo | export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from billing_center.config import Settings, is_sqlite
+
+SCHEMA_FILE = Path("schema.graphql")
+
+
+def schema_sdl() -> str:
+    """The public schema as SDL, as committed in schema.graphql."""
+    from billing_center.schema.root import schema
+
+    return schema.as_str() + "\n"
+
+
+async def _migrate(settings: Settings) -> None:
+    from billing_center import db
+    from billing_center.domain.catalogue import load_catalogue
+
+    if is_sqlite(settings.database_url):
+        path = settings.database_url.removeprefix("sqlite://").split("?", 1)[0]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    await db.migrate_db(settings.database_url)
+    await db.init_db(settings.database_url)
+    try:
+        count = await load_catalogue()
+    finally:
+        await db.close_db()
+    print(f"Database migrated; catalogue has {count} products.")
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from billing_center import db
+    from billing_center.domain.clock import SystemClock
+    from billing_center.domain.demo import seed_demo
+
+    await db.init_db(settings.database_url)
+    try:
+        logins = await seed_demo(SystemClock())
+    finally:
+        await db.close_db()
+    print("Demo organization 'Contoso Demo'. Tokens (send as `Authorization: Bearer <token>`):")
+    for login in logins:
+        print(f"  {login.display_name:<14} {','.join(login.roles):<14} {login.token}")
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    if workers > 1 and is_sqlite(settings.database_url):
+        print(
+            "SQLite allows one writer process: run one worker, or set DATABASE_URL to a "
+            "PostgreSQL database (postgres://user@host:5432/db) to run several.",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        "billing_center.app:create_app", factory=True, host=host, port=port, workers=workers,
+        access_log=False, log_level="info",
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `billing-center` console script."""
+    parser = argparse.ArgumentParser(prog="billing-center", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API (GraphiQL at /graphql)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    commands.add_parser("migrate", help="create or upgrade the database and load the catalogue")
+    commands.add_parser("seed-demo", help="create the demo organization and print its tokens")
+    export = commands.add_parser("export-schema", help="write the schema as SDL")
+    export.add_argument("--output", type=Path, default=SCHEMA_FILE)
+    export.add_argument("--check", action="store_true", help="fail if the file is stale")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.workers)
+    if args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        return 0
+    if args.command == "seed-demo":
+        asyncio.run(_seed_demo(settings))
+        return 0
+    sdl = schema_sdl()
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != sdl:
+            print(f"{args.output} is stale: run `billing-center export-schema`.", file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(sdl)
+    print(f"Wrote {args.output}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""The audit trail (SPEC §8): written by every change, in the change's own transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from billing_center.domain import models
+from billing_center.domain.actor import Actor
+
+
+def snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-safe copy of `values` for the before/after columns."""
+    return {key: _plain(value) for key, value in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+async def record(
+    actor: Actor,
+    tenant_id: int,
+    action: str,
+    obj: models.Model,
+    at: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit event; call it inside the transaction of the change it describes."""
+    await models.AuditEvent.create(
+        tenant_id=tenant_id,
+        actor_user_id=actor.user_id,
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=obj.pk,
+        before=snapshot(before) if before is not None else None,
+        after=snapshot(after) if after is not None else None,
+        at=at,
+    )

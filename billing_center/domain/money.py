@@ -1,0 +1,47 @@
+"""Exact money: Decimal amounts with a currency, rounded half-up to the cent (SPEC §7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    """Round half-up to the cent, the one rounding rule of every charge and credit."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in one currency. Never a float."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, float):
+            raise TypeError("Money amounts are Decimal, never float")
+        object.__setattr__(self, "amount", Decimal(self.amount))
+
+    def __add__(self, other: "Money") -> "Money":
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: "Money") -> "Money":
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def rounded(self) -> "Money":
+        """This amount rounded half-up to the cent."""
+        return Money(round_cents(self.amount), self.currency)
+
+    def _same_currency(self, other: "Money") -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+    @classmethod
+    def zero(cls, currency: str) -> "Money":
+        """Nothing, in `currency`."""
+        return cls(Decimal("0.00"), currency)

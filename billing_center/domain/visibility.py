@@ -1,0 +1,73 @@
+"""Who may read what (SPEC §1, §6): one tenant-scoped filter per entity.
+
+Every read of the API goes through these filters, so a list, a nested field and `node(id:)`
+agree, and an object of another tenant is indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+from tortoise.expressions import Q
+
+from billing_center.domain.actor import Actor
+
+NOTHING = Q(id__in=[])
+
+
+def _tenant(actor: Actor) -> Q:
+    if actor.tenant_id is None:
+        return NOTHING
+    return Q(tenant_id=actor.tenant_id)
+
+
+def tenants(actor: Actor) -> Q:
+    """A user sees their own tenant."""
+    return NOTHING if actor.tenant_id is None else Q(id=actor.tenant_id)
+
+
+def users(actor: Actor) -> Q:
+    """Everyone in a tenant sees its directory (licences are assigned to people in it)."""
+    return _tenant(actor)
+
+
+def domains(actor: Actor) -> Q:
+    """Everyone in a tenant sees its domains."""
+    return _tenant(actor)
+
+
+def billing_accounts(actor: Actor) -> Q:
+    """Global and billing admins see the organization's accounts; everybody sees the accounts
+    they own. Self-service accounts stay private to their buyer (§6)."""
+    if actor.manages_billing:
+        return _tenant(actor) & (Q(self_service=False) | Q(owner_id=actor.user_id))
+    return _tenant(actor) & Q(owner_id=actor.user_id)
+
+
+def billing_records(actor: Actor) -> Q:
+    """Profiles, payment methods and invoices: readable with their billing account."""
+    if actor.manages_billing:
+        return _tenant(actor) & (
+            Q(billing_account__self_service=False) | Q(billing_account__owner_id=actor.user_id)
+        )
+    return _tenant(actor) & Q(billing_account__owner_id=actor.user_id)
+
+
+def subscriptions(actor: Actor) -> Q:
+    """Admins see every subscription, self-service ones read-only (§6); a plain user sees
+    what they bought."""
+    if actor.is_admin:
+        return _tenant(actor)
+    return _tenant(actor) & Q(billing_account__owner_id=actor.user_id)
+
+
+def license_assignments(actor: Actor) -> Q:
+    """Assignments of visible subscriptions, and a user's own licences."""
+    if actor.is_admin:
+        return _tenant(actor)
+    return _tenant(actor) & (
+        Q(subscription__billing_account__owner_id=actor.user_id) | Q(user_id=actor.user_id)
+    )
+
+
+def audit_events(actor: Actor) -> Q:
+    """The audit log is for the tenant's admins (§8)."""
+    return _tenant(actor) if actor.is_admin else NOTHING

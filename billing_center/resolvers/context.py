@@ -1,0 +1,72 @@
+"""The per-request context: who calls, their loaders, the clock and the request id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+
+from billing_center.domain.actor import Actor
+from billing_center.domain.clock import Clock, tenant_now
+from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.resolvers import relations
+from billing_center.resolvers.loaders import Loaders
+
+ANONYMOUS = Actor(tenant_id=None, user_id=None, roles=frozenset())
+
+
+@dataclass
+class Context:
+    """Built once per request by the GraphQL view."""
+
+    clock: Clock
+    request_id: str
+    actor: Actor | None = None
+    tenant_clock_now: datetime | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.actor or ANONYMOUS)
+
+    def require_actor(self) -> Actor:
+        """The authenticated caller; UNAUTHENTICATED when the request carries no token."""
+        if self.actor is None:
+            raise DomainError(
+                ErrorCode.UNAUTHENTICATED,
+                "Authentication required: send `Authorization: Bearer <token>`.",
+            )
+        return self.actor
+
+    def require_user(self) -> Actor:
+        """The authenticated tenant user (the operator has no tenant to read)."""
+        actor = self.require_actor()
+        actor.require_tenant()
+        return actor
+
+    @property
+    def tenant_id(self) -> int:
+        """The caller's tenant id."""
+        return self.require_user().tenant_id  # type: ignore[return-value]
+
+    def become(self, actor: Actor, tenant_clock_now: datetime | None = None) -> None:
+        """Act as `actor` from now on (after signUp, the payload is read as the new admin)."""
+        self.actor = actor
+        self.tenant_clock_now = tenant_clock_now
+        self.loaders = Loaders(actor)
+
+    def now(self) -> datetime:
+        """Now for the caller's tenant (its sandbox clock when it has one)."""
+        return tenant_now(self.clock, self.tenant_clock_now)
+
+    def today(self) -> date:
+        """Today's date for the caller's tenant."""
+        return self.now().date()
+
+    def related(self, obj: Any, name: str, info: Any, **args: Any) -> Any:
+        """A relation field's value (see `resolvers.relations`)."""
+        return relations.resolve(self, obj, name, info, args)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,291 @@
+"""Per-request batch loading: one SQL statement per list level, whatever the row count.
+
+Every batch function starts from the caller's visibility filter (`domain.visibility`), so an
+object of another tenant never loads, whichever path reaches it. Batch functions return one
+result per key, in key order; rows become API types right here, never ORM instances.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
+
+from strawberry.dataloader import DataLoader
+from tortoise import Tortoise
+from tortoise.expressions import Q
+from tortoise.functions import Count, Sum
+
+from billing_center.domain import models, visibility
+from billing_center.domain.actor import Actor
+from billing_center.resolvers.pagination import PageRequest
+from billing_center.schema import types
+
+# asyncpg refuses statements with more than 32,767 parameters (STACK.md §0.9).
+MAX_BATCH = 1000
+
+
+async def _rows_by_id(
+    model: type[models.Model], visible: Q, build: Callable[[dict], Any], keys: Sequence[int]
+) -> list[Any]:
+    rows = await model.filter(visible, id__in=list(keys)).values()
+    by_id = {row["id"]: build(row) for row in rows}
+    return [by_id.get(key) for key in keys]
+
+
+async def _rows_grouped(
+    model: type[models.Model],
+    visible: Q,
+    build: Callable[[dict], Any],
+    column: str,
+    keys: Sequence[int],
+    *,
+    order: tuple[str, ...] = ("id",),
+) -> list[list[Any]]:
+    rows = await model.filter(visible, **{f"{column}__in": list(keys)}).order_by(*order).values()
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row[column]].append(build(row))
+    return [grouped.get(key, []) for key in keys]
+
+
+def _in_list(dialect: str, position: int) -> str:
+    # One statement text for any number of ids, so prepared statements are reused.
+    if dialect == "postgres":
+        return f"= ANY(${position})"
+    return "IN (SELECT value FROM json_each(?))"
+
+
+def _param(dialect: str, position: int) -> str:
+    return f"${position}" if dialect == "postgres" else "?"
+
+
+class Condition(NamedTuple):
+    """An extra filter of a nested connection, e.g. Condition("issue_date", "gte", day)."""
+
+    column: str
+    lookup: str  # one of _SQL_OPERATORS
+    value: Any
+
+
+_SQL_OPERATORS = {"gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
+
+
+async def page_ids(
+    table: str,
+    parent_column: str,
+    parent_ids: Sequence[int],
+    tenant_id: int,
+    page: PageRequest,
+    where: Sequence[Condition] = (),
+) -> dict[int, list[int]]:
+    """Ids of one page of children per parent, in one statement (a window function).
+
+    Each parent gets up to `page.limit + 1` ids so the caller can tell whether more follow.
+    """
+    connection = Tortoise.get_connection("default")
+    dialect = connection.capabilities.dialect
+    ids_param: Any = list(parent_ids) if dialect == "postgres" else json.dumps(list(parent_ids))
+    params: list[Any] = [tenant_id, ids_param]
+    conditions = [
+        f"tenant_id = {_param(dialect, 1)}",
+        f"{parent_column} {_in_list(dialect, 2)}",
+    ]
+    bound = page.bound()
+    if bound is not None:
+        params.append(bound[1])
+        conditions.append(f"id {bound[0]} {_param(dialect, len(params))}")
+    for condition in where:
+        params.append(condition.value)
+        operator = _SQL_OPERATORS[condition.lookup]
+        conditions.append(f"{condition.column} {operator} {_param(dialect, len(params))}")
+    params.append(page.limit + 1)
+    direction = "DESC" if page.sql_descending else "ASC"
+    sql = (
+        f"SELECT id, {parent_column} AS parent_id FROM ("
+        f"SELECT id, {parent_column}, ROW_NUMBER() OVER "
+        f"(PARTITION BY {parent_column} ORDER BY id {direction}) AS position "
+        f"FROM {table} WHERE {' AND '.join(conditions)}"
+        f") AS ranked WHERE position <= {_param(dialect, len(params))} "
+        f"ORDER BY parent_id, id {direction}"
+    )
+    rows = await connection.execute_query_dict(sql, params)
+    pages: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        pages[row["parent_id"]].append(row["id"])
+    return pages
+
+
+async def counts_by_parent(
+    model: type[models.Model],
+    parent_column: str,
+    parent_ids: Sequence[int],
+    tenant_id: int,
+    where: Sequence[Condition] = (),
+) -> dict[int, int]:
+    """How many rows each parent has (for `totalCount` of nested connections)."""
+    filters = {f"{c.column}__{c.lookup}": c.value for c in where}
+    rows = (
+        await model.filter(tenant_id=tenant_id, **{f"{parent_column}__in": list(parent_ids)}, **filters)
+        .annotate(count=Count("id"))
+        .group_by(parent_column)
+        .values(parent_column, "count")
+    )
+    return {row[parent_column]: row["count"] for row in rows}
+
+
+async def rows_in_order(
+    model: type[models.Model], ids: Iterable[int], build: Callable[[dict], Any]
+) -> dict[int, Any]:
+    """Rows with these ids, built, by id."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    rows = await model.filter(id__in=wanted).values()
+    return {row["id"]: build(row) for row in rows}
+
+
+async def _balances(actor: Actor, account_ids: Sequence[int]) -> list[dict[str, Decimal]]:
+    """Outstanding, past-due and credit balances per billing account (SPEC §7)."""
+    visible = visibility.billing_records(actor)
+    keys = list(account_ids)
+    invoice_rows = (
+        await models.Invoice.filter(
+            visible,
+            billing_account_id__in=keys,
+            status__in=[models.InvoiceStatus.OPEN, models.InvoiceStatus.PAST_DUE],
+        )
+        .annotate(due=Sum("amount_due"))
+        .group_by("billing_account_id", "status")
+        .values("billing_account_id", "status", "due")
+    )
+    line_rows = (
+        await models.InvoiceLine.filter(
+            tenant_id=actor.tenant_id,
+            invoice_id=None,
+            billing_profile__billing_account_id__in=keys,
+        )
+        .values("billing_profile__billing_account_id", "amount")
+    )
+    zero = Decimal("0.00")
+    result = {key: {"outstanding": zero, "past_due": zero, "credit": zero} for key in keys}
+    for row in invoice_rows:
+        bucket = "past_due" if row["status"] == models.InvoiceStatus.PAST_DUE else "outstanding"
+        result[row["billing_account_id"]][bucket] += Decimal(row["due"] or 0)
+    for row in line_rows:
+        amount = Decimal(row["amount"])
+        balances = result[row["billing_profile__billing_account_id"]]
+        if amount >= 0:
+            balances["outstanding"] += amount
+        else:
+            balances["credit"] -= amount
+    return [result[key] for key in keys]
+
+
+def _loader(fn: Callable, *args: Any, **kwargs: Any) -> DataLoader:
+    return DataLoader(load_fn=partial(fn, *args, **kwargs), max_batch_size=MAX_BATCH)
+
+
+@dataclass
+class Loaders:
+    """Fresh loaders for one request (a loader's cache must never outlive its request)."""
+
+    actor: Actor
+    tenant_by_id: DataLoader = field(init=False)
+    user_by_id: DataLoader = field(init=False)
+    domain_by_id: DataLoader = field(init=False)
+    billing_account_by_id: DataLoader = field(init=False)
+    billing_profile_by_id: DataLoader = field(init=False)
+    payment_method_by_id: DataLoader = field(init=False)
+    product_by_id: DataLoader = field(init=False)
+    subscription_by_id: DataLoader = field(init=False)
+    license_assignment_by_id: DataLoader = field(init=False)
+    invoice_by_id: DataLoader = field(init=False)
+    audit_event_by_id: DataLoader = field(init=False)
+    billing_profiles_by_account_id: DataLoader = field(init=False)
+    domains_by_tenant_id: DataLoader = field(init=False)
+    domains_by_subscription_id: DataLoader = field(init=False)
+    license_assignments_by_user_id: DataLoader = field(init=False)
+    subscriptions_by_reactivated_from_id: DataLoader = field(init=False)
+    invoice_lines_by_invoice_id: DataLoader = field(init=False)
+    payment_attempts_by_invoice_id: DataLoader = field(init=False)
+    balances_by_account_id: DataLoader = field(init=False)
+
+    def __post_init__(self) -> None:
+        a = self.actor
+        self.tenant_by_id = _loader(_rows_by_id, models.Tenant, visibility.tenants(a), types.Tenant.from_row)
+        self.user_by_id = _loader(_rows_by_id, models.User, visibility.users(a), types.User.from_row)
+        self.domain_by_id = _loader(_rows_by_id, models.Domain, visibility.domains(a), types.Domain.from_row)
+        self.billing_account_by_id = _loader(
+            _rows_by_id, models.BillingAccount, visibility.billing_accounts(a), types.BillingAccount.from_row
+        )
+        self.billing_profile_by_id = _loader(
+            _rows_by_id, models.BillingProfile, visibility.billing_records(a), types.BillingProfile.from_row
+        )
+        self.payment_method_by_id = _loader(
+            _rows_by_id, models.PaymentMethod, visibility.billing_records(a), types.PaymentMethod.from_row
+        )
+        self.product_by_id = _loader(_rows_by_id, models.Product, Q(), types.Product.from_row)
+        self.subscription_by_id = _loader(
+            _rows_by_id, models.Subscription, visibility.subscriptions(a), types.Subscription.from_row
+        )
+        self.license_assignment_by_id = _loader(
+            _rows_by_id, models.LicenseAssignment, visibility.license_assignments(a),
+            types.LicenseAssignment.from_row,
+        )
+        self.invoice_by_id = _loader(
+            _rows_by_id, models.Invoice, visibility.billing_records(a), types.Invoice.from_row
+        )
+        self.audit_event_by_id = _loader(
+            _rows_by_id, models.AuditEvent, visibility.audit_events(a), types.AuditEvent.from_row
+        )
+        self.billing_profiles_by_account_id = _loader(
+            _rows_grouped, models.BillingProfile, visibility.billing_records(a),
+            types.BillingProfile.from_row, "billing_account_id",
+        )
+        self.domains_by_tenant_id = _loader(
+            _rows_grouped, models.Domain, visibility.domains(a), types.Domain.from_row, "tenant_id",
+            order=("-is_default", "id"),
+        )
+        self.domains_by_subscription_id = _loader(
+            _rows_grouped, models.Domain, visibility.domains(a), types.Domain.from_row, "subscription_id"
+        )
+        self.license_assignments_by_user_id = _loader(
+            _rows_grouped, models.LicenseAssignment, visibility.license_assignments(a),
+            types.LicenseAssignment.from_row, "user_id",
+        )
+        self.subscriptions_by_reactivated_from_id = _loader(
+            _rows_grouped, models.Subscription, visibility.subscriptions(a),
+            types.Subscription.from_row, "reactivated_from_id",
+        )
+        self.invoice_lines_by_invoice_id = _loader(
+            _rows_grouped, models.InvoiceLine, Q(tenant_id=a.tenant_id), types.InvoiceLine.from_row,
+            "invoice_id",
+        )
+        self.payment_attempts_by_invoice_id = _loader(
+            _rows_grouped, models.PaymentAttempt, Q(tenant_id=a.tenant_id),
+            types.PaymentAttempt.from_row, "invoice_id",
+        )
+        self.balances_by_account_id = _loader(_balances, a)
+
+    def by_type(self, type_name: str) -> DataLoader | None:
+        """The by-id loader of a node type (for `node(id:)`), or None for unknown types."""
+        return _BY_TYPE.get(type_name) and getattr(self, _BY_TYPE[type_name])
+
+
+_BY_TYPE = {
+    "Tenant": "tenant_by_id",
+    "User": "user_by_id",
+    "Domain": "domain_by_id",
+    "BillingAccount": "billing_account_by_id",
+    "BillingProfile": "billing_profile_by_id",
+    "PaymentMethod": "payment_method_by_id",
+    "Product": "product_by_id",
+    "Subscription": "subscription_by_id",
+    "LicenseAssignment": "license_assignment_by_id",
+    "Invoice": "invoice_by_id",
+    "AuditEvent": "audit_event_by_id",
+}

@@ -1,0 +1,192 @@
+"""Root query resolvers: tenant-scoped lookups, pagination, then one prefetch of the tree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise.functions import Sum
+from tortoise.queryset import QuerySet
+
+from billing_center.domain import models, visibility
+from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.resolvers.context import Info
+from billing_center.resolvers.pagination import PageRequest, connection, page_request
+from billing_center.resolvers.relations import edge_node_selections, fields_of, invoice_period, prefetch
+from billing_center.schema import types
+from billing_center.schema.ids import from_global_id
+
+_BOUND_LOOKUP = {">": "id__gt", "<": "id__lt"}
+
+
+def _selected(info: Info) -> Any:
+    return info.selected_fields[0]
+
+
+async def _page(
+    info: Info,
+    queryset: QuerySet,
+    page: PageRequest,
+    build: Any,
+    connection_type: type,
+    edge_type: type,
+) -> Any:
+    """One page of `queryset` as a connection, its nested relations prefetched."""
+    field = _selected(info)
+    bounded = queryset
+    bound = page.bound()
+    if bound is not None:
+        bounded = queryset.filter(**{_BOUND_LOOKUP[bound[0]]: bound[1]})
+    rows = await bounded.order_by("-id" if page.sql_descending else "id").limit(page.limit + 1).values()
+    # Counting is a statement of its own: only when the client asks for it.
+    wants_total = any(f.name == "totalCount" for f in fields_of(field.selections))
+    total = await queryset.count() if wants_total else 0
+    result = connection(
+        connection_type, edge_type, rows, page, build=build, pk=lambda row: row["id"], total_count=total
+    )
+    await prefetch(info.context, [edge.node for edge in result.edges], edge_node_selections(field))
+    return result
+
+
+def decode_id(global_id: str, expected: str | Sequence[str], field: tuple[str, ...]) -> int:
+    """The primary key inside a global ID of the expected type(s); NOT_FOUND otherwise, so a
+    malformed ID, another type's ID and another tenant's ID all read the same."""
+    decoded = from_global_id(global_id)
+    allowed = (expected,) if isinstance(expected, str) else tuple(expected)
+    if decoded is None or decoded[0] not in allowed:
+        raise DomainError(ErrorCode.NOT_FOUND, f"{allowed[0]} not found.", field)
+    return decoded[1]
+
+
+async def resolve_node(info: Info, global_id: str) -> Any:
+    """Any object the caller may see, by global ID; null for anything else."""
+    [node] = await resolve_nodes(info, [global_id])
+    return node
+
+
+async def resolve_nodes(info: Info, global_ids: list[str]) -> list[Any]:
+    """Objects by global IDs, in order; null where the caller may not see one."""
+    ctx = info.context
+    ctx.require_actor()
+    if len(global_ids) > 100:
+        raise DomainError(ErrorCode.INVALID_INPUT, "At most 100 ids per call.", ("ids",))
+    nodes: list[Any] = []
+    for global_id in global_ids:
+        decoded = from_global_id(global_id)
+        loader = ctx.loaders.by_type(decoded[0]) if decoded else None
+        nodes.append(loader.load(decoded[1]) if loader else None)
+    # Loads of one type were queued together and run as one batch per type.
+    results = [await node if node is not None else None for node in nodes]
+    await prefetch(ctx, results, _selected(info).selections)
+    return results
+
+
+async def resolve_viewer(info: Info) -> types.User:
+    """The calling user."""
+    ctx = info.context
+    actor = ctx.require_user()
+    user = await ctx.loaders.user_by_id.load(actor.user_id)
+    if user is None:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "The token's user no longer exists.")
+    return user
+
+
+async def resolve_tenant(info: Info) -> types.Tenant:
+    """The caller's tenant."""
+    ctx = info.context
+    tenant = await ctx.loaders.tenant_by_id.load(ctx.tenant_id)
+    if tenant is None:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "The token's tenant no longer exists.")
+    return tenant
+
+
+async def resolve_products(info: Info, self_service_only: bool | None) -> list[types.Product]:
+    """The public catalogue, in catalogue order."""
+    queryset = models.Product.all()
+    if self_service_only:
+        queryset = queryset.filter(self_service=True)
+    rows = await queryset.order_by("position", "id").values()
+    return [types.Product.from_row(row) for row in rows]
+
+
+async def resolve_subscriptions(info: Info, status: list[str] | None, channels: list[str] | None,
+                                product_id: str | None, args: dict[str, Any]) -> Any:
+    """The subscriptions the caller may see, oldest first, filtered."""
+    ctx = info.context
+    actor = ctx.require_user()
+    page = page_request(args)
+    queryset = models.Subscription.filter(visibility.subscriptions(actor))
+    if status:
+        queryset = queryset.filter(status__in=status)
+    if channels:
+        queryset = queryset.filter(purchase_channel__in=channels)
+    if product_id is not None:
+        queryset = queryset.filter(product_id=decode_id(product_id, "Product", ("filter", "productId")))
+    return await _page(info, queryset, page, types.Subscription.from_row,
+                       types.SubscriptionConnection, types.SubscriptionEdge)
+
+
+async def resolve_license_summary(info: Info) -> list[types.ProductLicenseSummary]:
+    """Purchased, assigned and available licences per product over the subscriptions that
+    take assignments (ACTIVE and EXPIRED, SPEC §4), in catalogue order."""
+    ctx = info.context
+    actor = ctx.require_user()
+    rows = (
+        await models.Subscription.filter(
+            visibility.subscriptions(actor),
+            status__in=[models.SubscriptionStatus.ACTIVE, models.SubscriptionStatus.EXPIRED],
+        )
+        .annotate(purchased=Sum("quantity"), assigned=Sum("assigned_count"))
+        .group_by("product_id")
+        .values("product_id", "purchased", "assigned")
+    )
+    products = await ctx.loaders.product_by_id.load_many([row["product_id"] for row in rows])
+    summaries = [
+        types.ProductLicenseSummary(
+            product=product,
+            purchased=int(row["purchased"] or 0),
+            assigned=int(row["assigned"] or 0),
+            available=int(row["purchased"] or 0) - int(row["assigned"] or 0),
+        )
+        for row, product in zip(rows, products)
+    ]
+    summaries.sort(key=lambda s: (s.product.sku,))
+    await prefetch(ctx, [s.product for s in summaries],
+                   [sel for f in fields_of(_selected(info).selections) if f.name == "product" for sel in f.selections])
+    return summaries
+
+
+async def resolve_billing_accounts(info: Info) -> list[types.BillingAccount]:
+    """The billing accounts the caller may read, oldest first."""
+    ctx = info.context
+    actor = ctx.require_user()
+    rows = await models.BillingAccount.filter(visibility.billing_accounts(actor)).order_by("id").values()
+    accounts = [types.BillingAccount.from_row(row) for row in rows]
+    await prefetch(ctx, accounts, _selected(info).selections)
+    return accounts
+
+
+async def resolve_invoices(info: Info, args: dict[str, Any]) -> Any:
+    """Invoices of every billing profile the caller may read, newest first (SPEC §7)."""
+    ctx = info.context
+    actor = ctx.require_user()
+    page = page_request(args, descending=True)
+    start, end = invoice_period(ctx, args)
+    queryset = models.Invoice.filter(visibility.billing_records(actor), issue_date__gte=start)
+    if end is not None:
+        queryset = queryset.filter(issue_date__lte=end)
+    return await _page(info, queryset, page, types.Invoice.from_row,
+                       types.InvoiceConnection, types.InvoiceEdge)
+
+
+async def resolve_audit_log(info: Info, args: dict[str, Any]) -> Any:
+    """The tenant's audit events, newest first; for admins only (SPEC §8)."""
+    ctx = info.context
+    actor = ctx.require_user()
+    actor.require(actor.is_admin, "read the audit log")
+    page = page_request(args, descending=True)
+    queryset = models.AuditEvent.filter(visibility.audit_events(actor))
+    return await _page(info, queryset, page, types.AuditEvent.from_row,
+                       types.AuditEventConnection, types.AuditEventEdge)
+
+

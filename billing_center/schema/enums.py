@@ -1,0 +1,155 @@
+"""GraphQL enums mirroring the domain enums, each value with its description (GraphiQL shows them).
+
+`mirror` fails at import when a domain value has no description, so a new domain value cannot
+reach the schema undocumented. GraphQL values equal the domain values, so converting is
+`GraphQLEnum(domain_value)` one way and `DomainEnum(graphql_value.value)` the other.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from billing_center.domain import models
+from billing_center.domain.errors import ErrorCode as DomainErrorCode
+
+
+def mirror(domain_enum: type[Enum], description: str, values: dict[str, str]) -> type[Enum]:
+    """A Strawberry enum with the members of `domain_enum`, described by `values`."""
+    members = {
+        member.name: strawberry.enum_value(member.value, description=values[member.name])
+        for member in domain_enum
+    }
+    extra = set(values) - set(members)
+    if extra:
+        raise ValueError(f"descriptions for unknown {domain_enum.__name__} values: {extra}")
+    return strawberry.enum(Enum(domain_enum.__name__, members), description=description)  # type: ignore[return-value]
+
+
+Cloud = mirror(models.Cloud, "The cloud a tenant lives in; the admin center address differs per cloud.", {
+    "WORLDWIDE": "The worldwide commercial cloud.",
+    "GERMANY": "The cloud for Germany.",
+    "CHINA_21VIANET": "The cloud operated by 21Vianet in China.",
+})
+
+Role = mirror(models.Role, "A user's role in their tenant (SPEC §1).", {
+    "GLOBAL_ADMIN": "Manages everything, including users, billing and licences.",
+    "BILLING_ADMIN": "Buys, cancels, reactivates and pays; manages money, not people.",
+    "LICENSE_ADMIN": "Assigns and unassigns the organization's licences.",
+    "USER": "A plain user: may buy self-service products for themself.",
+})
+
+BillingAccountType = mirror(models.BillingAccountType, "The agreement a billing account is under; it decides how cancellation and reactivation work (SPEC §2, §5).", {
+    "MCA": "Microsoft Customer Agreement: 7-day cancellation window; reactivation creates a new subscription.",
+    "MOSA": "Microsoft Online Subscription Agreement: cancel at any time; reactivation revives the same subscription.",
+})
+
+ChargeSchedule = mirror(models.ChargeSchedule, "When renewals are charged (SPEC §7).", {
+    "ACCOUNT_BILLING_DAY": "Renewals are collected together on the account's next billing day.",
+    "RENEWAL_DAY": "Each subscription is charged on its own renewal day.",
+})
+
+CommitmentTerm = mirror(models.CommitmentTerm, "The commitment term of a subscription.", {
+    "MONTHLY": "Renews every month.",
+    "ANNUAL": "Renews every year.",
+})
+
+SubscriptionStatus = mirror(models.SubscriptionStatus, "A subscription's status (SPEC §3).", {
+    "ACTIVE": "In service.",
+    "EXPIRED": "The term ended with auto-renew off; users keep working for 30 days.",
+    "DISABLED": "Users lost the service; admins can still read everything for 90 days.",
+    "DELETED": "Gone for good; only support can help.",
+})
+
+StatusReason = mirror(models.StatusReason, "Why a subscription is not active.", {
+    "CANCELLED": "An admin or its buyer cancelled it.",
+    "TERM_ENDED": "Its term ended with auto-renew off.",
+    "NON_PAYMENT": "The last retry of a failed charge failed.",
+    "DISABLED_BY_PROVIDER": "The provider disabled it.",
+})
+
+PurchaseChannel = mirror(models.PurchaseChannel, "How a subscription was bought.", {
+    "ADMIN": "Bought by an admin for the organization.",
+    "SELF_SERVICE": "Bought by a plain user for themself (SPEC §6).",
+    "PRODUCT_KEY": "Created by redeeming a prepaid product key.",
+    "TRIAL": "Started as a free trial.",
+})
+
+CancellationReason = mirror(models.CancellationReason, "Why a subscription is cancelled.", {
+    "TOO_EXPENSIVE": "It costs too much.",
+    "NOT_USING": "It is not used.",
+    "SWITCHING_PRODUCT": "Moving to another product.",
+    "MISSING_FEATURES": "It lacks something needed.",
+    "OTHER": "Another reason (see the feedback).",
+})
+
+SelfServicePolicy = mirror(models.SelfServicePolicy, "Whether plain users may buy a product themselves (SPEC §6).", {
+    "ALLOW": "Self-service purchases and trials are allowed.",
+    "TRIALS_ONLY": "Only self-service trials are allowed.",
+    "DENY": "No self-service purchases.",
+})
+
+LicenseState = mirror(models.LicenseState, "Whether an assigned licence gives service now.", {
+    "ACTIVE": "The user has the service.",
+    "SUSPENDED": "The subscription is disabled; the seat is kept but gives no service.",
+})
+
+InvoiceStatus = mirror(models.InvoiceStatus, "An invoice's status (SPEC §7).", {
+    "OPEN": "Issued and not yet paid.",
+    "PAID": "Paid in full.",
+    "PAST_DUE": "A charge was attempted and failed.",
+    "VOID": "Cancelled; nothing is owed.",
+})
+
+InvoiceLineKind = mirror(models.InvoiceLineKind, "What an invoice line is for.", {
+    "PURCHASE": "A new subscription.",
+    "RENEWAL": "A new term of a subscription.",
+    "PRORATED_CHARGE": "Licences added during a term, charged pro rata.",
+    "PRORATED_CREDIT": "Licences removed or a cancellation, credited pro rata.",
+})
+
+PaymentAttemptStatus = mirror(models.PaymentAttemptStatus, "The outcome of a charge.", {
+    "SUCCEEDED": "The card was charged.",
+    "FAILED": "The charge was declined.",
+})
+
+ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (API.md).", {
+    "NOT_FOUND": "No such object in your tenant (also: it belongs to another tenant).",
+    "FORBIDDEN": "Your roles do not allow this.",
+    "INVALID_INPUT": "An input value is malformed or out of range; see `field`.",
+    "UNAUTHENTICATED": "The bearer token is missing, unknown or revoked.",
+    "ALREADY_EXISTS": "An object with this unique name exists already.",
+    "READ_ONLY_SELF_SERVICE": "Admins may read but not change a user's self-service subscription.",
+    "TOO_MANY_USERS": "At most 20 users per call.",
+    "USER_NOT_IN_TENANT": "The user is not a user of your tenant.",
+    "INSUFFICIENT_LICENSES": "Not enough available licences.",
+    "QUANTITY_BELOW_ASSIGNED": "The new total is below the number of assigned licences; unassign first.",
+    "CONTACT_SUPPORT_TO_CANCEL": "Too many licences assigned to cancel online; contact support or unassign first.",
+    "DOMAIN_MUST_BE_REMOVED": "A custom domain attached to the subscription must be removed first.",
+    "INVALID_STATUS": "The subscription's status does not allow this.",
+    "REACTIVATION_UNAVAILABLE": "The subscription cannot be reactivated; contact support.",
+    "PAYMENT_METHOD_REQUIRED": "A payment method is needed: give an existing one or a new card.",
+    "PAYMENT_DECLINED": "The card was declined; nothing was changed.",
+    "CARD_INVALID": "The card number, expiry or security code is not valid.",
+    "PRODUCT_KEY_MALFORMED": "A product key is 25 letters and digits (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX).",
+    "PRODUCT_KEY_UNKNOWN": "No such product key.",
+    "PRODUCT_KEY_ALREADY_REDEEMED": "The product key was redeemed already.",
+    "PRODUCT_KEY_WRONG_CLOUD": "The product key is not valid in your tenant's cloud.",
+    "PRODUCT_KEY_EXPIRED": "The product key has expired.",
+    "THROTTLED": "Too many failed attempts; wait and try again.",
+    "NOT_SELF_SERVICE": "The product cannot be bought self-service.",
+    "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used with a different input.",
+    "CLOCK_NOT_SANDBOX": "Only sandbox tenants have a clock that can be moved.",
+    "CANCELLATION_WINDOW_CLOSED": "The cancellation window has closed; turn auto-renew off instead.",
+    "STATE_CHANGED": "The subscription changed since the version you gave; reload and retry.",
+    "SELF_SERVICE_NOT_ALLOWED": "Your organization's policy does not allow this self-service purchase.",
+    "TRIAL_ALREADY_USED": "Your tenant has had a trial of this product already.",
+})
+
+
+@strawberry.enum(description="Which invoices to list (SPEC §7).")
+class InvoicePeriod(Enum):
+    LAST_3_MONTHS = strawberry.enum_value("LAST_3_MONTHS", description="Issued in the last 3 months (the default).")
+    LAST_6_MONTHS = strawberry.enum_value("LAST_6_MONTHS", description="Issued in the last 6 months.")
+    CUSTOM = strawberry.enum_value("CUSTOM", description="Issued between `from` and `to`, both inclusive.")

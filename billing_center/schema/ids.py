@@ -1,0 +1,25 @@
+"""Opaque global IDs (Relay): base64 of `Type:pk`. Decoding one grants nothing by itself."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+
+def to_global_id(type_name: str, pk: int) -> str:
+    """The opaque ID of object `pk` of GraphQL type `type_name`."""
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def from_global_id(global_id: str) -> tuple[str, int] | None:
+    """(type name, pk) of a global ID, or None when it is not one of ours."""
+    if not isinstance(global_id, str) or len(global_id) > 200:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+        type_name, _, pk = raw.partition(":")
+        if not type_name or not pk.isdigit() or len(pk) > 18:
+            return None
+        return type_name, int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None

@@ -1,0 +1,37 @@
+"""Mutation inputs: one `<Verb><Noun>Input` per mutation (API.md)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from billing_center.schema import enums
+
+
+@strawberry.input(description="A new organization and its first global admin.")
+class SignUpInput:
+    organization_name: str = strawberry.field(description="The organization's name.")
+    admin_display_name: str = strawberry.field(description="The first global admin's name.")
+    admin_email: str = strawberry.field(description="The first global admin's email.")
+    cloud: enums.Cloud = strawberry.field(description="The cloud the tenant lives in.")
+    billing_account_type: enums.BillingAccountType = strawberry.field(description="The agreement of its billing account: MCA or MOSA.")
+    charge_schedule: enums.ChargeSchedule = strawberry.field(
+        default=enums.ChargeSchedule.ACCOUNT_BILLING_DAY,  # type: ignore[attr-defined]
+        description="When renewals are charged (default ACCOUNT_BILLING_DAY).",
+    )
+    sandbox: bool = strawberry.field(default=False, description="A sandbox tenant gets a test clock (`advanceClock`).")
+    domain_prefix: str | None = strawberry.field(
+        default=None,
+        description="Prefix of the default `<prefix>.onmicrosoft.com` domain; derived from the name when omitted.",
+    )
+
+
+@strawberry.input(description="A new user of the caller's tenant.")
+class CreateUserInput:
+    display_name: str = strawberry.field(description="Name shown in the admin center.")
+    email: str = strawberry.field(description="Sign-in email, unique in the tenant.")
+    roles: list[enums.Role] = strawberry.field(default_factory=list, description="Admin roles; none (or USER) for a plain user.")
+
+
+@strawberry.input(description="Which user gets a new API token.")
+class CreateApiTokenInput:
+    user_id: strawberry.ID = strawberry.field(description="The user: yourself, or anyone in your tenant if you are a global admin.")

@@ -1,0 +1,146 @@
+"""The root types and the schema object."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+
+from billing_center.resolvers import mutations, queries
+from billing_center.resolvers.errors import ErrorPresenter
+from billing_center.schema import enums, inputs, payloads, types
+
+
+@strawberry.input(description="Narrows the subscription list; all given conditions must hold.")
+class SubscriptionFilter:
+    status: list[enums.SubscriptionStatus] | None = strawberry.field(default=None, description="Only these statuses.")
+    purchase_channel: list[enums.PurchaseChannel] | None = strawberry.field(
+        default=None, description="Only these purchase channels (e.g. SELF_SERVICE for self-service only)."
+    )
+    product_id: strawberry.ID | None = strawberry.field(default=None, description="Only this product.")
+
+
+First = Annotated[int | None, strawberry.argument(description="Page size from the start, 1-100 (default 20).")]
+After = Annotated[str | None, strawberry.argument(description="Cursor after which the page starts.")]
+Last = Annotated[int | None, strawberry.argument(description="Page size from the end, 1-100.")]
+Before = Annotated[str | None, strawberry.argument(description="Cursor before which the page ends.")]
+
+
+def _page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> dict[str, Any]:
+    return {"first": first, "after": after, "last": last, "before": before}
+
+
+@strawberry.type(description="Everything that can be read. All but `products` need a bearer token.")
+class Query:
+    @strawberry.field(description="Any object you may see, by its global ID; null otherwise.")
+    async def node(
+        self, info: strawberry.Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global ID.")],
+    ) -> types.Node | None:
+        return await queries.resolve_node(info, id)
+
+    @strawberry.field(description="Objects by global IDs (at most 100), in order; null where you may not see one.")
+    async def nodes(
+        self, info: strawberry.Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs.")],
+    ) -> list[types.Node | None]:
+        return await queries.resolve_nodes(info, ids)
+
+    @strawberry.field(description="The calling user.")
+    async def viewer(self, info: strawberry.Info) -> types.User:
+        return await queries.resolve_viewer(info)
+
+    @strawberry.field(description="The caller's organization.")
+    async def tenant(self, info: strawberry.Info) -> types.Tenant:
+        return await queries.resolve_tenant(info)
+
+    @strawberry.field(description="The product catalogue; public.")
+    async def products(
+        self, info: strawberry.Info,
+        self_service_only: Annotated[bool | None, strawberry.argument(description="Only products plain users may buy themselves.")] = None,
+    ) -> list[types.Product]:
+        return await queries.resolve_products(info, self_service_only)
+
+    @strawberry.field(description="Subscriptions you may see, oldest first: all of the tenant's for admins (self-service ones read-only), your own for plain users.")
+    async def subscriptions(
+        self, info: strawberry.Info,
+        filter: Annotated[SubscriptionFilter | None, strawberry.argument(description="Conditions on status, channel and product.")] = None,
+        first: First = None, after: After = None, last: Last = None, before: Before = None,
+    ) -> types.SubscriptionConnection:
+        return await queries.resolve_subscriptions(
+            info,
+            [s.value for s in filter.status] if filter and filter.status else None,
+            [c.value for c in filter.purchase_channel] if filter and filter.purchase_channel else None,
+            filter.product_id if filter else None,
+            _page_args(first, after, last, before),
+        )
+
+    @strawberry.field(description="Purchased, assigned and available licences per product (SPEC §4).")
+    async def license_summary(self, info: strawberry.Info) -> list[types.ProductLicenseSummary]:
+        return await queries.resolve_license_summary(info)
+
+    @strawberry.field(description="Billing accounts you may read, with profiles, masked payment methods and balances.")
+    async def billing_accounts(self, info: strawberry.Info) -> list[types.BillingAccount]:
+        return await queries.resolve_billing_accounts(info)
+
+    @strawberry.field(description="Invoices of the billing profiles you may read, newest first (SPEC §7).")
+    async def invoices(
+        self, info: strawberry.Info,
+        period: Annotated[enums.InvoicePeriod, strawberry.argument(description="The last 3 months (default), the last 6, or CUSTOM with from/to.")] = enums.InvoicePeriod.LAST_3_MONTHS,  # type: ignore[attr-defined]
+        from_: Annotated[date | None, strawberry.argument(name="from", description="First issue date (CUSTOM).")] = None,
+        to: Annotated[date | None, strawberry.argument(description="Last issue date (CUSTOM).")] = None,
+        first: First = None, after: After = None, last: Last = None, before: Before = None,
+    ) -> types.InvoiceConnection:
+        return await queries.resolve_invoices(
+            info, {"period": period, "from": from_, "to": to, **_page_args(first, after, last, before)}
+        )
+
+    @strawberry.field(description="Every recorded change of the tenant, newest first; for admins (SPEC §8).")
+    async def audit_log(
+        self, info: strawberry.Info,
+        first: First = None, after: After = None, last: Last = None, before: Before = None,
+    ) -> types.AuditEventConnection:
+        return await queries.resolve_audit_log(info, _page_args(first, after, last, before))
+
+
+@strawberry.type(description="Every change. Refusals come back as `userErrors` in the payload.")
+class Mutation:
+    @strawberry.mutation(description="Create an organization, its default domain and its first global admin, who owns its billing account; returns the admin's token. No token needed.")
+    async def sign_up(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.SignUpInput, strawberry.argument(description="The organization and its admin.")],
+    ) -> payloads.SignUpPayload:
+        return await mutations.resolve_sign_up(info, input)
+
+    @strawberry.mutation(description="Add a user to your tenant (global admins); returns the user's first API token.")
+    async def create_user(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.CreateUserInput, strawberry.argument(description="The new user.")],
+    ) -> payloads.CreateUserPayload:
+        return await mutations.resolve_create_user(info, input)
+
+    @strawberry.mutation(description="Create an API token for yourself, or for any user of your tenant as a global admin.")
+    async def create_api_token(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.CreateApiTokenInput, strawberry.argument(description="Whose token.")],
+    ) -> payloads.CreateApiTokenPayload:
+        return await mutations.resolve_create_api_token(info, input)
+
+
+class BillingSchema(strawberry.Schema):
+    """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        return None
+
+
+schema = BillingSchema(
+    query=Query,
+    mutation=Mutation,
+    types=list(types.NODE_TYPES.values()),
+    extensions=[ErrorPresenter, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+)
