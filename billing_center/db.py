@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import TortoiseContext, get_current_context
 from tortoise.migrations.api import migrate as run_migrations
 
 from billing_center.config import Settings, is_sqlite, normalise_database_url
@@ -50,18 +51,26 @@ async def init_db(database_url: str, pool_size: int = 10) -> None:
     # The executor cache is process-global and keyed by connection name: after a switch of
     # backend it would hand SQLite SQL to PostgreSQL (STACK.md §0.3).
     EXECUTOR_CACHE.clear()
+    # Only one global context may exist: a process that switches databases (the test suite)
+    # closes the previous one first.
+    await close_db()
     await Tortoise.init(config=tortoise_config(database_url, pool_size), _enable_global_fallback=True)
 
 
 async def close_db() -> None:
-    """Close every connection opened by `init_db`."""
-    await Tortoise.close_connections()
+    """Close every connection opened by `init_db` (no-op when none is open)."""
+    if get_current_context() is not None:
+        await Tortoise.close_connections()
 
 
 async def migrate_db(database_url: str) -> None:
-    """Apply every committed migration to `database_url` (creates the SQLite file's tables)."""
+    """Apply every committed migration to `database_url` (creates the SQLite file's tables).
+
+    Runs in a context of its own, so it neither needs nor disturbs an open `init_db`."""
     EXECUTOR_CACHE.clear()
-    await run_migrations(config=tortoise_config(database_url))
+    async with TortoiseContext():
+        await run_migrations(config=tortoise_config(database_url))
+    EXECUTOR_CACHE.clear()
 
 
 # The `tortoise` command line (makemigrations, sqlmigrate) reads this:

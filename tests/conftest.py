@@ -1,0 +1,148 @@
+"""Fixtures: every test runs on SQLite and, when TEST_POSTGRES_URL is set, on PostgreSQL,
+each time on a clean database (migrated once per backend, emptied before every test)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from billing_center import db
+from billing_center.app import create_app
+from billing_center.config import Settings, sqlite_url
+from billing_center.domain.catalogue import load_catalogue
+from billing_center.domain.clock import FixedClock
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+# CI sets this so that a PostgreSQL run that cannot happen fails instead of skipping.
+REQUIRE_POSTGRES = os.environ.get("BILLING_REQUIRE_POSTGRES") == "1"
+OPERATOR_TOKEN = "operator-test-token"
+START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def _pg_admin_and_test_urls(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url.replace("postgresql://", "postgres://"))
+    name = f"billing_test_{os.getpid()}"
+    test_url = urlunsplit(parts._replace(path=f"/{name}"))
+    return urlunsplit(parts._replace(scheme="postgresql")), test_url, name
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A migrated database of one backend, shared by the session's tests of that backend."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("sqlite") / "billing.db")
+        await db.migrate_db(url)
+        yield url
+        return
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("BILLING_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set")
+        pytest.skip("TEST_POSTGRES_URL is not set")
+    admin_url, url, name = _pg_admin_and_test_urls(POSTGRES_URL)
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    await db.migrate_db(url)
+    yield url
+    await db.close_db()
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+_current_url: str | None = None
+
+
+async def _empty_all_tables() -> None:
+    connection = Tortoise.get_connection("default")
+    tables = [model._meta.db_table for model in Tortoise.apps["models"].values()]
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_script(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+        )
+    else:
+        script = "PRAGMA foreign_keys=OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables)
+        await connection.execute_script(script + "PRAGMA foreign_keys=ON;")
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[str]:
+    """A clean database with the default catalogue, open in this process."""
+    global _current_url
+    if _current_url != database_url:
+        await db.init_db(database_url)
+        _current_url = database_url
+    await _empty_all_tables()
+    await load_catalogue()
+    yield database_url
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    """"sqlite" or "postgres"."""
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The test clock, standing at START until a test moves it."""
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, operator_token=OPERATOR_TOKEN, graphiql=True)
+
+
+@pytest.fixture
+async def client(database: str, settings: Settings, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app, in process (the test has opened the database)."""
+    app = create_app(settings, clock=clock, manage_db=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+class SqlCounter(logging.Handler):
+    """Counts the SQL statements Tortoise sends while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "%s: %s" and record.args:
+            self.statements.append(str(record.args[0]))
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_sql() -> Iterator[SqlCounter]:
+    """`with count_sql() as sql: ...; sql.count` - statements sent inside the block."""
+    logger = logging.getLogger("tortoise.db_client")
+    counter = SqlCounter()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(previous)
