@@ -1,0 +1,77 @@
+"""No N+1: a nested query costs the same number of SQL statements for 10 rows as for 100
+(issue #2; PERFORMANCE.md goal G1: at most one statement per list level)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories
+from tests.conftest import count_sql
+from tests.factories import gql
+
+NESTED_SUBSCRIPTIONS = """
+query Nested($n: Int!) {
+  subscriptions(first: $n) {
+    edges { node {
+      product { name }
+      billingAccount { billingProfiles { paymentMethod { last4 } } }
+      licenseAssignments(first: 100) { edges { node { user { displayName } } } }
+    } }
+  }
+}
+"""
+
+# auth token, subscriptions page, products, billing accounts, billing profiles, payment
+# methods, assignment page ids (one window-function statement), assignment rows, users.
+STATEMENTS = 9
+
+
+@pytest.fixture
+async def hundred_subscriptions(database, clock):
+    org = await factories.sign_up(clock)
+    await factories.add_card(org, clock)
+    users = [(await factories.add_user(org, clock, f"User {i}"))[0] for i in range(20)]
+    for i in range(100):
+        holders = [users[(i + k) % 20] for k in range(3)] + ([org.admin] if i % 10 == 0 else [])
+        await factories.add_subscription(
+            org, clock, sku=("O365_E3", "POWER_BI_PRO", "VISIO_PLAN_2")[i % 3], holders=holders
+        )
+    return org
+
+
+async def _cost(client, token: str, n: int) -> tuple[int, dict]:
+    with count_sql() as sql:
+        body = await gql(client, NESTED_SUBSCRIPTIONS, {"n": n}, token=token)
+    assert "errors" not in body, body
+    return sql.count, body
+
+
+async def test_nested_query_costs_the_same_for_10_and_100_rows(client, hundred_subscriptions):
+    # given
+    token = hundred_subscriptions.token
+    # when
+    cost_10, body_10 = await _cost(client, token, 10)
+    cost_100, body_100 = await _cost(client, token, 100)
+    # then
+    edges = body_100["data"]["subscriptions"]["edges"]
+    assert len(body_10["data"]["subscriptions"]["edges"]) == 10
+    assert len(edges) == 100
+    assert sum(len(e["node"]["licenseAssignments"]["edges"]) for e in edges) == 310
+    assert all(e["node"]["billingAccount"]["billingProfiles"][0]["paymentMethod"]["last4"] == "4242" for e in edges)
+    print(f"SQL statements: N=10 -> {cost_10}, N=100 -> {cost_100}")
+    assert cost_10 == cost_100 == STATEMENTS
+
+
+async def test_a_single_object_loads_its_subtree_in_batches(client, hundred_subscriptions):
+    # `viewer` is one object: its list fields load through the same batch functions, and
+    # everything below them is prefetched per level.
+    query = """{ viewer { licenseAssignments { subscription { product { name }
+                 licenseAssignments(first: 100) { edges { node { user { displayName } } } } } } } }"""
+    with count_sql() as sql:
+        body = await gql(client, query, token=hundred_subscriptions.token)
+    assert "errors" not in body, body
+    held = body["data"]["viewer"]["licenseAssignments"]
+    assert len(held) == 10
+    assert all(len(a["subscription"]["licenseAssignments"]["edges"]) == 4 for a in held)
+    # token, viewer, its assignments, their subscriptions, products, page ids, rows, users
+    assert sql.count == 8
