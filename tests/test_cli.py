@@ -1,0 +1,92 @@
+"""The `billing-center` command as a newcomer uses it: migrate, seed-demo, serve, export-schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "billing_center.cli"]
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment["PYTHONPATH"] = str(ROOT)
+    return environment
+
+
+def post(url: str, query: str, token: str | None = None) -> dict:
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps({"query": query}).encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_migrate_seed_and_serve_from_an_empty_directory(tmp_path, env):
+    # given: the default database, ./var/billing.db under the working directory
+    migrated = run(["migrate"], env, tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert (tmp_path / "var" / "billing.db").exists()
+    assert run(["migrate"], env, tmp_path).returncode == 0  # running it again is harmless
+    seeded = run(["seed-demo"], env, tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    token = next(line.split()[-1] for line in seeded.stdout.splitlines() if "GLOBAL_ADMIN" in line)
+    port = free_port()
+    server = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                    assert json.loads(response.read()) == {"status": "ok"}
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("server did not start")
+        # when
+        body = post(f"{base}/graphql", "{ tenant { name } products { sku } subscriptions { totalCount } }", token)
+        # then
+        assert body["data"]["tenant"]["name"] == "Contoso Demo"
+        assert len(body["data"]["products"]) >= 6
+        assert body["data"]["subscriptions"]["totalCount"] >= 1
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path, env):
+    result = run(["serve", "--workers", "2"], env, tmp_path)
+    assert result.returncode == 2
+    assert "SQLite allows one writer process" in result.stderr
+
+
+def test_export_schema_check_detects_a_stale_file(tmp_path, env):
+    stale = tmp_path / "schema.graphql"
+    stale.write_text("type Query { old: Int }\n")
+    assert run(["export-schema", "--output", str(stale), "--check"], env, tmp_path).returncode == 1
+    assert run(["export-schema", "--output", str(stale)], env, tmp_path).returncode == 0
+    assert run(["export-schema", "--output", str(stale), "--check"], env, tmp_path).returncode == 0
+    assert stale.read_text() == (ROOT / "schema.graphql").read_text()
