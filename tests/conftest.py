@@ -48,7 +48,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
             pytest.fail("BILLING_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set")
         pytest.skip("TEST_POSTGRES_URL is not set")
     admin_url, url, name = _pg_admin_and_test_urls(POSTGRES_URL)
-    admin = await asyncpg.connect(admin_url)
+    try:
+        admin = await asyncpg.connect(admin_url, timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {error}")
+        pytest.skip(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {error}")
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         await admin.execute(f'CREATE DATABASE "{name}"')
