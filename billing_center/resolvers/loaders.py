@@ -26,6 +26,7 @@ from billing_center.schema import types
 
 # asyncpg refuses statements with more than 32,767 parameters (STACK.md §0.9).
 MAX_BATCH = 1000
+MAX_IDS_PER_STATEMENT = 10_000
 
 
 async def _rows_by_id(
@@ -142,10 +143,12 @@ async def rows_in_order(
 ) -> dict[int, Any]:
     """Rows with these ids, built, by id."""
     wanted = list(ids)
-    if not wanted:
-        return {}
-    rows = await model.filter(id__in=wanted).values()
-    return {row["id"]: build(row) for row in rows}
+    found: dict[int, Any] = {}
+    # Nested pages can name 100 x 100 ids per parent level: stay under asyncpg's limit.
+    for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
+        rows = await model.filter(id__in=wanted[start : start + MAX_IDS_PER_STATEMENT]).values()
+        found.update((row["id"], build(row)) for row in rows)
+    return found
 
 
 async def _balances(actor: Actor, account_ids: Sequence[int]) -> list[dict[str, Decimal]]:

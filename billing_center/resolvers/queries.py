@@ -12,7 +12,13 @@ from billing_center.domain import models, visibility
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
 from billing_center.resolvers.pagination import PageRequest, connection, page_request
-from billing_center.resolvers.relations import edge_node_selections, fields_of, invoice_period, prefetch
+from billing_center.resolvers.relations import (
+    edge_node_selections,
+    fields_of,
+    invoice_period,
+    merge_fields,
+    prefetch,
+)
 from billing_center.schema import types
 from billing_center.schema.ids import from_global_id
 
@@ -20,7 +26,8 @@ _BOUND_LOOKUP = {">": "id__gt", "<": "id__lt"}
 
 
 def _selected(info: Info) -> Any:
-    return info.selected_fields[0]
+    # The field may be selected several times (fragments); GraphQL merges them into one.
+    return merge_fields(info.selected_fields)
 
 
 async def _page(

@@ -14,7 +14,7 @@ PERFORMANCE.md: per-row async resolvers cost 5x on large lists).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -283,10 +283,31 @@ async def prefetch(ctx: Any, objects: Sequence[Any], selections: Sequence[Select
         if obj is not None:
             by_type.setdefault(type(obj), []).append(obj)
     for cls, group in by_type.items():
-        for field in fields_of(selections, cls.__name__):
-            relation = REGISTRY.get((cls, field.name))
-            if relation is not None:
-                await _load_level(ctx, relation, field, group)
+        for relation, field in _merged(cls, selections):
+            await _load_level(ctx, relation, field, group)
+
+
+def _merged(cls: type, selections: Sequence[Selection]) -> list[tuple[Relation, SelectedField]]:
+    """The selected relations of `cls`, one per load: GraphQL merges a field selected twice
+    with the same arguments (e.g. once in a fragment) into one, so its sub-selections are
+    united before loading (one may ask for `totalCount`, the other for `edges`)."""
+    merged: dict[tuple, tuple[Relation, SelectedField]] = {}
+    for field in fields_of(selections, cls.__name__):
+        relation = REGISTRY.get((cls, field.name))
+        if relation is None:
+            continue
+        key = (field.name, _cache_key(field.name, relation, field.arguments))
+        if key in merged:
+            field = merge_fields([merged[key][1], field])
+        merged[key] = (relation, field)
+    return list(merged.values())
+
+
+def merge_fields(fields: Sequence[SelectedField]) -> SelectedField:
+    """One field with the sub-selections of all `fields` (the same field, merged by GraphQL)."""
+    if len(fields) == 1:
+        return fields[0]
+    return replace(fields[0], selections=[s for f in fields for s in f.selections])
 
 
 async def _load_level(ctx: Any, relation: Relation, field: SelectedField, group: list[Any]) -> None:
@@ -335,7 +356,7 @@ def _pick(relation: Relation, value: Any) -> Any:
 
 
 async def _load_alone(ctx: Any, relation: Relation, obj: Any, key: tuple, info: Any) -> Any:
-    field = info.selected_fields[0]
+    field = merge_fields(info.selected_fields)
     [value] = await relation.load(ctx, [obj], field.arguments, field)
     obj.loaded[key] = value
     await prefetch(ctx, list(relation.nested(value)), relation.inner(field))
