@@ -65,7 +65,7 @@ mutation CreateApiToken($input: CreateApiTokenInput!) {
 
 VISIBLE_READS = """
 {
-  subscriptions(first: 100) { edges { node { id billingAccount { id } } } }
+  subscriptions(first: 100) { edges { node { id billingAccount { id } billingProfile { billingAccount { id } } } } }
   billingAccounts { id }
   invoices(period: CUSTOM, from: "2000-01-01", to: "2100-12-31", first: 100) { edges { node { id } } }
   viewer { licenseAssignments { id subscription { id } } }
@@ -169,9 +169,12 @@ async def test_node_of_another_tenant_reads_exactly_like_a_nonexistent_one(clien
 
 async def test_node_of_another_tenant_is_found_by_that_tenant(client, world):
     """SPEC §1: the IDs used above are real objects, readable by their own tenant's admin."""
-    for type_name in NODE_TYPES:
-        body = await gql(client, NODE, {"id": world.a.ids[type_name]}, token=world.a.org.token)
-        assert body == {"data": {"node": {"__typename": type_name, "id": world.a.ids[type_name]}}}
+    # given
+    a_admin = world.a.org.token
+    # when
+    bodies = {t: await gql(client, NODE, {"id": world.a.ids[t]}, token=a_admin) for t in NODE_TYPES}
+    # then
+    assert bodies == {t: {"data": {"node": {"__typename": t, "id": world.a.ids[t]}}} for t in NODE_TYPES}
 
 
 async def test_nodes_of_another_tenant_read_exactly_like_nonexistent_ones(client, world):
@@ -322,24 +325,29 @@ async def test_subscription_filter_with_another_tenants_id_reads_like_a_nonexist
 # --- inputs ----------------------------------------------------------------------------------
 
 
-async def test_create_api_token_for_another_tenants_user_reads_like_a_nonexistent_user(client, world):
-    """SPEC §1: a global admin of B cannot mint a token for a user of A; the refusal is the
-    NOT_FOUND of a user that does not exist, and nothing is written."""
+@pytest.mark.parametrize(("caller", "code", "message", "field"), [
+    ("global admin", "NOT_FOUND", "User not found.", ["input", "userId"]),
+    ("plain user", "FORBIDDEN", "You may only create tokens for yourself.", None),
+])
+async def test_create_api_token_for_another_tenants_user_reads_like_a_nonexistent_user(
+    client, world, caller, code, message, field
+):
+    """SPEC §1: nobody in B can mint a token for a user of A; the refusal is the one given for
+    a user that does not exist (NOT_FOUND for a global admin, FORBIDDEN for a plain user, who
+    may only mint their own), and nothing is written."""
     # given
+    token = world.b.org.token if caller == "global admin" else world.b.user_token
     tokens_before = await models.ApiToken.all().count()
     events_before = await models.AuditEvent.all().count()
     # when
-    foreign = await gql(client, CREATE_API_TOKEN, {"input": {"userId": world.a.ids["User"]}}, token=world.b.org.token)
+    foreign = await gql(client, CREATE_API_TOKEN, {"input": {"userId": world.a.ids["User"]}}, token=token)
     foreign_admin = await gql(
-        client, CREATE_API_TOKEN, {"input": {"userId": gid("User", world.a.org.admin.id)}}, token=world.b.org.token
+        client, CREATE_API_TOKEN, {"input": {"userId": gid("User", world.a.org.admin.id)}}, token=token
     )
-    missing = await gql(
-        client, CREATE_API_TOKEN, {"input": {"userId": gid("User", NONEXISTENT_PK)}}, token=world.b.org.token
-    )
+    missing = await gql(client, CREATE_API_TOKEN, {"input": {"userId": gid("User", NONEXISTENT_PK)}}, token=token)
     # then
     assert foreign == {"data": {"createApiToken": {
-        "token": None,
-        "userErrors": [{"code": "NOT_FOUND", "field": ["input", "userId"], "message": "User not found."}],
+        "token": None, "userErrors": [{"code": code, "field": field, "message": message}],
     }}}
     assert foreign == foreign_admin == missing
     assert await models.ApiToken.all().count() == tokens_before
@@ -466,6 +474,11 @@ async def test_read_visibility_by_role(client, office, caller):
         (e["node"]["id"], e["node"]["billingAccount"] and e["node"]["billingAccount"]["id"])
         for e in data["subscriptions"]["edges"]
     ] == [(ids[s], ids[a] if a else None) for s, a in subscriptions]
+    # a subscription's billing profile is readable exactly when its billing account is
+    assert [
+        e["node"]["billingProfile"] and e["node"]["billingProfile"]["billingAccount"]["id"]
+        for e in data["subscriptions"]["edges"]
+    ] == [ids[a] if a else None for _, a in subscriptions]
     assert [a["id"] for a in data["billingAccounts"]] == [ids[a] for a in accounts]
     assert [e["node"]["id"] for e in data["invoices"]["edges"]] == [ids[i] for i in invoices]
     assert [
