@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import strawberry
@@ -13,6 +12,7 @@ from strawberry.types import ExecutionContext
 from billing_center.resolvers import mutations, queries
 from billing_center.resolvers.errors import ErrorPresenter
 from billing_center.schema import enums, inputs, payloads, types
+from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
 
 
 @strawberry.input(description="Narrows the subscription list; all given conditions must hold.")
@@ -22,12 +22,6 @@ class SubscriptionFilter:
         default=None, description="Only these purchase channels (e.g. SELF_SERVICE for self-service only)."
     )
     product_id: strawberry.ID | None = strawberry.field(default=None, description="Only this product.")
-
-
-First = Annotated[int | None, strawberry.argument(description="Page size from the start, 1-100 (default 20).")]
-After = Annotated[str | None, strawberry.argument(description="Cursor after which the page starts.")]
-Last = Annotated[int | None, strawberry.argument(description="Page size from the end, 1-100.")]
-Before = Annotated[str | None, strawberry.argument(description="Cursor before which the page ends.")]
 
 
 def _page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> dict[str, Any]:
@@ -90,9 +84,9 @@ class Query:
     @strawberry.field(description="Invoices of the billing profiles you may read, newest first (SPEC §7).")
     async def invoices(
         self, info: strawberry.Info,
-        period: Annotated[enums.InvoicePeriod, strawberry.argument(description="The last 3 months (default), the last 6, or CUSTOM with from/to.")] = enums.InvoicePeriod.LAST_3_MONTHS,  # type: ignore[attr-defined]
-        from_: Annotated[date | None, strawberry.argument(name="from", description="First issue date (CUSTOM).")] = None,
-        to: Annotated[date | None, strawberry.argument(description="Last issue date (CUSTOM).")] = None,
+        period: Period = LAST_3_MONTHS,
+        from_: From = None,
+        to: To = None,
         first: First = None, after: After = None, last: Last = None, before: Before = None,
     ) -> types.InvoiceConnection:
         return await queries.resolve_invoices(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import field as dc_field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,6 +20,7 @@ from billing_center.domain import lifecycle, tenants
 from billing_center.domain.actor import normalise_roles
 from billing_center.domain.money import Money as DomainMoney
 from billing_center.schema import enums
+from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
 from billing_center.schema.ids import to_global_id
 
 Loaded = strawberry.Private[dict]
@@ -143,10 +144,10 @@ class Tenant(Node):
     def users(
         self,
         info: strawberry.Info,
-        first: Annotated[int | None, strawberry.argument(description="Page size from the start, 1-100 (default 20).")] = None,
-        after: Annotated[str | None, strawberry.argument(description="Cursor after which the page starts.")] = None,
-        last: Annotated[int | None, strawberry.argument(description="Page size from the end, 1-100.")] = None,
-        before: Annotated[str | None, strawberry.argument(description="Cursor before which the page ends.")] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> "UserConnection":
         return info.context.related(self, "users", info, first=first, after=after, last=last, before=before)
 
@@ -304,13 +305,13 @@ class BillingProfile(Node):
     def invoices(
         self,
         info: strawberry.Info,
-        period: Annotated[enums.InvoicePeriod, strawberry.argument(description="Which invoices: the last 3 or 6 months, or CUSTOM with from/to.")] = enums.InvoicePeriod.LAST_3_MONTHS,  # type: ignore[attr-defined]
-        from_: Annotated[date | None, strawberry.argument(name="from", description="First issue date (CUSTOM).")] = None,
-        to: Annotated[date | None, strawberry.argument(description="Last issue date (CUSTOM).")] = None,
-        first: Annotated[int | None, strawberry.argument(description="Page size from the start, 1-100 (default 20).")] = None,
-        after: Annotated[str | None, strawberry.argument(description="Cursor after which the page starts.")] = None,
-        last: Annotated[int | None, strawberry.argument(description="Page size from the end, 1-100.")] = None,
-        before: Annotated[str | None, strawberry.argument(description="Cursor before which the page ends.")] = None,
+        period: Period = LAST_3_MONTHS,
+        from_: From = None,
+        to: To = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> "InvoiceConnection":
         return info.context.related(
             self, "invoices", info,
@@ -418,10 +419,10 @@ class Subscription(Node):
     def license_assignments(
         self,
         info: strawberry.Info,
-        first: Annotated[int | None, strawberry.argument(description="Page size from the start, 1-100 (default 20).")] = None,
-        after: Annotated[str | None, strawberry.argument(description="Cursor after which the page starts.")] = None,
-        last: Annotated[int | None, strawberry.argument(description="Page size from the end, 1-100.")] = None,
-        before: Annotated[str | None, strawberry.argument(description="Cursor before which the page ends.")] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> "LicenseAssignmentConnection":
         return info.context.related(
             self, "licenseAssignments", info, first=first, after=after, last=last, before=before
