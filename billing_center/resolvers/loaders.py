@@ -95,10 +95,9 @@ async def page_ids(
         f"tenant_id = {_param(dialect, 1)}",
         f"{parent_column} {_in_list(dialect, 2)}",
     ]
-    bound = page.bound()
-    if bound is not None:
-        params.append(bound[1])
-        conditions.append(f"id {bound[0]} {_param(dialect, len(params))}")
+    for operator, pk in page.bounds():
+        params.append(pk)
+        conditions.append(f"id {operator} {_param(dialect, len(params))}")
     for condition in where:
         params.append(condition.value)
         operator = _SQL_OPERATORS[condition.lookup]

@@ -28,8 +28,10 @@ def decode_cursor(cursor: str, argument: str) -> int:
     """The row id inside `cursor`; INVALID_INPUT when it is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if raw.startswith(_CURSOR_PREFIX) and raw[len(_CURSOR_PREFIX) :].isdigit():
-            return int(raw[len(_CURSOR_PREFIX) :])
+        digits = raw[len(_CURSOR_PREFIX) :]
+        # 18 digits stay inside a BIGINT: a longer number is not a cursor we issued.
+        if raw.startswith(_CURSOR_PREFIX) and digits.isdigit() and len(digits) <= 18:
+            return int(digits)
     except (ValueError, UnicodeDecodeError):
         pass
     raise DomainError(ErrorCode.INVALID_INPUT, f"`{argument}` is not a valid cursor.", (argument,))
@@ -50,15 +52,15 @@ class PageRequest:
         """Whether the rows are fetched in descending id order."""
         return self.descending != self.backward
 
-    def bound(self) -> tuple[str, int] | None:
-        """The keyset condition as (operator, id), e.g. (">", 42), or None on the first page."""
-        if self.backward:
-            if self.before_id is None:
-                return None
-            return (">" if self.descending else "<", self.before_id)
-        if self.after_id is None:
-            return None
-        return ("<" if self.descending else ">", self.after_id)
+    def bounds(self) -> list[tuple[str, int]]:
+        """The keyset conditions as (operator, id) pairs, e.g. [(">", 42)]. Both cursors
+        bound the page whichever end it is taken from (Relay: after and before together)."""
+        conditions = []
+        if self.after_id is not None:
+            conditions.append(("<" if self.descending else ">", self.after_id))
+        if self.before_id is not None:
+            conditions.append((">" if self.descending else "<", self.before_id))
+        return conditions
 
 
 def _size(value: Any, argument: str) -> int:

@@ -40,10 +40,7 @@ async def _page(
 ) -> Any:
     """One page of `queryset` as a connection, its nested relations prefetched."""
     field = _selected(info)
-    bounded = queryset
-    bound = page.bound()
-    if bound is not None:
-        bounded = queryset.filter(**{_BOUND_LOOKUP[bound[0]]: bound[1]})
+    bounded = queryset.filter(**{_BOUND_LOOKUP[op]: pk for op, pk in page.bounds()})
     rows = await bounded.order_by("-id" if page.sql_descending else "id").limit(page.limit + 1).values()
     # Counting is a statement of its own: only when the client asks for it.
     wants_total = any(f.name == "totalCount" for f in fields_of(field.selections))
