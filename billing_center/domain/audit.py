@@ -32,18 +32,21 @@ async def record(
     actor: Actor,
     tenant_id: int,
     action: str,
-    obj: models.Model,
+    object_type: str,
+    object_id: int,
     at: datetime,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit event; call it inside the transaction of the change it describes."""
+    """Write one audit event; call it inside the transaction of the change it describes.
+
+    `object_type` is the API type name of the changed object (its global ID's prefix)."""
     await models.AuditEvent.create(
         tenant_id=tenant_id,
         actor_user_id=actor.user_id,
         action=action,
-        object_type=type(obj).__name__,
-        object_id=obj.pk,
+        object_type=object_type,
+        object_id=object_id,
         before=snapshot(before) if before is not None else None,
         after=snapshot(after) if after is not None else None,
         at=at,

@@ -141,7 +141,7 @@ async def sign_up(request: SignUp, clock: Clock) -> SignedUp:
             token = await auth.issue_token(tenant.id, user.id, now)
             actor = Actor.user(tenant.id, user.id, user.roles)
             await audit.record(
-                actor, tenant.id, "tenant.signed_up", tenant, now,
+                actor, tenant.id, "tenant.signed_up", "Tenant", tenant.id, now,
                 after={"name": name, "cloud": request.cloud, "domain": domain_name,
                        "billingAccountType": request.billing_account_type,
                        "chargeSchedule": request.charge_schedule, "sandbox": request.sandbox},
@@ -180,7 +180,7 @@ async def create_user(
             )
             token = await auth.issue_token(tenant_id, user.id, now)
             await audit.record(
-                actor, tenant_id, "user.created", user, now,
+                actor, tenant_id, "user.created", "User", user.id, now,
                 after={"displayName": display_name, "email": email, "roles": stored_roles},
             )
     except IntegrityError:
@@ -202,5 +202,5 @@ async def create_api_token(actor: Actor, user_id: int, clock: Clock) -> str:
     now = clock.now()
     async with in_transaction():
         token = await auth.issue_token(tenant_id, user_id, now)
-        await audit.record(actor, tenant_id, "api_token.created", user, now)
+        await audit.record(actor, tenant_id, "api_token.created", "User", user.id, now)
     return token

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing_center.domain import models, tenants
+from billing_center.domain import licenses, models, tenants
 from billing_center.domain.actor import Actor
+from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
 from billing_center.resolvers.errors import run_mutation
 from billing_center.resolvers.queries import decode_id
-from billing_center.schema import inputs, payloads, types
+from billing_center.schema import enums, inputs, payloads, types
+from billing_center.schema.ids import to_global_id
 
 
 def row_of(instance: models.Model) -> dict[str, Any]:
@@ -71,3 +73,72 @@ async def resolve_create_api_token(info: Info, data: inputs.CreateApiTokenInput)
         return payloads.CreateApiTokenPayload(token=token)
 
     return await run_mutation(payloads.CreateApiTokenPayload, work)
+
+
+def _license_target(data: inputs.AssignLicensesInput | inputs.UnassignLicensesInput) -> tuple[licenses.Target, list[int]]:
+    target = licenses.Target(
+        subscription_id=(
+            decode_id(data.subscription_id, "Subscription", ("input", "subscriptionId"))
+            if data.subscription_id is not None else None
+        ),
+        product_id=(
+            decode_id(data.product_id, "Product", ("input", "productId"))
+            if data.product_id is not None else None
+        ),
+        expected_version=data.expected_version,
+    )
+    user_ids = []
+    for position, user_id in enumerate(data.user_ids):
+        try:
+            user_ids.append(decode_id(user_id, "User", ("input", "userIds", str(position))))
+        except DomainError:
+            # A malformed id reads like a user of another tenant (API.md).
+            raise DomainError(
+                ErrorCode.USER_NOT_IN_TENANT, "A user is not a user of your organization.",
+                ("input", "userIds", str(position)),
+            ) from None
+    return target, user_ids
+
+
+async def _license_payload(info: Info, change: licenses.LicenseChange, payload_type: type) -> Any:
+    loaders = info.context.loaders
+    subscriptions = [s for s in await loaders.subscription_by_id.load_many(change.subscription_ids) if s]
+    assignment_ids = [o.assignment_id for o in change.outcomes if o.assignment_id is not None]
+    assignments = {a.pk: a for a in await loaders.license_assignment_by_id.load_many(assignment_ids) if a}
+    results = [
+        payloads.LicenseAssignmentResult(
+            user_id=to_global_id("User", o.user_id),
+            outcome=enums.LicenseOutcome(o.outcome.value),
+            assignment=assignments.get(o.assignment_id) if o.assignment_id else None,
+        )
+        for o in change.outcomes
+    ]
+    extra = {"assignments": list(assignments.values())} if payload_type is payloads.AssignLicensesPayload else {}
+    return payload_type(
+        results=results, subscription=subscriptions[0] if subscriptions else None,
+        subscriptions=subscriptions, **extra,
+    )
+
+
+async def resolve_assign_licenses(info: Info, data: inputs.AssignLicensesInput) -> payloads.AssignLicensesPayload:
+    """assignLicenses (SPEC §4)."""
+
+    async def work() -> payloads.AssignLicensesPayload:
+        actor = info.context.require_actor()
+        target, user_ids = _license_target(data)
+        change = await licenses.assign_licenses(actor, user_ids, target, info.context.clock)
+        return await _license_payload(info, change, payloads.AssignLicensesPayload)
+
+    return await run_mutation(payloads.AssignLicensesPayload, work)
+
+
+async def resolve_unassign_licenses(info: Info, data: inputs.UnassignLicensesInput) -> payloads.UnassignLicensesPayload:
+    """unassignLicenses (SPEC §4)."""
+
+    async def work() -> payloads.UnassignLicensesPayload:
+        actor = info.context.require_actor()
+        target, user_ids = _license_target(data)
+        change = await licenses.unassign_licenses(actor, user_ids, target, info.context.clock)
+        return await _license_payload(info, change, payloads.UnassignLicensesPayload)
+
+    return await run_mutation(payloads.UnassignLicensesPayload, work)

@@ -13,6 +13,7 @@ import strawberry
 
 from billing_center.domain import models
 from billing_center.domain.errors import ErrorCode as DomainErrorCode
+from billing_center.domain.licenses import Outcome
 
 
 def mirror(domain_enum: type[Enum], description: str, values: dict[str, str]) -> type[Enum]:
@@ -145,6 +146,14 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "STATE_CHANGED": "The subscription changed since the version you gave; reload and retry.",
     "SELF_SERVICE_NOT_ALLOWED": "Your organization's policy does not allow this self-service purchase.",
     "TRIAL_ALREADY_USED": "Your tenant has had a trial of this product already.",
+})
+
+
+LicenseOutcome = mirror(Outcome, "What a licence call did for one user (SPEC §4).", {
+    "ASSIGNED": "The user got a seat.",
+    "ALREADY_ASSIGNED": "The user already holds the product: nothing changed.",
+    "UNASSIGNED": "The user's seat was taken back and is available at once.",
+    "NOT_ASSIGNED": "The user held no seat there: nothing changed.",
 })
 
 

@@ -35,3 +35,19 @@ class CreateUserInput:
 @strawberry.input(description="Which user gets a new API token.")
 class CreateApiTokenInput:
     user_id: strawberry.ID = strawberry.field(description="The user: yourself, or anyone in your tenant if you are a global admin.")
+
+
+@strawberry.input(description="Users to give seats: of one subscription, or of a product (its active subscriptions, oldest first).")
+class AssignLicensesInput:
+    subscription_id: strawberry.ID | None = strawberry.field(default=None, description="The subscription whose seats to use (or give productId).")
+    product_id: strawberry.ID | None = strawberry.field(default=None, description="The product whose subscriptions' seats to use, oldest subscription first.")
+    user_ids: list[strawberry.ID] = strawberry.field(description="1 to 20 users of your organization; duplicates count once.")
+    expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
+
+
+@strawberry.input(description="Users whose seats to take back: in one subscription, or in a product's subscriptions.")
+class UnassignLicensesInput:
+    subscription_id: strawberry.ID | None = strawberry.field(default=None, description="The subscription (or give productId).")
+    product_id: strawberry.ID | None = strawberry.field(default=None, description="The product: the users' seats in any of its subscriptions you manage.")
+    user_ids: list[strawberry.ID] = strawberry.field(description="1 to 20 users of your organization; duplicates count once.")
+    expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import Tenant, User
+from billing_center.schema.types import LicenseAssignment, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -34,3 +34,27 @@ class CreateUserPayload:
 class CreateApiTokenPayload:
     token: str | None = strawberry.field(default=None, description="The new API token. Shown only once.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why no token was created, if so.")
+
+
+@strawberry.type(description="What a licence call did for one user.")
+class LicenseAssignmentResult:
+    user_id: strawberry.ID = strawberry.field(description="The user, as given.")
+    outcome: enums.LicenseOutcome = strawberry.field(description="Assigned, already assigned, unassigned or not assigned.")
+    assignment: LicenseAssignment | None = strawberry.field(default=None, description="The new assignment (ASSIGNED only).")
+
+
+@strawberry.type(description="Result of `assignLicenses`.")
+class AssignLicensesPayload:
+    assignments: list[LicenseAssignment] = strawberry.field(default_factory=list, description="The assignments created by this call.")
+    results: list[LicenseAssignmentResult] = strawberry.field(default_factory=list, description="One result per user, in the order given.")
+    subscription: Subscription | None = strawberry.field(default=None, description="The subscription whose seats were used (the first, by product).")
+    subscriptions: list[Subscription] = strawberry.field(default_factory=list, description="Every subscription whose seats changed.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nobody was assigned, if so.")
+
+
+@strawberry.type(description="Result of `unassignLicenses`.")
+class UnassignLicensesPayload:
+    results: list[LicenseAssignmentResult] = strawberry.field(default_factory=list, description="One result per user, in the order given.")
+    subscription: Subscription | None = strawberry.field(default=None, description="The subscription whose seats were freed (the first, by product).")
+    subscriptions: list[Subscription] = strawberry.field(default_factory=list, description="Every subscription whose seats changed.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

@@ -125,6 +125,21 @@ class Mutation:
         return await mutations.resolve_create_api_token(info, input)
 
 
+    @strawberry.mutation(description="Give users seats of a subscription or of a product (oldest subscription first); at most 20 users, all or nothing (SPEC §4).")
+    async def assign_licenses(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.AssignLicensesInput, strawberry.argument(description="Whose seats, for whom.")],
+    ) -> payloads.AssignLicensesPayload:
+        return await mutations.resolve_assign_licenses(info, input)
+
+    @strawberry.mutation(description="Take seats back from users; they are available at once (SPEC §4).")
+    async def unassign_licenses(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.UnassignLicensesInput, strawberry.argument(description="Whose seats, from whom.")],
+    ) -> payloads.UnassignLicensesPayload:
+        return await mutations.resolve_unassign_licenses(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 

@@ -1,0 +1,341 @@
+"""Assign and unassign licences (SPEC §4).
+
+Seats are claimed with one conditional UPDATE of the subscription's `assigned_count`
+(`... WHERE assigned_count + n <= quantity`), the first statement of the transaction: the
+database decides who gets the last seat, on SQLite (one writer; the write-first transaction
+waits on the lock instead of failing on a read-to-write upgrade) and on PostgreSQL (the WHERE
+clause is re-checked after a concurrent update commits). The unique (subscription, user)
+constraint catches two calls assigning the same person at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from billing_center.domain import audit, models, visibility
+from billing_center.domain.actor import Actor
+from billing_center.domain.clock import Clock
+from billing_center.domain.errors import DomainError, ErrorCode, not_found
+
+MAX_USERS_PER_CALL = 20
+SEAT_STATUSES = (models.SubscriptionStatus.ACTIVE, models.SubscriptionStatus.EXPIRED)
+# Two calls racing for the same person make one of them start over once; more is a bug.
+ATTEMPTS = 3
+
+
+class Outcome(str, Enum):
+    """What a licence call did for one user."""
+
+    ASSIGNED = "ASSIGNED"
+    ALREADY_ASSIGNED = "ALREADY_ASSIGNED"
+    UNASSIGNED = "UNASSIGNED"
+    NOT_ASSIGNED = "NOT_ASSIGNED"
+
+
+@dataclass(frozen=True, slots=True)
+class UserOutcome:
+    """The result for one user of the call."""
+
+    user_id: int
+    outcome: Outcome
+    subscription_id: int | None = None
+    assignment_id: int | None = None
+
+
+@dataclass
+class LicenseChange:
+    """Per-user outcomes, in the order the users were given, and the subscriptions touched."""
+
+    outcomes: list[UserOutcome] = field(default_factory=list)
+    subscription_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Which seats a call works on: one subscription, or a product (oldest first)."""
+
+    subscription_id: int | None = None
+    product_id: int | None = None
+    expected_version: int | None = None
+
+
+def _user_ids(user_ids: list[int]) -> list[int]:
+    unique = list(dict.fromkeys(user_ids))
+    if not unique:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Give at least one user.", ("input", "userIds"))
+    if len(unique) > MAX_USERS_PER_CALL:
+        raise DomainError(
+            ErrorCode.TOO_MANY_USERS,
+            f"At most {MAX_USERS_PER_CALL} users per call; {len(unique)} were given.",
+            ("input", "userIds"),
+        )
+    return unique
+
+
+async def _require_tenant_users(tenant_id: int, user_ids: list[int], positions: dict[int, int]) -> None:
+    found = set(await models.User.filter(tenant_id=tenant_id, id__in=user_ids).values_list("id", flat=True))
+    missing = [user_id for user_id in user_ids if user_id not in found]
+    if missing:
+        # One answer for other tenants' users and ids that do not exist: it reveals nothing.
+        raise DomainError(
+            ErrorCode.USER_NOT_IN_TENANT,
+            f"{len(missing)} of the users are not users of your organization.",
+            ("input", "userIds", str(positions[missing[0]])),
+        )
+
+
+def _check_may_manage(actor: Actor, row: dict) -> None:
+    """§1, §6: the organization's licences are for global and licence admins; a self-service
+    subscription is its buyer's alone, and read-only for admins."""
+    if row["billing_account__self_service"]:
+        if row["billing_account__owner_id"] == actor.user_id:
+            return
+        if actor.is_admin:
+            raise DomainError(
+                ErrorCode.READ_ONLY_SELF_SERVICE,
+                "This is a user's self-service subscription: admins can read it but not change it.",
+                ("input", "subscriptionId"),
+            )
+    elif actor.manages_licenses:
+        return
+    raise DomainError(ErrorCode.FORBIDDEN, "You are not allowed to manage these licences.")
+
+
+_SUBSCRIPTION_COLUMNS = (
+    "id", "product_id", "status", "quantity", "assigned_count", "version",
+    "billing_account__self_service", "billing_account__owner_id",
+)
+
+
+async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list[dict]:
+    """The subscriptions a call works on, oldest first, after the permission checks."""
+    if (target.subscription_id is None) == (target.product_id is None):
+        raise DomainError(ErrorCode.INVALID_INPUT, "Give either subscriptionId or productId.", ("input",))
+    visible = models.Subscription.filter(visibility.subscriptions(actor))
+    if target.subscription_id is not None:
+        rows = await visible.filter(id=target.subscription_id).values(*_SUBSCRIPTION_COLUMNS)
+        if not rows:
+            raise not_found("Subscription", ("input", "subscriptionId"))
+        _check_may_manage(actor, rows[0])
+        if target.expected_version is not None and rows[0]["version"] != target.expected_version:
+            raise _state_changed(rows[0]["version"])
+        if for_assign and rows[0]["status"] not in SEAT_STATUSES:
+            raise DomainError(
+                ErrorCode.INVALID_STATUS,
+                f"A {rows[0]['status'].value} subscription takes no new assignments.",
+                ("input", "subscriptionId"),
+            )
+        return rows
+    if target.expected_version is not None:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "expectedVersion needs a subscriptionId.", ("input", "expectedVersion")
+        )
+    if not await models.Product.filter(id=target.product_id).exists():
+        raise not_found("Product", ("input", "productId"))
+    rows = await visible.filter(product_id=target.product_id).order_by("created_at", "id").values(
+        *_SUBSCRIPTION_COLUMNS
+    )
+    managed = []
+    for row in rows:
+        try:
+            _check_may_manage(actor, row)
+        except DomainError:
+            continue
+        managed.append(row)
+    if not managed and rows:
+        _check_may_manage(actor, rows[0])  # say why: read-only or forbidden
+    return [row for row in managed if row["status"] in SEAT_STATUSES] if for_assign else managed
+
+
+def _state_changed(version: int) -> DomainError:
+    return DomainError(
+        ErrorCode.STATE_CHANGED,
+        f"The subscription changed since you read it (now version {version}); reload and retry.",
+        ("input", "expectedVersion"),
+    )
+
+
+async def assign_licenses(actor: Actor, user_ids: list[int], target: Target, clock: Clock) -> LicenseChange:
+    """§4: give users seats of a subscription, or of a product's subscriptions oldest first.
+
+    All or nothing: when the seats do not suffice for every user who needs one, nobody is
+    assigned. A user already holding the product is a no-op reported per user. Raises
+    TOO_MANY_USERS, USER_NOT_IN_TENANT, NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE,
+    INVALID_STATUS, INSUFFICIENT_LICENSES, STATE_CHANGED.
+    """
+    tenant_id = actor.require_tenant()
+    users = _user_ids(user_ids)
+    positions = {user_id: i for i, user_id in enumerate(user_ids)}
+    await _require_tenant_users(tenant_id, users, positions)
+    for attempt in range(ATTEMPTS):
+        subscriptions = await _subscriptions(actor, target, for_assign=True)
+        try:
+            return await _assign(actor, tenant_id, users, subscriptions, target, clock)
+        except IntegrityError:
+            # Another call assigned one of these users meanwhile: start over from a fresh read.
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _assign(
+    actor: Actor, tenant_id: int, users: list[int], subscriptions: list[dict], target: Target, clock: Clock
+) -> LicenseChange:
+    product_id = subscriptions[0]["product_id"] if subscriptions else target.product_id
+    holders = dict(
+        await models.LicenseAssignment.filter(
+            tenant_id=tenant_id, product_id=product_id, user_id__in=users
+        ).values_list("user_id", "subscription_id")
+    )
+    needing = [user_id for user_id in users if user_id not in holders]
+    change = LicenseChange()
+    if needing and not subscriptions:
+        raise DomainError(
+            ErrorCode.INSUFFICIENT_LICENSES,
+            "No active subscription of this product has seats to assign.",
+            ("input", "productId"),
+        )
+    placed: dict[int, int] = {}
+    now = clock.now()
+    if needing:
+        async with in_transaction():
+            remaining = list(needing)
+            for row in subscriptions:
+                if not remaining:
+                    break
+                free = row["quantity"] - row["assigned_count"]
+                take = remaining[: max(free, 0)] if target.product_id is not None else remaining
+                if not take:
+                    continue
+                claimed = await _claim_seats(row["id"], tenant_id, len(take), target.expected_version)
+                if not claimed:
+                    if target.subscription_id is not None:
+                        await _explain_refused_claim(row["id"], len(take), target.expected_version)
+                    continue  # taken meanwhile: try the next subscription
+                for user_id in take:
+                    placed[user_id] = row["id"]
+                remaining = remaining[len(take):]
+            if remaining:
+                raise DomainError(
+                    ErrorCode.INSUFFICIENT_LICENSES,
+                    f"Not enough available licences for {len(remaining)} of the users; nobody was assigned.",
+                    ("input", "userIds"),
+                )
+            await models.LicenseAssignment.bulk_create([
+                models.LicenseAssignment(
+                    tenant_id=tenant_id, subscription_id=subscription_id, user_id=user_id,
+                    product_id=product_id, state=models.LicenseState.ACTIVE, assigned_at=now,
+                )
+                for user_id, subscription_id in placed.items()
+            ])
+            for subscription_id in dict.fromkeys(placed.values()):
+                assigned = [u for u, s in placed.items() if s == subscription_id]
+                await audit.record(
+                    actor, tenant_id, "licenses.assigned", "Subscription", subscription_id, now,
+                    after={"userIds": assigned},
+                )
+        ids = await _assignment_ids(tenant_id, placed)
+    else:
+        ids = {}
+    for user_id in users:
+        if user_id in placed:
+            change.outcomes.append(UserOutcome(user_id, Outcome.ASSIGNED, placed[user_id], ids.get(user_id)))
+        else:
+            change.outcomes.append(UserOutcome(user_id, Outcome.ALREADY_ASSIGNED, holders[user_id]))
+    change.subscription_ids = list(dict.fromkeys(placed.values())) or [
+        row["id"] for row in subscriptions[:1]
+    ]
+    return change
+
+
+async def _assignment_ids(tenant_id: int, placed: dict[int, int]) -> dict[int, int]:
+    rows = await models.LicenseAssignment.filter(
+        tenant_id=tenant_id, user_id__in=list(placed), subscription_id__in=list(set(placed.values()))
+    ).values_list("user_id", "id")
+    return dict(rows)
+
+
+async def _claim_seats(subscription_id: int, tenant_id: int, count: int, expected_version: int | None) -> bool:
+    """The race-safe seat claim: one conditional UPDATE; False when it did not apply."""
+    conditions = {}
+    if expected_version is not None:
+        conditions["version"] = expected_version
+    updated = await models.Subscription.filter(
+        id=subscription_id,
+        tenant_id=tenant_id,
+        status__in=SEAT_STATUSES,
+        assigned_count__lte=F("quantity") - count,
+        **conditions,
+    ).update(assigned_count=F("assigned_count") + count, version=F("version") + 1)
+    return updated == 1
+
+
+async def _explain_refused_claim(subscription_id: int, count: int, expected_version: int | None) -> None:
+    row = await models.Subscription.filter(id=subscription_id).values(
+        "status", "quantity", "assigned_count", "version"
+    )
+    current = row[0]
+    if expected_version is not None and current["version"] != expected_version:
+        raise _state_changed(current["version"])
+    if current["status"] not in SEAT_STATUSES:
+        raise DomainError(ErrorCode.INVALID_STATUS, "The subscription takes no new assignments.", ("input", "subscriptionId"))
+    available = current["quantity"] - current["assigned_count"]
+    raise DomainError(
+        ErrorCode.INSUFFICIENT_LICENSES,
+        f"{count} licences needed, {available} available; buy more or unassign first.",
+        ("input", "userIds"),
+    )
+
+
+async def unassign_licenses(actor: Actor, user_ids: list[int], target: Target, clock: Clock) -> LicenseChange:
+    """§4: take seats back from users; their seats are available at once. A user without a
+    seat there is a no-op reported per user. Raises as `assign_licenses` does."""
+    tenant_id = actor.require_tenant()
+    users = _user_ids(user_ids)
+    positions = {user_id: i for i, user_id in enumerate(user_ids)}
+    await _require_tenant_users(tenant_id, users, positions)
+    subscriptions = await _subscriptions(actor, target, for_assign=False)
+    subscription_ids = [row["id"] for row in subscriptions]
+    held = await models.LicenseAssignment.filter(
+        tenant_id=tenant_id, subscription_id__in=subscription_ids, user_id__in=users
+    ).values("id", "user_id", "subscription_id")
+    by_subscription: dict[int, list[dict]] = {}
+    for row in held:
+        by_subscription.setdefault(row["subscription_id"], []).append(row)
+    removed: dict[int, int] = {}
+    now = clock.now()
+    if held:
+        async with in_transaction():
+            for subscription_id, rows in by_subscription.items():
+                deleted = await models.LicenseAssignment.filter(id__in=[r["id"] for r in rows]).delete()
+                if not deleted:
+                    continue  # another call took them back first
+                conditions = {}
+                if target.expected_version is not None:
+                    conditions["version"] = target.expected_version
+                updated = await models.Subscription.filter(id=subscription_id, **conditions).update(
+                    assigned_count=F("assigned_count") - deleted, version=F("version") + 1
+                )
+                if not updated:
+                    current = await models.Subscription.get(id=subscription_id)
+                    raise _state_changed(current.version)
+                gone = {r["user_id"] for r in rows}
+                removed.update({user_id: subscription_id for user_id in gone})
+                await audit.record(
+                    actor, tenant_id, "licenses.unassigned", "Subscription", subscription_id, now,
+                    before={"userIds": sorted(gone)},
+                )
+    change = LicenseChange()
+    for user_id in users:
+        if user_id in removed:
+            change.outcomes.append(UserOutcome(user_id, Outcome.UNASSIGNED, removed[user_id]))
+        else:
+            change.outcomes.append(UserOutcome(user_id, Outcome.NOT_ASSIGNED))
+    change.subscription_ids = list(dict.fromkeys(removed.values())) or subscription_ids[:1]
+    return change
+
