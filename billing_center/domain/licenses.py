@@ -17,13 +17,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import audit, models, visibility
+from billing_center.domain import actions, audit, models, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 
 MAX_USERS_PER_CALL = 20
-SEAT_STATUSES = (models.SubscriptionStatus.ACTIVE, models.SubscriptionStatus.EXPIRED)
+SEAT_STATUSES = actions.SEAT_STATUSES
 # Two calls racing for the same person make one of them start over once; more is a bug.
 ATTEMPTS = 3
 
@@ -90,26 +90,14 @@ async def _require_tenant_users(tenant_id: int, user_ids: list[int], positions: 
 
 
 def _check_may_manage(actor: Actor, row: dict) -> None:
-    """§1, §6: the organization's licences are for global and licence admins; a self-service
-    subscription is its buyer's alone, and read-only for admins."""
-    if row["billing_account__self_service"]:
-        if row["billing_account__owner_id"] == actor.user_id:
-            return
-        if actor.is_admin:
-            raise DomainError(
-                ErrorCode.READ_ONLY_SELF_SERVICE,
-                "This is a user's self-service subscription: admins can read it but not change it.",
-                ("input", "subscriptionId"),
-            )
-    elif actor.manages_licenses:
-        return
-    raise DomainError(ErrorCode.FORBIDDEN, "You are not allowed to manage these licences.")
+    """§1, §6 through the rule behind `availableActions` (ASSIGN_LICENSES)."""
+    refused = actions.permission(actor, actions.facts_from_row(row), actions.Action.ASSIGN_LICENSES)
+    if refused is not None:
+        raise DomainError(refused.code or ErrorCode.FORBIDDEN, refused.reason or "Not allowed.",
+                          ("input", "subscriptionId"))
 
 
-_SUBSCRIPTION_COLUMNS = (
-    "id", "product_id", "status", "quantity", "assigned_count", "version",
-    "billing_account__self_service", "billing_account__owner_id",
-)
+_SUBSCRIPTION_COLUMNS = ("product_id", "version", *actions.FACT_COLUMNS)
 
 
 async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list[dict]:

@@ -19,7 +19,7 @@ from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from billing_center.domain import models, visibility
+from billing_center.domain import actions, models, visibility
 from billing_center.domain.actor import Actor
 from billing_center.resolvers.pagination import PageRequest
 from billing_center.schema import types
@@ -187,6 +187,13 @@ async def _balances(actor: Actor, account_ids: Sequence[int]) -> list[dict[str, 
     return [result[key] for key in keys]
 
 
+async def _facts(actor: Actor, subscription_ids: Sequence[int]) -> list[Any]:
+    if actor.tenant_id is None:
+        return [None] * len(subscription_ids)
+    facts = await actions.load_facts(actor.tenant_id, list(subscription_ids))
+    return [facts.get(key) for key in subscription_ids]
+
+
 def _loader(fn: Callable, *args: Any, **kwargs: Any) -> DataLoader:
     return DataLoader(load_fn=partial(fn, *args, **kwargs), max_batch_size=MAX_BATCH)
 
@@ -215,6 +222,7 @@ class Loaders:
     invoice_lines_by_invoice_id: DataLoader = field(init=False)
     payment_attempts_by_invoice_id: DataLoader = field(init=False)
     balances_by_account_id: DataLoader = field(init=False)
+    subscription_facts_by_id: DataLoader = field(init=False)
 
     def __post_init__(self) -> None:
         a = self.actor
@@ -272,6 +280,7 @@ class Loaders:
             types.PaymentAttempt.from_row, "invoice_id",
         )
         self.balances_by_account_id = _loader(_balances, a)
+        self.subscription_facts_by_id = _loader(_facts, a)
 
     def by_type(self, type_name: str) -> DataLoader | None:
         """The by-id loader of a node type (for `node(id:)`), or None for unknown types."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing_center.domain import licenses, models, tenants
+from billing_center.domain import licenses, models, subscriptions, tenants
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
@@ -142,3 +142,19 @@ async def resolve_unassign_licenses(info: Info, data: inputs.UnassignLicensesInp
         return await _license_payload(info, change, payloads.UnassignLicensesPayload)
 
     return await run_mutation(payloads.UnassignLicensesPayload, work)
+
+
+async def resolve_set_auto_renew(info: Info, data: inputs.SetAutoRenewInput) -> payloads.SetAutoRenewPayload:
+    """setAutoRenew (SPEC §3, §5)."""
+
+    async def work() -> payloads.SetAutoRenewPayload:
+        actor = info.context.require_actor()
+        subscription_id = decode_id(data.subscription_id, "Subscription", ("input", "subscriptionId"))
+        await subscriptions.set_auto_renew(
+            actor, subscription_id, data.auto_renew, info.context.clock, data.expected_version
+        )
+        return payloads.SetAutoRenewPayload(
+            subscription=await info.context.loaders.subscription_by_id.load(subscription_id)
+        )
+
+    return await run_mutation(payloads.SetAutoRenewPayload, work)

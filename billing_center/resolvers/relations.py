@@ -20,12 +20,12 @@ from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from billing_center.domain import models
+from billing_center.domain import actions, models
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.money import Money
 from billing_center.resolvers import loaders as batch
 from billing_center.resolvers.pagination import connection, page_key, page_request
-from billing_center.schema import types
+from billing_center.schema import enums, types
 
 Load = Callable[[Any, Sequence[Any], Mapping[str, Any], SelectedField], Awaitable[list[Any]]]
 
@@ -127,6 +127,36 @@ def balance(name: str) -> Relation:
         ]
 
     return Relation(load=load, nested=_none, inner=_own, key=_no_args, shared_name="balances", pick=name)
+
+
+def lifecycle_view(name: str) -> Relation:
+    """`availableActions` or `timeline`: both computed by domain.actions from one batch of facts."""
+
+    async def load(ctx: Any, parents: Sequence[Any], _args: Mapping[str, Any], _f: SelectedField) -> list[Any]:
+        found = await ctx.loaders.subscription_facts_by_id.load_many([p.pk for p in parents])
+        actor, now = ctx.require_user(), ctx.now()
+        return [
+            {
+                "availableActions": [
+                    types.SubscriptionActionState(
+                        action=enums.SubscriptionAction(s.action.value), allowed=s.allowed,
+                        deadline=s.deadline, reason=s.reason,
+                        code=enums.ErrorCode(s.code.value) if s.code else None,
+                    )
+                    for s in actions.action_states(actor, facts, now)
+                ],
+                "timeline": [
+                    types.LifecycleEvent(
+                        at=e.at, description=e.description,
+                        status=enums.SubscriptionStatus(e.status.value) if e.status else None,
+                    )
+                    for e in actions.timeline(facts)
+                ],
+            }
+            for facts in found
+        ]
+
+    return Relation(load=load, nested=_none, inner=_own, key=_no_args, shared_name="lifecycle", pick=name)
 
 
 def _none(_: Any) -> Iterable[Any]:
@@ -246,6 +276,8 @@ REGISTRY: dict[tuple[type, str], Relation] = {
     (types.Subscription, "reactivatedFrom"): to_one("subscription_by_id", "reactivated_from_id"),
     (types.Subscription, "reactivatedAs"): to_first("subscriptions_by_reactivated_from_id"),
     (types.Subscription, "domains"): to_many("domains_by_subscription_id"),
+    (types.Subscription, "availableActions"): lifecycle_view("availableActions"),
+    (types.Subscription, "timeline"): lifecycle_view("timeline"),
     (types.Subscription, "licenseAssignments"): paged(
         models.LicenseAssignment, "subscription_id", types.LicenseAssignmentConnection,
         types.LicenseAssignmentEdge, types.LicenseAssignment.from_row,

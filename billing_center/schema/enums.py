@@ -13,6 +13,7 @@ import strawberry
 
 from billing_center.domain import models
 from billing_center.domain.errors import ErrorCode as DomainErrorCode
+from billing_center.domain.actions import Action
 from billing_center.domain.licenses import Outcome
 
 
@@ -154,6 +155,17 @@ LicenseOutcome = mirror(Outcome, "What a licence call did for one user (SPEC §4
     "ALREADY_ASSIGNED": "The user already holds the product: nothing changed.",
     "UNASSIGNED": "The user's seat was taken back and is available at once.",
     "NOT_ASSIGNED": "The user held no seat there: nothing changed.",
+})
+
+
+SubscriptionAction = mirror(Action, "Something a caller can do with a subscription (SPEC §5).", {
+    "CANCEL": "Cancel it (`cancelSubscription`).",
+    "REACTIVATE": "Reactivate it (`reactivateSubscription`).",
+    "BUY_LICENSES": "Raise its licence count (`updateLicenseQuantity`).",
+    "REMOVE_LICENSES": "Lower its licence count (`updateLicenseQuantity`).",
+    "ASSIGN_LICENSES": "Assign its licences to users (`assignLicenses`).",
+    "TURN_ON_AUTO_RENEW": "Turn auto-renew on (`setAutoRenew`).",
+    "TURN_OFF_AUTO_RENEW": "Turn auto-renew off (`setAutoRenew`).",
 })
 
 

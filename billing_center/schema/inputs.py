@@ -51,3 +51,10 @@ class UnassignLicensesInput:
     product_id: strawberry.ID | None = strawberry.field(default=None, description="The product: the users' seats in any of its subscriptions you manage.")
     user_ids: list[strawberry.ID] = strawberry.field(description="1 to 20 users of your organization; duplicates count once.")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
+
+
+@strawberry.input(description="Turn a subscription's auto-renew on or off.")
+class SetAutoRenewInput:
+    subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
+    auto_renew: bool = strawberry.field(description="On (renews at term end) or off (expires at term end).")
+    expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")

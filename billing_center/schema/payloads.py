@@ -58,3 +58,9 @@ class UnassignLicensesPayload:
     subscription: Subscription | None = strawberry.field(default=None, description="The subscription whose seats were freed (the first, by product).")
     subscriptions: list[Subscription] = strawberry.field(default_factory=list, description="Every subscription whose seats changed.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `setAutoRenew`.")
+class SetAutoRenewPayload:
+    subscription: Subscription | None = strawberry.field(default=None, description="The subscription as it is now.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

@@ -140,6 +140,14 @@ class Mutation:
         return await mutations.resolve_unassign_licenses(info, input)
 
 
+    @strawberry.mutation(description="Turn auto-renew on or off while the subscription is active (SPEC §3, §5).")
+    async def set_auto_renew(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.SetAutoRenewInput, strawberry.argument(description="Which subscription, on or off.")],
+    ) -> payloads.SetAutoRenewPayload:
+        return await mutations.resolve_set_auto_renew(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 

@@ -319,6 +319,22 @@ class BillingProfile(Node):
         )
 
 
+@strawberry.type(description="An action on a subscription: allowed now (until `deadline`), or why not.")
+class SubscriptionActionState:
+    action: enums.SubscriptionAction = strawberry.field(description="The action.")
+    allowed: bool = strawberry.field(description="Whether you may take it now.")
+    deadline: datetime | None = strawberry.field(description="Until when it stays allowed, where a limit applies (e.g. the MCA cancellation window).")
+    code: enums.ErrorCode | None = strawberry.field(description="Why not, as the code the mutation would return.")
+    reason: str | None = strawberry.field(description="Why not, for people (e.g. deleted: contact support).")
+
+
+@strawberry.type(description="A projected step of a subscription's lifecycle (SPEC §3, §5).")
+class LifecycleEvent:
+    at: datetime = strawberry.field(description="When it happens.")
+    status: enums.SubscriptionStatus | None = strawberry.field(description="The status from then on; null for data-retention dates.")
+    description: str = strawberry.field(description="What it means.")
+
+
 @strawberry.type(description="A tenant's subscription to a product (SPEC §3, §5).")
 class Subscription(Node):
     pk: strawberry.Private[int]
@@ -414,6 +430,14 @@ class Subscription(Node):
     @strawberry.field(description="Custom domains attached to it; they must be removed before cancelling.")
     def domains(self, info: strawberry.Info) -> list[Domain]:
         return info.context.related(self, "domains", info)
+
+    @strawberry.field(description="Every action with whether you may take it now, its deadline, or why not; the mutations apply the same rules.")
+    def available_actions(self, info: strawberry.Info) -> list[SubscriptionActionState]:
+        return info.context.related(self, "availableActions", info)
+
+    @strawberry.field(description="What happens next and when: renewal or expiry, disabling, deletion, data deletion.")
+    def timeline(self, info: strawberry.Info) -> list[LifecycleEvent]:
+        return info.context.related(self, "timeline", info)
 
     @strawberry.field(description="Its licence assignments, oldest first.")
     def license_assignments(
