@@ -42,6 +42,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         url = sqlite_url(tmp_path_factory.mktemp("sqlite") / "billing.db")
         await db.migrate_db(url)
         yield url
+        await _close()
         return
     if not POSTGRES_URL:
         if REQUIRE_POSTGRES:
@@ -61,7 +62,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         await admin.close()
     await db.migrate_db(url)
     yield url
-    await db.close_db()
+    await _close()
     admin = await asyncpg.connect(admin_url)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -70,6 +71,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
 
 
 _current_url: str | None = None
+
+
+async def _close() -> None:
+    # An open aiosqlite connection keeps its thread, and so the test process, alive.
+    global _current_url
+    await db.close_db()
+    _current_url = None
 
 
 async def _empty_all_tables() -> None:
