@@ -21,6 +21,7 @@ from billing_center import db
 from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
 from billing_center.domain.clock import Clock, SystemClock
+from billing_center.domain.payments import PaymentGateway, SandboxGateway
 from billing_center.resolvers.context import Context
 from billing_center.schema.root import schema
 
@@ -98,15 +99,17 @@ async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes
 class BillingGraphQL(GraphQL):
     """Strawberry's ASGI view with our context and a faster JSON encoder."""
 
-    def __init__(self, clock: Clock, **kwargs: Any):
+    def __init__(self, clock: Clock, gateway: PaymentGateway, **kwargs: Any):
         super().__init__(schema, **kwargs)
         self.clock = clock
+        self.gateway = gateway
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         state = request.scope.get("state", {})
         session: Session | None = state.get("session")
         return Context(
             clock=self.clock,
+            gateway=self.gateway,
             request_id=state.get("request_id", ""),
             actor=session.actor if session else None,
             tenant_clock_now=session.tenant_clock_now if session else None,
@@ -135,11 +138,18 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None, manage_db: bool = True) -> Starlette:
-    """The application. `manage_db=False` leaves opening the database to the caller (tests)."""
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    manage_db: bool = True,
+    gateway: PaymentGateway | None = None,
+) -> Starlette:
+    """The application. `manage_db=False` leaves opening the database to the caller (tests).
+    The payment gateway is the built-in sandbox (SPEC §2) unless another is given."""
     settings = settings or Settings.from_env()
     graphql = BillingGraphQL(
         clock=clock or SystemClock(),
+        gateway=gateway or SandboxGateway(),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
     )

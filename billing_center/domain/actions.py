@@ -84,24 +84,30 @@ def _refused(action: Action, code: ErrorCode, reason: str) -> ActionState:
     return ActionState(action, False, code=code, reason=reason)
 
 
-def permission(actor: Actor, facts: SubscriptionFacts, action: Action) -> ActionState | None:
-    """§1, §6: money is for global/billing admins and the account owner; licences for
-    global/licence admins; a self-service subscription is its buyer's alone."""
-    if facts.self_service:
-        if facts.owner_id == actor.user_id:
+def account_refusal(actor: Actor, self_service: bool, owner_id: int, money: bool = True) -> tuple[ErrorCode, str] | None:
+    """§1, §6: who may change what belongs to a billing account. Money (purchases, cards,
+    cancellation) is for global/billing admins and the account's owner, licences for
+    global/licence admins; a self-service account is its buyer's alone, read-only for admins.
+    None when allowed, else the refusal's code and reason."""
+    if self_service:
+        if owner_id == actor.user_id:
             return None
         if actor.is_admin:
-            return _refused(action, ErrorCode.READ_ONLY_SELF_SERVICE,
-                            "A user's self-service subscription is read-only for admins.")
-        return _refused(action, ErrorCode.FORBIDDEN, "Only its buyer manages this subscription.")
-    if action in MONEY_ACTIONS:
-        if actor.manages_billing or facts.owner_id == actor.user_id:
+            return ErrorCode.READ_ONLY_SELF_SERVICE, "A user's self-service purchase is read-only for admins."
+        return ErrorCode.FORBIDDEN, "Only its buyer manages this self-service purchase."
+    if money:
+        if actor.manages_billing or owner_id == actor.user_id:
             return None
-        return _refused(action, ErrorCode.FORBIDDEN,
-                        "Global admins, billing admins and the account owner manage purchases.")
+        return ErrorCode.FORBIDDEN, "Global admins, billing admins and the account owner manage purchases."
     if actor.manages_licenses:
         return None
-    return _refused(action, ErrorCode.FORBIDDEN, "Global admins and licence admins assign licences.")
+    return ErrorCode.FORBIDDEN, "Global admins and licence admins assign licences."
+
+
+def permission(actor: Actor, facts: SubscriptionFacts, action: Action) -> ActionState | None:
+    """The permission part of `action_states`: None when the caller may take `action`."""
+    refusal = account_refusal(actor, facts.self_service, facts.owner_id, money=action in MONEY_ACTIONS)
+    return None if refusal is None else _refused(action, *refusal)
 
 
 def _cancel(facts: SubscriptionFacts, now: datetime) -> ActionState:

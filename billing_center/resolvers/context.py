@@ -11,6 +11,7 @@ import strawberry
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock, tenant_now
 from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.domain.payments import PaymentGateway, SandboxGateway
 from billing_center.resolvers import relations
 from billing_center.resolvers.loaders import Loaders
 
@@ -23,6 +24,7 @@ class Context:
 
     clock: Clock
     request_id: str
+    gateway: PaymentGateway = field(default_factory=SandboxGateway)
     actor: Actor | None = None
     tenant_clock_now: datetime | None = None
     loaders: Loaders = field(init=False)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing_center.domain import licenses, models, subscriptions, tenants
+from billing_center.domain import licenses, models, payment_methods, subscriptions, tenants
+from billing_center.domain.payments import CardDetails
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
@@ -158,3 +159,55 @@ async def resolve_set_auto_renew(info: Info, data: inputs.SetAutoRenewInput) -> 
         )
 
     return await run_mutation(payloads.SetAutoRenewPayload, work)
+
+
+async def resolve_add_payment_method(info: Info, data: inputs.AddPaymentMethodInput) -> payloads.PaymentMethodPayload:
+    """addPaymentMethod (SPEC §2)."""
+
+    async def work() -> payloads.PaymentMethodPayload:
+        actor = info.context.require_actor()
+        profile_id = decode_id(data.billing_profile_id, "BillingProfile", ("input", "billingProfileId"))
+        card = data.card
+        method_id = await payment_methods.add_payment_method(
+            actor, profile_id,
+            CardDetails(card.number, card.security_code, card.expiry_month, card.expiry_year,
+                        card.name_on_card, card.address.to_json() if card.address else None),
+            info.context.clock, info.context.gateway,
+        )
+        return payloads.PaymentMethodPayload(payment_method=await info.context.loaders.payment_method_by_id.load(method_id))
+
+    return await run_mutation(payloads.PaymentMethodPayload, work)
+
+
+async def resolve_update_payment_method(info: Info, data: inputs.UpdatePaymentMethodInput) -> payloads.PaymentMethodPayload:
+    """updatePaymentMethod (SPEC §2)."""
+
+    async def work() -> payloads.PaymentMethodPayload:
+        actor = info.context.require_actor()
+        method_id = decode_id(data.payment_method_id, "PaymentMethod", ("input", "paymentMethodId"))
+        await payment_methods.update_payment_method(
+            actor, method_id,
+            payment_methods.CardEdit(
+                security_code=data.security_code, expiry_month=data.expiry_month, expiry_year=data.expiry_year,
+                name_on_card=data.name_on_card, address=data.address.to_json() if data.address else None,
+            ),
+            info.context.clock,
+        )
+        return payloads.PaymentMethodPayload(payment_method=await info.context.loaders.payment_method_by_id.load(method_id))
+
+    return await run_mutation(payloads.PaymentMethodPayload, work)
+
+
+async def resolve_replace_payment_method(info: Info, data: inputs.ReplacePaymentMethodInput) -> payloads.ReplacePaymentMethodPayload:
+    """replacePaymentMethod (SPEC §2)."""
+
+    async def work() -> payloads.ReplacePaymentMethodPayload:
+        actor = info.context.require_actor()
+        profile_id = decode_id(data.billing_profile_id, "BillingProfile", ("input", "billingProfileId"))
+        method_id = decode_id(data.payment_method_id, "PaymentMethod", ("input", "paymentMethodId"))
+        await payment_methods.replace_payment_method(actor, profile_id, method_id, info.context.clock)
+        return payloads.ReplacePaymentMethodPayload(
+            billing_profile=await info.context.loaders.billing_profile_by_id.load(profile_id)
+        )
+
+    return await run_mutation(payloads.ReplacePaymentMethodPayload, work)

@@ -58,3 +58,49 @@ class SetAutoRenewInput:
     subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
     auto_renew: bool = strawberry.field(description="On (renews at term end) or off (expires at term end).")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
+
+
+@strawberry.input(description="A postal address.")
+class AddressInput:
+    line1: str = strawberry.field(description="Street and number.")
+    line2: str | None = strawberry.field(default=None, description="Further address line.")
+    city: str = strawberry.field(description="City.")
+    postal_code: str = strawberry.field(description="Postal code.")
+    state: str | None = strawberry.field(default=None, description="State or region.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+
+    def to_json(self) -> dict:
+        return {"line1": self.line1, "line2": self.line2, "city": self.city,
+                "postal_code": self.postal_code, "state": self.state, "country": self.country}
+
+
+@strawberry.input(description="A card as typed. Number and security code are strings so that no error can echo them; neither is stored.")
+class CardInput:
+    number: str = strawberry.field(description="The card number; spaces and dashes are ignored.")
+    security_code: str = strawberry.field(description="The 3- or 4-digit security code.")
+    expiry_month: int = strawberry.field(description="Expiry month, 1-12.")
+    expiry_year: int = strawberry.field(description="Expiry year, four digits.")
+    name_on_card: str = strawberry.field(description="Cardholder name.")
+    address: AddressInput | None = strawberry.field(default=None, description="Billing address of the card.")
+
+
+@strawberry.input(description="A new card for a billing profile; it becomes the profile's payment method.")
+class AddPaymentMethodInput:
+    billing_profile_id: strawberry.ID = strawberry.field(description="The billing profile.")
+    card: CardInput = strawberry.field(description="The card.")
+
+
+@strawberry.input(description="Changes to a stored card: security code, expiry, name, address (SPEC §2).")
+class UpdatePaymentMethodInput:
+    payment_method_id: strawberry.ID = strawberry.field(description="The card.")
+    security_code: str | None = strawberry.field(default=None, description="A new security code (checked, passed to the gateway, never stored).")
+    expiry_month: int | None = strawberry.field(default=None, description="New expiry month.")
+    expiry_year: int | None = strawberry.field(default=None, description="New expiry year.")
+    name_on_card: str | None = strawberry.field(default=None, description="New cardholder name.")
+    address: AddressInput | None = strawberry.field(default=None, description="New billing address.")
+
+
+@strawberry.input(description="Make another card of the same billing account the profile's payment method.")
+class ReplacePaymentMethodInput:
+    billing_profile_id: strawberry.ID = strawberry.field(description="The billing profile.")
+    payment_method_id: strawberry.ID = strawberry.field(description="The card to use from now on.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import LicenseAssignment, Subscription, Tenant, User
+from billing_center.schema.types import BillingProfile, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -63,4 +63,16 @@ class UnassignLicensesPayload:
 @strawberry.type(description="Result of `setAutoRenew`.")
 class SetAutoRenewPayload:
     subscription: Subscription | None = strawberry.field(default=None, description="The subscription as it is now.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `addPaymentMethod` and `updatePaymentMethod`.")
+class PaymentMethodPayload:
+    payment_method: PaymentMethod | None = strawberry.field(default=None, description="The card, masked.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `replacePaymentMethod`.")
+class ReplacePaymentMethodPayload:
+    billing_profile: BillingProfile | None = strawberry.field(default=None, description="The profile with its new payment method.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

@@ -148,6 +148,28 @@ class Mutation:
         return await mutations.resolve_set_auto_renew(info, input)
 
 
+    @strawberry.mutation(description="Add a card to a billing profile; it becomes the profile's payment method (SPEC §2).")
+    async def add_payment_method(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.AddPaymentMethodInput, strawberry.argument(description="The profile and the card.")],
+    ) -> payloads.PaymentMethodPayload:
+        return await mutations.resolve_add_payment_method(info, input)
+
+    @strawberry.mutation(description="Edit a card's security code, expiry, name or address (SPEC §2).")
+    async def update_payment_method(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.UpdatePaymentMethodInput, strawberry.argument(description="The card and its changes.")],
+    ) -> payloads.PaymentMethodPayload:
+        return await mutations.resolve_update_payment_method(info, input)
+
+    @strawberry.mutation(description="Pay a billing profile with another card of its billing account (SPEC §2).")
+    async def replace_payment_method(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.ReplacePaymentMethodInput, strawberry.argument(description="The profile and the card.")],
+    ) -> payloads.ReplacePaymentMethodPayload:
+        return await mutations.resolve_replace_payment_method(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 

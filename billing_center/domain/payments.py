@@ -1,0 +1,161 @@
+"""Cards and the payment gateway (SPEC §2).
+
+A card number and security code are validated here and handed to the gateway, which keeps
+them and returns a token; we store only brand, last four digits, expiry, name, address and
+the token. Messages never repeat what was typed.
+
+The built-in sandbox gateway behaves by card number, like public test-card conventions:
+
+| card number          | when added  | when charged |
+|----------------------|-------------|--------------|
+| any other valid one  | accepted    | succeeds     |
+| ...0002 (e.g. 4000000000000002) | declined | -      |
+| ...0341 (e.g. 4000000000000341) | accepted | declined, every time |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from billing_center.domain.errors import DomainError, ErrorCode
+
+DECLINED_WHEN_ADDED = "0002"
+DECLINED_WHEN_CHARGED = "0341"
+_SEPARATORS = re.compile(r"[ \-]")
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """A card as typed by a person. Lives only for the request; never stored or logged."""
+
+    number: str
+    security_code: str
+    expiry_month: int
+    expiry_year: int
+    name_on_card: str
+    address: dict | None = None
+
+    def __repr__(self) -> str:  # a stray log line must not show the number
+        return f"CardDetails(last4={self.number[-4:]!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidCard:
+    """A validated card: what may be stored, plus the number for the gateway."""
+
+    number: str
+    brand: str
+    last4: str
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of a card number."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def card_brand(digits: str) -> str:
+    """The card network by number prefix."""
+    if digits.startswith("4"):
+        return "VISA"
+    if digits[:2] in {"34", "37"}:
+        return "AMEX"
+    if 51 <= int(digits[:2]) <= 55 or 2221 <= int(digits[:4]) <= 2720:
+        return "MASTERCARD"
+    if digits.startswith("6011") or digits.startswith("65"):
+        return "DISCOVER"
+    return "CARD"
+
+
+def _invalid(message: str, field: str) -> DomainError:
+    return DomainError(ErrorCode.CARD_INVALID, message, ("input", "card", field))
+
+
+def validate_expiry(month: int, year: int, today: date, path: tuple[str, ...] = ("input", "card")) -> None:
+    """§2: an expiry month 1-12 of a four-digit year, not in the past."""
+    if not 1 <= month <= 12:
+        raise DomainError(ErrorCode.CARD_INVALID, "The expiry month must be 1 to 12.", (*path, "expiryMonth"))
+    if not 2000 <= year <= 2100:
+        raise DomainError(ErrorCode.CARD_INVALID, "The expiry year must have four digits.", (*path, "expiryYear"))
+    if (year, month) < (today.year, today.month):
+        raise DomainError(ErrorCode.CARD_INVALID, "The card has expired.", (*path, "expiryYear"))
+
+
+def validate_security_code(code: str, brand: str | None, path: tuple[str, ...] = ("input", "card")) -> None:
+    """§2: 3 or 4 digits (American Express uses 4)."""
+    if not (code.isdigit() and len(code) in (3, 4)) or (brand == "AMEX" and len(code) != 4):
+        raise DomainError(ErrorCode.CARD_INVALID, "The security code must be 3 or 4 digits.", (*path, "securityCode"))
+
+
+def validate_card(card: CardDetails, today: date) -> ValidCard:
+    """§2: Luhn-valid number of 12-19 digits, expiry not in the past, 3-4 digit code.
+    Raises CARD_INVALID naming the field, never its value."""
+    digits = _SEPARATORS.sub("", card.number or "")
+    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+        raise _invalid("The card number must be 12 to 19 digits.", "number")
+    if not luhn_valid(digits):
+        raise _invalid("The card number is not valid (checksum).", "number")
+    brand = card_brand(digits)
+    validate_expiry(card.expiry_month, card.expiry_year, today)
+    validate_security_code(card.security_code or "", brand)
+    if not (card.name_on_card or "").strip():
+        raise _invalid("The name on the card must not be empty.", "nameOnCard")
+    return ValidCard(number=digits, brand=brand, last4=digits[-4:])
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeResult:
+    """What the gateway answered to a charge."""
+
+    succeeded: bool
+    reference: str
+    failure_reason: str | None = None
+
+
+class PaymentGateway(Protocol):
+    """Keeps cards and charges them. Never called inside an open database transaction."""
+
+    async def tokenize(self, card: ValidCard, security_code: str) -> str:
+        """Store the card; its token, or DomainError(PAYMENT_DECLINED)."""
+        ...
+
+    async def charge(self, token: str, amount: Decimal, currency: str, idempotency_key: str) -> ChargeResult:
+        """Charge `amount`; the same idempotency key never charges twice."""
+        ...
+
+
+class SandboxGateway:
+    """The deterministic test gateway (see the module docstring for its cards)."""
+
+    def __init__(self) -> None:
+        self._charges: dict[str, ChargeResult] = {}
+
+    async def tokenize(self, card: ValidCard, security_code: str) -> str:
+        if card.number.endswith(DECLINED_WHEN_ADDED):
+            raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined.", ("input", "card", "number"))
+        behaviour = "chargefail" if card.number.endswith(DECLINED_WHEN_CHARGED) else "ok"
+        return f"tok_sandbox_{behaviour}_{secrets.token_hex(8)}"
+
+    async def charge(self, token: str, amount: Decimal, currency: str, idempotency_key: str) -> ChargeResult:
+        if idempotency_key in self._charges:
+            return self._charges[idempotency_key]
+        reference = "ch_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+        if token.startswith("tok_sandbox_chargefail_"):
+            result = ChargeResult(False, reference, "The card was declined.")
+        else:
+            result = ChargeResult(True, reference)
+        self._charges[idempotency_key] = result
+        return result
