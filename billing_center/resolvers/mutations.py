@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing_center.domain import licenses, models, payment_methods, subscriptions, tenants
+from billing_center.domain import domains, licenses, models, payment_methods, subscriptions, tenants
 from billing_center.domain.payments import CardDetails
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
@@ -211,3 +211,30 @@ async def resolve_replace_payment_method(info: Info, data: inputs.ReplacePayment
         )
 
     return await run_mutation(payloads.ReplacePaymentMethodPayload, work)
+
+
+async def resolve_add_domain(info: Info, data: inputs.AddDomainInput) -> payloads.AddDomainPayload:
+    """addDomain (SPEC §1, §5)."""
+
+    async def work() -> payloads.AddDomainPayload:
+        actor = info.context.require_actor()
+        subscription_id = (
+            decode_id(data.subscription_id, "Subscription", ("input", "subscriptionId"))
+            if data.subscription_id is not None else None
+        )
+        domain_id = await domains.add_domain(actor, data.name, subscription_id, info.context.clock)
+        return payloads.AddDomainPayload(domain=await info.context.loaders.domain_by_id.load(domain_id))
+
+    return await run_mutation(payloads.AddDomainPayload, work)
+
+
+async def resolve_remove_domain(info: Info, data: inputs.RemoveDomainInput) -> payloads.RemoveDomainPayload:
+    """removeDomain (SPEC §1, §5)."""
+
+    async def work() -> payloads.RemoveDomainPayload:
+        actor = info.context.require_actor()
+        domain_id = decode_id(data.domain_id, "Domain", ("input", "domainId"))
+        await domains.remove_domain(actor, domain_id, info.context.clock)
+        return payloads.RemoveDomainPayload(removed_domain_id=data.domain_id)
+
+    return await run_mutation(payloads.RemoveDomainPayload, work)

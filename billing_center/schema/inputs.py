@@ -104,3 +104,14 @@ class UpdatePaymentMethodInput:
 class ReplacePaymentMethodInput:
     billing_profile_id: strawberry.ID = strawberry.field(description="The billing profile.")
     payment_method_id: strawberry.ID = strawberry.field(description="The card to use from now on.")
+
+
+@strawberry.input(description="A custom domain for the tenant, optionally attached to a subscription.")
+class AddDomainInput:
+    name: str = strawberry.field(description="The domain name, e.g. contoso.com.")
+    subscription_id: strawberry.ID | None = strawberry.field(default=None, description="The subscription it serves; it blocks cancelling that subscription until removed.")
+
+
+@strawberry.input(description="Which custom domain to remove.")
+class RemoveDomainInput:
+    domain_id: strawberry.ID = strawberry.field(description="The domain (not the default one).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import BillingProfile, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import BillingProfile, Domain, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -75,4 +75,16 @@ class PaymentMethodPayload:
 @strawberry.type(description="Result of `replacePaymentMethod`.")
 class ReplacePaymentMethodPayload:
     billing_profile: BillingProfile | None = strawberry.field(default=None, description="The profile with its new payment method.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `addDomain`.")
+class AddDomainPayload:
+    domain: Domain | None = strawberry.field(default=None, description="The new domain.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `removeDomain`.")
+class RemoveDomainPayload:
+    removed_domain_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the removed domain.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

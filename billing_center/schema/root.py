@@ -170,6 +170,21 @@ class Mutation:
         return await mutations.resolve_replace_payment_method(info, input)
 
 
+    @strawberry.mutation(description="Add a custom domain, optionally attached to a subscription (global admins).")
+    async def add_domain(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.AddDomainInput, strawberry.argument(description="The domain.")],
+    ) -> payloads.AddDomainPayload:
+        return await mutations.resolve_add_domain(info, input)
+
+    @strawberry.mutation(description="Remove a custom domain (global admins); needed before cancelling its subscription.")
+    async def remove_domain(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.RemoveDomainInput, strawberry.argument(description="The domain.")],
+    ) -> payloads.RemoveDomainPayload:
+        return await mutations.resolve_remove_domain(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 
