@@ -45,3 +45,34 @@ class Money:
     def zero(cls, currency: str) -> "Money":
         """Nothing, in `currency`."""
         return cls(Decimal("0.00"), currency)
+
+
+@dataclass(frozen=True, slots=True)
+class ProRata:
+    """A pro-rata amount and how it was computed (SPEC §7: every line explains itself)."""
+
+    amount: Decimal
+    unit_price: Decimal
+    licences: int
+    remaining_days: int
+    term_days: int
+    currency: str
+
+    @property
+    def explanation(self) -> str:
+        exact = self.unit_price * self.licences * self.remaining_days / self.term_days
+        return (
+            f"{self.unit_price} {self.currency} x {self.licences} licence(s) x "
+            f"{self.remaining_days}/{self.term_days} days of the term = {exact.normalize():f}, "
+            f"rounded half-up to {self.amount} {self.currency}"
+        )
+
+
+def pro_rata(unit_price: Decimal, licences: int, remaining_days: int, term_days: int, currency: str) -> ProRata:
+    """§7: price x licences x remaining days / days in the term, rounded half-up to the cent.
+    Never more than the full term's price (the credit cap), never negative."""
+    if term_days <= 0:
+        raise ValueError("a term has at least one day")
+    days = min(max(remaining_days, 0), term_days)
+    amount = round_cents(Decimal(unit_price) * licences * days / term_days)
+    return ProRata(amount, Decimal(unit_price), licences, days, term_days, currency)

@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, models, visibility
+from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain.billing_dates import charge_date
+from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
@@ -56,3 +61,94 @@ async def set_auto_renew(
             actor, actor.tenant_id, "subscription.auto_renew_set", "Subscription", subscription_id, now,  # type: ignore[arg-type]
             before={"autoRenew": facts.auto_renew}, after={"autoRenew": auto_renew},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityChange:
+    """The outcome of `update_license_quantity`."""
+
+    subscription_id: int
+    invoice_line_id: int | None
+    replayed: bool = False
+
+
+async def update_license_quantity(
+    actor: Actor,
+    subscription_id: int,
+    total: int,
+    clock: Clock,
+    idempotency_key: str | None = None,
+    expected_version: int | None = None,
+) -> QuantityChange:
+    """§3: set the licence count to a new total (100 + 5 more: 105). Never below 1 nor below
+    the assigned count. An increase is charged and a decrease credited pro rata for the rest
+    of the term (§7), as an outstanding invoice line that explains itself. The same total
+    again changes nothing. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_INPUT,
+    INVALID_STATUS, QUANTITY_BELOW_ASSIGNED, STATE_CHANGED, IDEMPOTENCY_KEY_REUSED."""
+    key = idempotency.Key.of("updateLicenseQuantity", idempotency_key,
+                             {"subscriptionId": subscription_id, "totalLicenses": total,
+                              "expectedVersion": expected_version})
+    actor.require_tenant()
+    previous = await idempotency.previous_result(actor, key)
+    if previous is not None:
+        return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
+    if total < 1:
+        raise DomainError(ErrorCode.INVALID_INPUT, "A subscription keeps at least 1 licence.", ("input", "totalLicenses"))
+    facts, version = await visible_facts(actor, subscription_id)
+    if expected_version is not None and expected_version != version:
+        raise state_changed(version)
+    if total == facts.quantity:
+        return QuantityChange(subscription_id, None)
+    increase = total > facts.quantity
+    now = clock.now()
+    actions.require(actor, facts, actions.Action.BUY_LICENSES if increase else actions.Action.REMOVE_LICENSES, now)
+    if total < facts.assigned_count:
+        raise DomainError(
+            ErrorCode.QUANTITY_BELOW_ASSIGNED,
+            f"{facts.assigned_count} licences are assigned; unassign some before going down to {total}.",
+            ("input", "totalLicenses"),
+        )
+    row = (await models.Subscription.filter(id=subscription_id).values(
+        "unit_price", "currency", "billing_profile_id", "billing_account__charge_schedule",
+        "billing_account__billing_day", "product__name",
+    ))[0]
+    amount = pro_rata(row["unit_price"], abs(total - facts.quantity),
+                      (facts.term_end.date() - now.date()).days,
+                      (facts.term_end.date() - facts.term_start.date()).days, row["currency"])
+    try:
+        async with in_transaction():
+            # Write-first, and conditional on what was checked: a concurrent assignment or
+            # change makes it apply to nothing instead of breaking assigned <= quantity.
+            updated = await models.Subscription.filter(
+                id=subscription_id, tenant_id=actor.tenant_id, version=version,
+                status=models.SubscriptionStatus.ACTIVE, assigned_count__lte=total,
+            ).update(quantity=total, version=F("version") + 1)
+            if not updated:
+                current = await models.Subscription.get(id=subscription_id)
+                raise state_changed(current.version)
+            kind = models.InvoiceLineKind.PRORATED_CHARGE if increase else models.InvoiceLineKind.PRORATED_CREDIT
+            line = await models.InvoiceLine.create(
+                tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
+                subscription_id=subscription_id, kind=kind,
+                description=(f"{row['product__name']}: {'+' if increase else '-'}{abs(total - facts.quantity)} "
+                             f"licence(s), {facts.quantity} -> {total}, rest of the term"),
+                quantity=abs(total - facts.quantity), unit_price=row["unit_price"],
+                amount=amount.amount if increase else -amount.amount, currency=row["currency"],
+                period_start=now.date(), period_end=facts.term_end.date(),
+                explanation=("Charge: " if increase else "Credit: ") + amount.explanation,
+                charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
+                                      row["billing_account__billing_day"]),
+                created_at=now,
+            )
+            await audit.record(
+                actor, actor.tenant_id, "subscription.quantity_changed", "Subscription", subscription_id, now,  # type: ignore[arg-type]
+                before={"quantity": facts.quantity}, after={"quantity": total, "invoiceLineId": line.id},
+            )
+            await idempotency.claim(actor, key, {"subscriptionId": subscription_id, "invoiceLineId": line.id}, now)
+    except (IntegrityError, DomainError):
+        # A concurrent call with the same key may have won the race: its result is ours.
+        previous = await idempotency.previous_result(actor, key)
+        if previous is None:
+            raise
+        return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
+    return QuantityChange(subscription_id, line.id)

@@ -51,6 +51,16 @@ def billing_records(actor: Actor) -> Q:
     return _tenant(actor) & Q(billing_account__owner_id=actor.user_id)
 
 
+def invoice_lines(actor: Actor) -> Q:
+    """Invoice lines (also outstanding ones): readable with their billing profile's account."""
+    if actor.manages_billing:
+        return _tenant(actor) & (
+            Q(billing_profile__billing_account__self_service=False)
+            | Q(billing_profile__billing_account__owner_id=actor.user_id)
+        )
+    return _tenant(actor) & Q(billing_profile__billing_account__owner_id=actor.user_id)
+
+
 def subscriptions(actor: Actor) -> Q:
     """Admins see every subscription, self-service ones read-only (§6); a plain user sees
     what they bought."""

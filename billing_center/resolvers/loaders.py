@@ -214,6 +214,7 @@ class Loaders:
     license_assignment_by_id: DataLoader = field(init=False)
     invoice_by_id: DataLoader = field(init=False)
     audit_event_by_id: DataLoader = field(init=False)
+    invoice_line_by_id: DataLoader = field(init=False)
     billing_profiles_by_account_id: DataLoader = field(init=False)
     domains_by_tenant_id: DataLoader = field(init=False)
     domains_by_subscription_id: DataLoader = field(init=False)
@@ -251,6 +252,9 @@ class Loaders:
         )
         self.audit_event_by_id = _loader(
             _rows_by_id, models.AuditEvent, visibility.audit_events(a), types.AuditEvent.from_row
+        )
+        self.invoice_line_by_id = _loader(
+            _rows_by_id, models.InvoiceLine, visibility.invoice_lines(a), types.InvoiceLine.from_row
         )
         self.billing_profiles_by_account_id = _loader(
             _rows_grouped, models.BillingProfile, visibility.billing_records(a),

@@ -238,3 +238,25 @@ async def resolve_remove_domain(info: Info, data: inputs.RemoveDomainInput) -> p
         return payloads.RemoveDomainPayload(removed_domain_id=data.domain_id)
 
     return await run_mutation(payloads.RemoveDomainPayload, work)
+
+
+async def resolve_update_license_quantity(
+    info: Info, data: inputs.UpdateLicenseQuantityInput
+) -> payloads.UpdateLicenseQuantityPayload:
+    """updateLicenseQuantity (SPEC §3, §7)."""
+
+    async def work() -> payloads.UpdateLicenseQuantityPayload:
+        actor = info.context.require_actor()
+        subscription_id = decode_id(data.subscription_id, "Subscription", ("input", "subscriptionId"))
+        change = await subscriptions.update_license_quantity(
+            actor, subscription_id, data.total_licenses, info.context.clock,
+            data.idempotency_key, data.expected_version,
+        )
+        loaders = info.context.loaders
+        return payloads.UpdateLicenseQuantityPayload(
+            subscription=await loaders.subscription_by_id.load(change.subscription_id),
+            invoice_line=await loaders.invoice_line_by_id.load(change.invoice_line_id) if change.invoice_line_id else None,
+            replayed=change.replayed,
+        )
+
+    return await run_mutation(payloads.UpdateLicenseQuantityPayload, work)

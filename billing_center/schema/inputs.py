@@ -115,3 +115,11 @@ class AddDomainInput:
 @strawberry.input(description="Which custom domain to remove.")
 class RemoveDomainInput:
     domain_id: strawberry.ID = strawberry.field(description="The domain (not the default one).")
+
+
+@strawberry.input(description="The new total licence count of a subscription (100 plus 5 more: give 105).")
+class UpdateLicenseQuantityInput:
+    subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
+    total_licenses: int = strawberry.field(description="The new total: at least 1 and at least the assigned count.")
+    idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
+    expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import BillingProfile, Domain, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import BillingProfile, Domain, InvoiceLine, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -87,4 +87,12 @@ class AddDomainPayload:
 @strawberry.type(description="Result of `removeDomain`.")
 class RemoveDomainPayload:
     removed_domain_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the removed domain.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `updateLicenseQuantity`.")
+class UpdateLicenseQuantityPayload:
+    subscription: Subscription | None = strawberry.field(default=None, description="The subscription with its new licence count.")
+    invoice_line: InvoiceLine | None = strawberry.field(default=None, description="The pro-rata charge or credit, outstanding until the billing engine invoices it; null when the total did not change.")
+    replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

@@ -185,6 +185,14 @@ class Mutation:
         return await mutations.resolve_remove_domain(info, input)
 
 
+    @strawberry.mutation(description="Buy or remove licences by giving the new total; charged or credited pro rata (SPEC §3, §7). Accepts an idempotency key.")
+    async def update_license_quantity(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.UpdateLicenseQuantityInput, strawberry.argument(description="The subscription and its new total.")],
+    ) -> payloads.UpdateLicenseQuantityPayload:
+        return await mutations.resolve_update_license_quantity(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 

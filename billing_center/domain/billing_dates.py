@@ -1,0 +1,30 @@
+"""Billing days and charge dates (SPEC §7)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+from billing_center.domain.models import ChargeSchedule
+
+
+def day_in_month(year: int, month: int, day: int) -> date:
+    """`day` of the month, or the month's last day when it has no such day (§7)."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def next_billing_date(today: date, billing_day: int) -> date:
+    """The account's next billing day on or after `today`."""
+    this_month = day_in_month(today.year, today.month, billing_day)
+    if this_month >= today:
+        return this_month
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return day_in_month(year, month, billing_day)
+
+
+def charge_date(today: date, schedule: ChargeSchedule, billing_day: int | None) -> date:
+    """§7: when a purchase, reactivation or licence increase made today is charged: at once
+    under RENEWAL_DAY (and before the account has a billing day), else on the next billing day."""
+    if schedule is ChargeSchedule.RENEWAL_DAY or billing_day is None:
+        return today
+    return next_billing_date(today, billing_day)

@@ -1,0 +1,77 @@
+"""Idempotency keys of money-moving mutations (API.md): the same key with the same input
+returns the first result and does nothing again; with another input it is refused.
+
+The key is recorded, with the result, in the mutation's own transaction, so the record and
+the change commit together or not at all. A concurrent call with the same key fails on the
+unique (tenant, mutation, key) index, which rolls its whole transaction back, and then
+replays the first result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from billing_center.domain import models
+from billing_center.domain.actor import Actor
+from billing_center.domain.errors import DomainError, ErrorCode
+
+MAX_KEY_LENGTH = 255
+
+
+def request_hash(values: dict[str, Any]) -> str:
+    """A fingerprint of a mutation's input, independent of key order."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """An idempotency key for one mutation of one tenant, with its input's fingerprint."""
+
+    mutation: str
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, mutation: str, key: str | None, values: dict[str, Any]) -> "Key | None":
+        if key is None:
+            return None
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, f"An idempotency key has 1 to {MAX_KEY_LENGTH} characters.",
+                ("input", "idempotencyKey"),
+            )
+        return cls(mutation, key, request_hash(values))
+
+
+async def previous_result(actor: Actor, key: Key | None) -> dict[str, Any] | None:
+    """The stored result of an earlier call with this key, or None when there was none.
+    Raises IDEMPOTENCY_KEY_REUSED when the key came with a different input."""
+    if key is None:
+        return None
+    rows = await models.IdempotencyRecord.filter(
+        tenant_id=actor.tenant_id, mutation=key.mutation, key=key.key
+    ).values("request_hash", "response")
+    if not rows:
+        return None
+    if rows[0]["request_hash"] != key.fingerprint:
+        raise DomainError(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This idempotency key was used with a different input.",
+            ("input", "idempotencyKey"),
+        )
+    return rows[0]["response"]
+
+
+async def claim(actor: Actor, key: Key | None, result: dict[str, Any], at: datetime) -> None:
+    """Record the key with its result; call inside the mutation's transaction. A concurrent
+    claim of the same key raises IntegrityError (then `previous_result` replays)."""
+    if key is None:
+        return
+    await models.IdempotencyRecord.create(
+        tenant_id=actor.tenant_id, user_id=actor.user_id, mutation=key.mutation, key=key.key,
+        request_hash=key.fingerprint, response=result, created_at=at,
+    )
