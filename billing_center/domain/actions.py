@@ -110,28 +110,43 @@ def permission(actor: Actor, facts: SubscriptionFacts, action: Action) -> Action
     return None if refusal is None else _refused(action, *refusal)
 
 
-def _cancel(facts: SubscriptionFacts, now: datetime) -> ActionState:
+def cancel_blockers(facts: SubscriptionFacts, now: datetime) -> list[ActionState]:
+    """§5: every reason a cancellation is refused now (a preview lists them all)."""
+    blockers: list[ActionState] = []
     if facts.status is not SubscriptionStatus.ACTIVE:
-        return _refused(Action.CANCEL, ErrorCode.INVALID_STATUS, f"A {facts.status.value} subscription cannot be cancelled.")
+        blockers.append(_refused(Action.CANCEL, ErrorCode.INVALID_STATUS,
+                                 f"A {facts.status.value} subscription cannot be cancelled."))
     if facts.custom_domains:
-        return _refused(Action.CANCEL, ErrorCode.DOMAIN_MUST_BE_REMOVED,
-                        f"Remove the custom domain(s) {', '.join(facts.custom_domains)} first.")
+        blockers.append(_refused(Action.CANCEL, ErrorCode.DOMAIN_MUST_BE_REMOVED,
+                                 f"Remove the custom domain(s) {', '.join(facts.custom_domains)} first."))
     if facts.account_type is BillingAccountType.MOSA:
         if facts.assigned_count > MOSA_ONLINE_CANCEL_MAX_ASSIGNED:
-            return _refused(
+            blockers.append(_refused(
                 Action.CANCEL, ErrorCode.CONTACT_SUPPORT_TO_CANCEL,
                 f"{facts.assigned_count} licences are assigned; with more than "
                 f"{MOSA_ONLINE_CANCEL_MAX_ASSIGNED} contact support, or unassign first.",
-            )
-        return ActionState(Action.CANCEL, True)
-    window_end = facts.term_start + MCA_CANCELLATION_WINDOW
-    if now > window_end:
-        return _refused(
+            ))
+    elif now > cancellation_window_end(facts):
+        blockers.append(_refused(
             Action.CANCEL, ErrorCode.CANCELLATION_WINDOW_CLOSED,
-            f"The cancellation window closed at {_iso(window_end)}; the term runs until "
-            f"{_iso(facts.term_end)}. Turn auto-renew off so it expires then.",
-        )
-    return ActionState(Action.CANCEL, True, deadline=window_end)
+            f"The cancellation window closed at {_iso(cancellation_window_end(facts))}; the term runs "
+            f"until {_iso(facts.term_end)}. Turn auto-renew off so it expires then.",
+        ))
+    return blockers
+
+
+def cancellation_window_end(facts: SubscriptionFacts) -> datetime:
+    """§5 MCA: 168 hours after the start or the last renewal of the term."""
+    return facts.term_start + MCA_CANCELLATION_WINDOW
+
+
+def _cancel(facts: SubscriptionFacts, now: datetime) -> ActionState:
+    blockers = cancel_blockers(facts, now)
+    if blockers:
+        return blockers[0]
+    if facts.account_type is BillingAccountType.MOSA:
+        return ActionState(Action.CANCEL, True)
+    return ActionState(Action.CANCEL, True, deadline=cancellation_window_end(facts))
 
 
 def reactivatable_until(facts: SubscriptionFacts) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing_center.domain import domains, licenses, models, payment_methods, subscriptions, tenants
+from billing_center.domain import cancellation, domains, licenses, models, payment_methods, subscriptions, tenants
 from billing_center.domain.payments import CardDetails
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
@@ -260,3 +260,22 @@ async def resolve_update_license_quantity(
         )
 
     return await run_mutation(payloads.UpdateLicenseQuantityPayload, work)
+
+
+async def resolve_cancel_subscription(info: Info, data: inputs.CancelSubscriptionInput) -> payloads.CancelSubscriptionPayload:
+    """cancelSubscription (SPEC §5)."""
+
+    async def work() -> payloads.CancelSubscriptionPayload:
+        actor = info.context.require_actor()
+        subscription_id = decode_id(data.subscription_id, "Subscription", ("input", "subscriptionId"))
+        done = await cancellation.cancel_subscription(
+            actor, subscription_id, models.CancellationReason(data.reason.value), data.feedback,
+            info.context.clock, data.idempotency_key, data.expected_version,
+        )
+        return payloads.CancelSubscriptionPayload(
+            subscription=await info.context.loaders.subscription_by_id.load(done.subscription_id),
+            credit=types.Money.from_amount(done.credit, done.currency), replayed=done.replayed,
+        )
+
+    return await run_mutation(payloads.CancelSubscriptionPayload, work)
+

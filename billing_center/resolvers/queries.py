@@ -8,9 +8,10 @@ from typing import Any
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 
-from billing_center.domain import models, visibility
+from billing_center.domain import cancellation, models, visibility
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
+from billing_center.resolvers.errors import user_error
 from billing_center.resolvers.pagination import PageRequest, connection, page_request
 from billing_center.resolvers.relations import (
     edge_node_selections,
@@ -19,7 +20,7 @@ from billing_center.resolvers.relations import (
     merge_fields,
     prefetch,
 )
-from billing_center.schema import types
+from billing_center.schema import payloads, types
 from billing_center.schema.ids import from_global_id
 
 _BOUND_LOOKUP = {">": "id__gt", "<": "id__lt"}
@@ -194,3 +195,19 @@ async def resolve_audit_log(info: Info, args: dict[str, Any]) -> Any:
                        types.AuditEventConnection, types.AuditEventEdge)
 
 
+async def resolve_cancellation_preview(info: Info, subscription_id: str) -> payloads.CancellationPreview:
+    """cancellationPreview (SPEC §5): refusals to read it are top-level errors (a query)."""
+    actor = info.context.require_user()
+    preview = await cancellation.preview_cancellation(
+        actor, decode_id(subscription_id, "Subscription", ("subscriptionId",)), info.context.clock
+    )
+    return payloads.CancellationPreview(
+        eligible=preview.eligible,
+        blockers=[user_error(error) for error in preview.blockers],
+        disabled_until=preview.dates.disabled_until,
+        data_deletable_from=preview.dates.data_deletable_from,
+        data_deleted_by=preview.dates.data_deleted_by,
+        credit=types.Money.from_amount(preview.credit, preview.currency),
+        credit_explanation=preview.credit_explanation,
+        affected_users=preview.affected_users,
+    )

@@ -123,3 +123,12 @@ class UpdateLicenseQuantityInput:
     total_licenses: int = strawberry.field(description="The new total: at least 1 and at least the assigned count.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
+
+
+@strawberry.input(description="Cancel a subscription (SPEC §5).")
+class CancelSubscriptionInput:
+    subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
+    reason: enums.CancellationReason = strawberry.field(description="Why it is cancelled.")
+    feedback: str | None = strawberry.field(default=None, description="Free-text feedback, at most 2000 characters.")
+    idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
+    expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")

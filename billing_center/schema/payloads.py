@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import BillingProfile, Domain, InvoiceLine, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import BillingProfile, Domain, InvoiceLine, Money, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -94,5 +96,25 @@ class RemoveDomainPayload:
 class UpdateLicenseQuantityPayload:
     subscription: Subscription | None = strawberry.field(default=None, description="The subscription with its new licence count.")
     invoice_line: InvoiceLine | None = strawberry.field(default=None, description="The pro-rata charge or credit, outstanding until the billing engine invoices it; null when the total did not change.")
+    replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="What cancelling a subscription now would do (SPEC §5).")
+class CancellationPreview:
+    eligible: bool = strawberry.field(description="Whether you may cancel it now.")
+    blockers: list[UserError] = strawberry.field(description="Every reason it cannot be cancelled now, as the errors cancelSubscription would return.")
+    disabled_until: datetime | None = strawberry.field(description="Cancelled now, it stays DISABLED until then (90 days), then is deleted.")
+    data_deletable_from: datetime | None = strawberry.field(description="Customer data may be deleted from then on.")
+    data_deleted_by: datetime | None = strawberry.field(description="Customer data is deleted by then at the latest (180 days).")
+    credit: Money = strawberry.field(description="The pro-rata credit for the unused part of the term, on the next invoice.")
+    credit_explanation: str = strawberry.field(description="How the credit is computed: rate, licences, days, rounding.")
+    affected_users: int = strawberry.field(description="How many users would lose the service.")
+
+
+@strawberry.type(description="Result of `cancelSubscription`.")
+class CancelSubscriptionPayload:
+    subscription: Subscription | None = strawberry.field(default=None, description="The subscription, now DISABLED.")
+    credit: Money | None = strawberry.field(default=None, description="The pro-rata credit put on the next invoice.")
     replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

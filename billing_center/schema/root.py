@@ -93,6 +93,13 @@ class Query:
             info, {"period": period, "from": from_, "to": to, **_page_args(first, after, last, before)}
         )
 
+    @strawberry.field(description="What cancelling a subscription now would do: eligibility with every blocker, dates, credit, affected users (SPEC §5).")
+    async def cancellation_preview(
+        self, info: strawberry.Info,
+        subscription_id: Annotated[strawberry.ID, strawberry.argument(description="The subscription.")],
+    ) -> payloads.CancellationPreview:
+        return await queries.resolve_cancellation_preview(info, subscription_id)
+
     @strawberry.field(description="Every recorded change of the tenant, newest first; for admins (SPEC §8).")
     async def audit_log(
         self, info: strawberry.Info,
@@ -191,6 +198,14 @@ class Mutation:
         input: Annotated[inputs.UpdateLicenseQuantityInput, strawberry.argument(description="The subscription and its new total.")],
     ) -> payloads.UpdateLicenseQuantityPayload:
         return await mutations.resolve_update_license_quantity(info, input)
+
+
+    @strawberry.mutation(description="Cancel a subscription: DISABLED for 90 days, assignments suspended, unused term credited on the next invoice (SPEC §5). Accepts an idempotency key.")
+    async def cancel_subscription(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.CancelSubscriptionInput, strawberry.argument(description="The subscription, reason and feedback.")],
+    ) -> payloads.CancelSubscriptionPayload:
+        return await mutations.resolve_cancel_subscription(info, input)
 
 
 class BillingSchema(strawberry.Schema):

@@ -1,0 +1,157 @@
+"""Cancel a subscription, and preview what cancelling would do (SPEC §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from billing_center.domain import actions, audit, idempotency, lifecycle, models
+from billing_center.domain.actor import Actor
+from billing_center.domain.billing_dates import charge_date
+from billing_center.domain.clock import Clock
+from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.domain.money import pro_rata
+from billing_center.domain.subscriptions import state_changed, visible_facts
+
+MAX_FEEDBACK = 2000
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What cancelling now would do (§5): eligible or every blocker, dates, credit, users."""
+
+    eligible: bool
+    blockers: list[DomainError]
+    dates: lifecycle.RetentionDates
+    credit: Decimal
+    currency: str
+    credit_explanation: str
+    affected_users: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The outcome of `cancel_subscription`."""
+
+    subscription_id: int
+    credit: Decimal
+    currency: str
+    replayed: bool = False
+
+
+async def _terms(subscription_id: int) -> dict:
+    return (await models.Subscription.filter(id=subscription_id).values(
+        "unit_price", "currency", "quantity", "purchase_channel", "billing_profile_id",
+        "billing_account__charge_schedule", "billing_account__billing_day", "product__name",
+    ))[0]
+
+
+def _credit(row: dict, facts: actions.SubscriptionFacts, now: datetime) -> tuple[Decimal, str]:
+    # NOTE: a trial was free, so cancelling it credits nothing (§5 Trials).
+    if row["purchase_channel"] == models.PurchaseChannel.TRIAL:
+        return Decimal("0.00"), "A trial is cancelled with no credit."
+    share = pro_rata(row["unit_price"], row["quantity"], (facts.term_end.date() - now.date()).days,
+                     (facts.term_end.date() - facts.term_start.date()).days, row["currency"])
+    return share.amount, "Credit for the unused part of the term: " + share.explanation
+
+
+async def preview_cancellation(actor: Actor, subscription_id: int, clock: Clock) -> Preview:
+    """§5: whether the caller may cancel now, with every blocker; the dates that would follow;
+    the pro-rata credit and how it is computed; how many users would lose the service."""
+    facts, _ = await visible_facts(actor, subscription_id)
+    now = clock.now()
+    blockers = [state.error() for state in actions.cancel_blockers(facts, now)]
+    refusal = actions.permission(actor, facts, actions.Action.CANCEL)
+    if refusal is not None:
+        blockers.insert(0, refusal.error())
+    row = await _terms(subscription_id)
+    credit, explanation = _credit(row, facts, now)
+    return Preview(
+        eligible=not blockers,
+        blockers=blockers,
+        dates=lifecycle.retention_dates(models.SubscriptionStatus.DISABLED, now, now),
+        credit=credit, currency=row["currency"], credit_explanation=explanation,
+        affected_users=facts.assigned_count,
+    )
+
+
+async def cancel_subscription(
+    actor: Actor,
+    subscription_id: int,
+    reason: models.CancellationReason,
+    feedback: str | None,
+    clock: Clock,
+    idempotency_key: str | None = None,
+    expected_version: int | None = None,
+) -> Cancelled:
+    """§5: the subscription goes straight to DISABLED (reason CANCELLED) for 90 days, its
+    assignments are suspended, and the unused part of the term is credited pro rata on the
+    next invoice of its billing profile. Other subscriptions of the product are untouched.
+    Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_STATUS, CONTACT_SUPPORT_TO_CANCEL,
+    CANCELLATION_WINDOW_CLOSED, DOMAIN_MUST_BE_REMOVED, STATE_CHANGED, IDEMPOTENCY_KEY_REUSED."""
+    actor.require_tenant()
+    key = idempotency.Key.of("cancelSubscription", idempotency_key, {
+        "subscriptionId": subscription_id, "reason": reason.value, "feedback": feedback,
+        "expectedVersion": expected_version,
+    })
+    previous = await idempotency.previous_result(actor, key)
+    if previous is not None:
+        return Cancelled(previous["subscriptionId"], Decimal(previous["credit"]), previous["currency"], True)
+    if feedback is not None and len(feedback) > MAX_FEEDBACK:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Feedback has at most {MAX_FEEDBACK} characters.", ("input", "feedback"))
+    facts, version = await visible_facts(actor, subscription_id)
+    if expected_version is not None and expected_version != version:
+        raise state_changed(version)
+    now = clock.now()
+    actions.require(actor, facts, actions.Action.CANCEL, now)
+    row = await _terms(subscription_id)
+    credit, explanation = _credit(row, facts, now)
+    result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
+    try:
+        async with in_transaction():
+            updated = await models.Subscription.filter(
+                id=subscription_id, tenant_id=actor.tenant_id, version=version,
+                status=models.SubscriptionStatus.ACTIVE,
+            ).update(
+                status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
+                status_changed_at=now, disabled_at=now, cancelled_at=now, cancellation_reason=reason,
+                cancellation_feedback=feedback, auto_renew=False, next_charge_date=None,
+                version=F("version") + 1,
+            )
+            if not updated:
+                current = await models.Subscription.get(id=subscription_id)
+                raise state_changed(current.version)
+            await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
+                state=models.LicenseState.SUSPENDED
+            )
+            if credit > 0:
+                await models.InvoiceLine.create(
+                    tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
+                    subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
+                    description=f"{row['product__name']}: cancelled, unused part of the term",
+                    quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
+                    currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
+                    explanation=explanation,
+                    # "Within the next billing cycle": the credit waits for the next invoice.
+                    charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
+                                          row["billing_account__billing_day"]),
+                    created_at=now,
+                )
+            await audit.record(
+                actor, actor.tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
+                before={"status": facts.status},
+                after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
+                       "credit": credit},
+            )
+            await idempotency.claim(actor, key, result, now)
+    except (IntegrityError, DomainError):
+        previous = await idempotency.previous_result(actor, key)
+        if previous is None:
+            raise
+        return Cancelled(previous["subscriptionId"], Decimal(previous["credit"]), previous["currency"], True)
+    return Cancelled(subscription_id, credit, row["currency"])
