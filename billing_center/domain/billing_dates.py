@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime
 
-from billing_center.domain.models import ChargeSchedule
+from billing_center.domain.models import ChargeSchedule, CommitmentTerm
 
 
 def day_in_month(year: int, month: int, day: int) -> date:
@@ -28,3 +28,16 @@ def charge_date(today: date, schedule: ChargeSchedule, billing_day: int | None) 
     if schedule is ChargeSchedule.RENEWAL_DAY or billing_day is None:
         return today
     return next_billing_date(today, billing_day)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same moment `months` later, on the same day or the month's last day (§7)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = day_in_month(year, month + 1, moment.day)
+    return moment.replace(year=day.year, month=day.month, day=day.day)
+
+
+def term_end(start: datetime, term: CommitmentTerm) -> datetime:
+    """The end of a term starting at `start`: a month or a year later (§3)."""
+    return add_months(start, 1 if term is CommitmentTerm.MONTHLY else 12)

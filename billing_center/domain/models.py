@@ -516,3 +516,15 @@ class IdempotencyRecord(Model):
         constraints = [
             UniqueConstraint(fields=("tenant_id", "mutation", "key"), name="idempotency_key_uq")
         ]
+
+
+class ProductKeyAttempt(Model):
+    """A failed product-key redemption of a tenant, for the brute-force guard (§5)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "product_key_attempt"
+        indexes = [Index(fields=("tenant_id", "at"), name="product_key_attempt_tenant_at_idx")]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing_center.domain import cancellation, domains, licenses, models, payment_methods, subscriptions, tenants
+from billing_center.domain import (
+    cancellation,
+    domains,
+    licenses,
+    models,
+    payment_methods,
+    product_keys,
+    subscriptions,
+    tenants,
+)
 from billing_center.domain.payments import CardDetails
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
@@ -279,3 +288,33 @@ async def resolve_cancel_subscription(info: Info, data: inputs.CancelSubscriptio
 
     return await run_mutation(payloads.CancelSubscriptionPayload, work)
 
+
+
+async def resolve_issue_product_keys(info: Info, data: inputs.IssueProductKeysInput) -> payloads.IssueProductKeysPayload:
+    """issueProductKeys (operator, SPEC §5)."""
+
+    async def work() -> payloads.IssueProductKeysPayload:
+        actor = info.context.require_actor()
+        keys = await product_keys.issue_product_keys(actor, product_keys.KeyBatch(
+            product_id=decode_id(data.product_id, "Product", ("input", "productId")), count=data.count,
+            cloud=models.Cloud(data.cloud.value), quantity=data.quantity,
+            commitment_term=models.CommitmentTerm(data.commitment_term.value), valid_days=data.valid_days,
+        ), info.context.clock)
+        return payloads.IssueProductKeysPayload(keys=keys)
+
+    return await run_mutation(payloads.IssueProductKeysPayload, work)
+
+
+async def resolve_redeem_product_key(info: Info, data: inputs.RedeemProductKeyInput) -> payloads.RedeemProductKeyPayload:
+    """redeemProductKey (SPEC §5)."""
+
+    async def work() -> payloads.RedeemProductKeyPayload:
+        actor = info.context.require_actor()
+        subscription_id, replayed = await product_keys.redeem_product_key(
+            actor, data.product_key, info.context.clock, data.idempotency_key
+        )
+        return payloads.RedeemProductKeyPayload(
+            subscription=await info.context.loaders.subscription_by_id.load(subscription_id), replayed=replayed
+        )
+
+    return await run_mutation(payloads.RedeemProductKeyPayload, work)

@@ -132,3 +132,19 @@ class CancelSubscriptionInput:
     feedback: str | None = strawberry.field(default=None, description="Free-text feedback, at most 2000 characters.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
+
+
+@strawberry.input(description="Keys to issue (operator only).")
+class IssueProductKeysInput:
+    product_id: strawberry.ID = strawberry.field(description="The product the keys activate.")
+    count: int = strawberry.field(description="How many keys, 1-100.")
+    cloud: enums.Cloud = strawberry.field(description="The cloud the keys are valid in.")
+    quantity: int = strawberry.field(default=1, description="Licences each key buys.")
+    commitment_term: enums.CommitmentTerm = strawberry.field(default=enums.CommitmentTerm.ANNUAL, description="The prepaid term.")  # type: ignore[attr-defined]
+    valid_days: int = strawberry.field(default=365, description="Days until the keys expire.")
+
+
+@strawberry.input(description="A product key to redeem (SPEC §5).")
+class RedeemProductKeyInput:
+    product_key: str = strawberry.field(description="XXXXX-XXXXX-XXXXX-XXXXX-XXXXX; case, dashes and spaces are ignored.")
+    idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")

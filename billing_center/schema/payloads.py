@@ -118,3 +118,16 @@ class CancelSubscriptionPayload:
     credit: Money | None = strawberry.field(default=None, description="The pro-rata credit put on the next invoice.")
     replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `issueProductKeys`.")
+class IssueProductKeysPayload:
+    keys: list[str] = strawberry.field(default_factory=list, description="The new keys, formatted XXXXX-XXXXX-XXXXX-XXXXX-XXXXX.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why no keys were issued, if so.")
+
+
+@strawberry.type(description="Result of `redeemProductKey`.")
+class RedeemProductKeyPayload:
+    subscription: Subscription | None = strawberry.field(default=None, description="The prepaid subscription the key created.")
+    replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

@@ -208,6 +208,21 @@ class Mutation:
         return await mutations.resolve_cancel_subscription(info, input)
 
 
+    @strawberry.mutation(description="Issue product keys (platform operator only).")
+    async def issue_product_keys(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.IssueProductKeysInput, strawberry.argument(description="Product, count, cloud, licences, term.")],
+    ) -> payloads.IssueProductKeysPayload:
+        return await mutations.resolve_issue_product_keys(info, input)
+
+    @strawberry.mutation(description="Redeem a product key into a prepaid subscription (global and billing admins, SPEC §5). Accepts an idempotency key.")
+    async def redeem_product_key(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.RedeemProductKeyInput, strawberry.argument(description="The key.")],
+    ) -> payloads.RedeemProductKeyPayload:
+        return await mutations.resolve_redeem_product_key(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 

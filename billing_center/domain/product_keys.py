@@ -1,0 +1,153 @@
+"""Prepaid product keys (SPEC §5 Activate): issued by the operator, redeemed once by a
+global or billing admin into a prepaid subscription."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from billing_center.domain import audit, idempotency, models
+from billing_center.domain.actor import Actor
+from billing_center.domain.billing_dates import term_end
+from billing_center.domain.clock import Clock
+from billing_center.domain.errors import DomainError, ErrorCode, not_found
+
+# Like retail keys: no vowels, no 0/1/5 (read as O/I/S), so a key is not misread.
+ALPHABET = "BCDFGHJKMPQRTVWXY2346789"
+KEY_LENGTH = 25
+MAX_KEYS_PER_CALL = 100
+# Brute-force guard: at most this many failed redemptions per tenant in the window.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+_SEPARATORS = re.compile(r"[\s\-]")
+
+
+def normalise_key(raw: str) -> str | None:
+    """25 upper-case letters and digits with dashes and spaces dropped, or None."""
+    key = _SEPARATORS.sub("", raw or "").upper()
+    return key if len(key) == KEY_LENGTH and key.isalnum() and key.isascii() else None
+
+
+def format_key(key: str) -> str:
+    """XXXXX-XXXXX-XXXXX-XXXXX-XXXXX."""
+    return "-".join(key[i : i + 5] for i in range(0, KEY_LENGTH, 5))
+
+
+@dataclass(frozen=True)
+class KeyBatch:
+    """What the operator asks for."""
+
+    product_id: int
+    count: int
+    cloud: models.Cloud
+    quantity: int = 1
+    commitment_term: models.CommitmentTerm = models.CommitmentTerm.ANNUAL
+    valid_days: int = 365
+
+
+async def issue_product_keys(actor: Actor, batch: KeyBatch, clock: Clock) -> list[str]:
+    """The operator issues `count` keys for a product, licence count, term and cloud.
+    Raises FORBIDDEN for anyone else, INVALID_INPUT, NOT_FOUND."""
+    actor.require(actor.is_operator, "issue product keys")
+    if not 1 <= batch.count <= MAX_KEYS_PER_CALL:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Issue 1 to {MAX_KEYS_PER_CALL} keys per call.", ("input", "count"))
+    if batch.quantity < 1 or batch.valid_days < 1:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Quantity and validity must be at least 1.", ("input", "quantity"))
+    if not await models.Product.filter(id=batch.product_id).exists():
+        raise not_found("Product", ("input", "productId"))
+    now = clock.now()
+    keys = ["".join(secrets.choice(ALPHABET) for _ in range(KEY_LENGTH)) for _ in range(batch.count)]
+    async with in_transaction():
+        await models.ProductKey.bulk_create([
+            models.ProductKey(
+                key=key, product_id=batch.product_id, quantity=batch.quantity,
+                commitment_term=batch.commitment_term, cloud=batch.cloud,
+                expires_at=now + timedelta(days=batch.valid_days), created_at=now,
+            )
+            for key in keys
+        ])
+    return [format_key(key) for key in keys]
+
+
+async def _failed(tenant_id: int, error: DomainError, clock: Clock) -> DomainError:
+    # Recorded outside any transaction of the refused call: the refusal itself changes nothing.
+    await models.ProductKeyAttempt.create(tenant_id=tenant_id, at=clock.now())
+    return error
+
+
+async def redeem_product_key(
+    actor: Actor, raw_key: str, clock: Clock, idempotency_key: str | None = None
+) -> tuple[int, bool]:
+    """§5: a global or billing admin redeems a key into a prepaid subscription for its
+    product, licence count and term (auto-renew off: it expires at term end). Case and spaces
+    are ignored. Raises FORBIDDEN, THROTTLED, PRODUCT_KEY_MALFORMED, PRODUCT_KEY_UNKNOWN,
+    PRODUCT_KEY_ALREADY_REDEEMED, PRODUCT_KEY_EXPIRED, PRODUCT_KEY_WRONG_CLOUD,
+    IDEMPOTENCY_KEY_REUSED. Returns (subscription id, replayed)."""
+    tenant_id = actor.require_tenant()
+    actor.require(actor.manages_billing, "redeem product keys")
+    key = normalise_key(raw_key)
+    idem = idempotency.Key.of("redeemProductKey", idempotency_key, {"productKey": key or raw_key})
+    previous = await idempotency.previous_result(actor, idem)
+    if previous is not None:
+        return previous["subscriptionId"], True
+    now = clock.now()
+    failures = await models.ProductKeyAttempt.filter(tenant_id=tenant_id, at__gte=now - FAILURE_WINDOW).count()
+    if failures >= MAX_FAILURES:
+        raise DomainError(ErrorCode.THROTTLED, "Too many failed attempts; try again in 15 minutes.", ("input", "productKey"))
+    field = ("input", "productKey")
+    if key is None:
+        raise await _failed(tenant_id, DomainError(
+            ErrorCode.PRODUCT_KEY_MALFORMED, "A product key is 25 letters and digits: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX.", field
+        ), clock)
+    rows = await models.ProductKey.filter(key=key).values(
+        "id", "product_id", "quantity", "commitment_term", "cloud", "expires_at", "redeemed_at",
+        "redeemed_by_tenant_id", "subscription_id", "product__monthly_price", "product__annual_price",
+        "product__currency",
+    )
+    if not rows:
+        raise await _failed(tenant_id, DomainError(ErrorCode.PRODUCT_KEY_UNKNOWN, "No such product key.", field), clock)
+    product_key = rows[0]
+    tenant = await models.Tenant.get(id=tenant_id)
+    if product_key["redeemed_at"] is not None:
+        raise await _failed(tenant_id, DomainError(
+            ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.", field), clock)
+    if product_key["expires_at"] < now:
+        raise await _failed(tenant_id, DomainError(ErrorCode.PRODUCT_KEY_EXPIRED, "This product key has expired.", field), clock)
+    if models.Cloud(product_key["cloud"]) is not tenant.cloud:
+        raise await _failed(tenant_id, DomainError(
+            ErrorCode.PRODUCT_KEY_WRONG_CLOUD, "This product key is not valid in your organization's cloud.", field), clock)
+    account = await models.BillingAccount.filter(tenant_id=tenant_id, self_service=False).order_by("id").first()
+    profile = await models.BillingProfile.filter(tenant_id=tenant_id, billing_account_id=account.id).order_by("id").first()
+    term = models.CommitmentTerm(product_key["commitment_term"])
+    price = product_key["product__monthly_price" if term is models.CommitmentTerm.MONTHLY else "product__annual_price"]
+    try:
+        async with in_transaction():
+            # Write-first and conditional: of two racing redemptions exactly one claims the key.
+            claimed = await models.ProductKey.filter(id=product_key["id"], redeemed_at=None).update(
+                redeemed_at=now, redeemed_by_tenant_id=tenant_id
+            )
+            if not claimed:
+                raise DomainError(ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.", field)
+            subscription = await models.Subscription.create(
+                tenant_id=tenant_id, billing_account_id=account.id, billing_profile_id=profile.id,
+                product_id=product_key["product_id"], status=models.SubscriptionStatus.ACTIVE,
+                status_changed_at=now, quantity=product_key["quantity"], commitment_term=term,
+                auto_renew=False, start_date=now.date(), term_start=now, term_end=term_end(now, term),
+                purchase_channel=models.PurchaseChannel.PRODUCT_KEY, purchased_by_id=actor.user_id,
+                unit_price=price, currency=product_key["product__currency"], created_at=now,
+            )
+            await models.ProductKey.filter(id=product_key["id"]).update(subscription_id=subscription.id)
+            await audit.record(actor, tenant_id, "product_key.redeemed", "Subscription", subscription.id, now,
+                               after={"productKey": format_key(key)[:11] + "-…", "quantity": product_key["quantity"]})
+            await idempotency.claim(actor, idem, {"subscriptionId": subscription.id}, now)
+    except (IntegrityError, DomainError):
+        previous = await idempotency.previous_result(actor, idem)
+        if previous is None:
+            raise
+        return previous["subscriptionId"], True
+    return subscription.id, False
