@@ -528,3 +528,17 @@ class ProductKeyAttempt(Model):
     class Meta:
         table = "product_key_attempt"
         indexes = [Index(fields=("tenant_id", "at"), name="product_key_attempt_tenant_at_idx")]
+
+
+class TrialClaim(Model):
+    """One trial per product per tenant (§5 Trials), held by a unique constraint so that two
+    racing trial purchases cannot both win."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    product = fields.ForeignKeyField("models.Product", related_name=False, on_delete=fields.CASCADE)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "trial_claim"
+        unique_together = (("tenant_id", "product_id"),)

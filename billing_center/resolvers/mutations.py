@@ -11,6 +11,7 @@ from billing_center.domain import (
     models,
     payment_methods,
     product_keys,
+    purchases,
     subscriptions,
     tenants,
 )
@@ -179,8 +180,7 @@ async def resolve_add_payment_method(info: Info, data: inputs.AddPaymentMethodIn
         card = data.card
         method_id = await payment_methods.add_payment_method(
             actor, profile_id,
-            CardDetails(card.number, card.security_code, card.expiry_month, card.expiry_year,
-                        card.name_on_card, card.address.to_json() if card.address else None),
+            card_details(card),
             info.context.clock, info.context.gateway,
         )
         return payloads.PaymentMethodPayload(payment_method=await info.context.loaders.payment_method_by_id.load(method_id))
@@ -318,3 +318,56 @@ async def resolve_redeem_product_key(info: Info, data: inputs.RedeemProductKeyIn
         )
 
     return await run_mutation(payloads.RedeemProductKeyPayload, work)
+
+
+def card_details(card: inputs.CardInput) -> CardDetails:
+    """A card input as the domain takes it."""
+    return CardDetails(card.number, card.security_code, card.expiry_month, card.expiry_year,
+                       card.name_on_card, card.address.to_json() if card.address else None)
+
+
+async def resolve_purchase_subscription(
+    info: Info, data: inputs.PurchaseSubscriptionInput
+) -> payloads.PurchaseSubscriptionPayload:
+    """purchaseSubscription (SPEC §3, §6, §7)."""
+
+    async def work() -> payloads.PurchaseSubscriptionPayload:
+        actor = info.context.require_actor()
+        request = purchases.PurchaseRequest(
+            product_id=decode_id(data.product_id, "Product", ("input", "productId")),
+            quantity=data.quantity,
+            commitment_term=models.CommitmentTerm(data.commitment_term.value),
+            billing_account_id=(decode_id(data.billing_account_id, "BillingAccount", ("input", "billingAccountId"))
+                                if data.billing_account_id is not None else None),
+            payment_method_id=(decode_id(data.payment_method_id, "PaymentMethod", ("input", "paymentMethodId"))
+                               if data.payment_method_id is not None else None),
+            new_payment_method=card_details(data.new_payment_method) if data.new_payment_method else None,
+            trial=data.trial,
+            idempotency_key=data.idempotency_key,
+        )
+        done = await purchases.purchase_subscription(actor, request, info.context.clock, info.context.gateway)
+        loaders = info.context.loaders
+        return payloads.PurchaseSubscriptionPayload(
+            subscription=await loaders.subscription_by_id.load(done.subscription_id),
+            invoice_line=await loaders.invoice_line_by_id.load(done.invoice_line_id) if done.invoice_line_id else None,
+            replayed=done.replayed,
+        )
+
+    return await run_mutation(payloads.PurchaseSubscriptionPayload, work)
+
+
+async def resolve_set_self_service_policy(
+    info: Info, data: inputs.SetSelfServicePolicyInput
+) -> payloads.SetSelfServicePolicyPayload:
+    """setSelfServicePolicy (SPEC §6)."""
+
+    async def work() -> payloads.SetSelfServicePolicyPayload:
+        actor = info.context.require_actor()
+        product_id = decode_id(data.product_id, "Product", ("input", "productId"))
+        policy = models.SelfServicePolicy(data.policy.value)
+        await purchases.set_self_service_policy(actor, product_id, policy, info.context.clock)
+        return payloads.SetSelfServicePolicyPayload(
+            product=await info.context.loaders.product_by_id.load(product_id), policy=data.policy
+        )
+
+    return await run_mutation(payloads.SetSelfServicePolicyPayload, work)

@@ -148,3 +148,21 @@ class IssueProductKeysInput:
 class RedeemProductKeyInput:
     product_key: str = strawberry.field(description="XXXXX-XXXXX-XXXXX-XXXXX-XXXXX; case, dashes and spaces are ignored.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
+
+
+@strawberry.input(description="Buy a product (SPEC §3, §6): admins for the organization, plain users for themselves.")
+class PurchaseSubscriptionInput:
+    product_id: strawberry.ID = strawberry.field(description="The product.")
+    quantity: int = strawberry.field(description="Licences to buy, at least 1.")
+    commitment_term: enums.CommitmentTerm = strawberry.field(description="MONTHLY or ANNUAL, as the product allows.")
+    billing_account_id: strawberry.ID | None = strawberry.field(default=None, description="Admins: the account to buy on (default: the organization's). Self-service uses your own.")
+    payment_method_id: strawberry.ID | None = strawberry.field(default=None, description="A card of that account to pay with.")
+    new_payment_method: CardInput | None = strawberry.field(default=None, description="A new card to pay with (needed when the account has none).")
+    trial: bool = strawberry.field(default=False, description="Start the product's free trial instead (one per product per tenant).")
+    idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
+
+
+@strawberry.input(description="Whether plain users may buy a product themselves (SPEC §6).")
+class SetSelfServicePolicyInput:
+    product_id: strawberry.ID = strawberry.field(description="The product.")
+    policy: enums.SelfServicePolicy = strawberry.field(description="ALLOW, TRIALS_ONLY or DENY.")

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import BillingProfile, Domain, InvoiceLine, Money, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -130,4 +130,20 @@ class IssueProductKeysPayload:
 class RedeemProductKeyPayload:
     subscription: Subscription | None = strawberry.field(default=None, description="The prepaid subscription the key created.")
     replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `purchaseSubscription`.")
+class PurchaseSubscriptionPayload:
+    subscription: Subscription | None = strawberry.field(default=None, description="The new subscription.")
+    invoice: Invoice | None = strawberry.field(default=None, description="The invoice that charged it; null until the billing engine invoices the purchase line.")
+    invoice_line: InvoiceLine | None = strawberry.field(default=None, description="The outstanding purchase line; null for a trial.")
+    replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was bought, if so.")
+
+
+@strawberry.type(description="Result of `setSelfServicePolicy`.")
+class SetSelfServicePolicyPayload:
+    product: Product | None = strawberry.field(default=None, description="The product.")
+    policy: enums.SelfServicePolicy | None = strawberry.field(default=None, description="Its policy in your tenant now.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

@@ -223,6 +223,21 @@ class Mutation:
         return await mutations.resolve_redeem_product_key(info, input)
 
 
+    @strawberry.mutation(description="Buy a product or start its trial: admins for the organization, plain users self-service (SPEC §3, §6). Accepts an idempotency key.")
+    async def purchase_subscription(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.PurchaseSubscriptionInput, strawberry.argument(description="What to buy and how to pay.")],
+    ) -> payloads.PurchaseSubscriptionPayload:
+        return await mutations.resolve_purchase_subscription(info, input)
+
+    @strawberry.mutation(description="Set whether plain users may buy a product themselves (global admins, SPEC §6).")
+    async def set_self_service_policy(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.SetSelfServicePolicyInput, strawberry.argument(description="The product and its policy.")],
+    ) -> payloads.SetSelfServicePolicyPayload:
+        return await mutations.resolve_set_self_service_policy(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 

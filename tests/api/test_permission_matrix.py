@@ -40,9 +40,10 @@ async def world(database, clock) -> World:
     member, _ = await factories.add_user(org, clock, "Member")
     held, _ = await factories.add_user(org, clock, "Holder")
     card = await factories.add_card(org, clock)
-    await models.BillingAccount.create(
+    own = await models.BillingAccount.create(
         tenant_id=org.tenant.id, name="Bea's", type=models.BillingAccountType.MCA, owner_id=buyer.id,
         charge_schedule=models.ChargeSchedule.RENEWAL_DAY, self_service=True, created_at=clock.now())
+    await models.BillingProfile.create(tenant_id=org.tenant.id, billing_account_id=own.id, name="Bea", created_at=clock.now())
     subscription = await factories.add_subscription(org, clock, quantity=10, holders=[held])
     domain = await models.Domain.create(tenant_id=org.tenant.id, name="matrix.example", created_at=clock.now())
     product = await models.Product.get(sku="O365_E1")
@@ -57,7 +58,8 @@ async def world(database, clock) -> World:
         ids={"subscription": gid("Subscription", subscription.id), "member": gid("User", member.id),
              "held": gid("User", held.id), "profile": gid("BillingProfile", org.profile.id),
              "card": gid("PaymentMethod", card.id), "domain": gid("Domain", domain.id),
-             "product": gid("Product", product.id), "key": key},
+             "product": gid("Product", product.id), "key": key,
+             "self_service_product": gid("Product", (await models.Product.get(sku="POWER_BI_PRO")).id)},
     )
 
 
@@ -81,6 +83,13 @@ MATRIX = {
     "cancelSubscription": (lambda ids, role: {"subscriptionId": ids["subscription"], "reason": "OTHER"}, MONEY),
     "setAutoRenew": (lambda ids, role: {"subscriptionId": ids["subscription"], "autoRenew": False}, MONEY),
     "redeemProductKey": (lambda ids, role: {"productKey": ids["key"]}, MONEY | {"other_tenant_admin"}),
+    # Anyone of a tenant buys: admins who manage billing for the organization, the others
+    # self-service (Power BI Pro is a self-service product); the operator has no tenant.
+    "purchaseSubscription": (lambda ids, role: {"productId": ids["self_service_product"], "quantity": 1,
+                                                "commitmentTerm": "MONTHLY", "newPaymentMethod": CARD},
+                             set(ROLES) - {"operator", "no_token"}),
+    "setSelfServicePolicy": (lambda ids, role: {"productId": ids["product"], "policy": "DENY"},
+                             ADMINS | {"other_tenant_admin"}),
     "issueProductKeys": (lambda ids, role: {"productId": ids["product"], "count": 1, "cloud": "WORLDWIDE"}, {"operator"}),
 }
 REFUSALS = {"FORBIDDEN", "NOT_FOUND", "READ_ONLY_SELF_SERVICE", "USER_NOT_IN_TENANT"}

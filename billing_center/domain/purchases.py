@@ -1,0 +1,250 @@
+"""Buying subscriptions: by admins for the organization, self-service by plain users, and
+trials (SPEC §3, §5 Trials, §6, §7), plus the self-service policy per product.
+
+Charging belongs to the billing engine: a purchase leaves an outstanding PURCHASE line
+dated for its charge day (§7), and a trial leaves none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain.actor import Actor
+from billing_center.domain.billing_dates import charge_date, term_end
+from billing_center.domain.clock import Clock
+from billing_center.domain.errors import DomainError, ErrorCode, not_found
+from billing_center.domain.money import round_cents
+from billing_center.domain.payments import CardDetails, PaymentGateway, validate_card
+
+MAX_QUANTITY = 100_000
+
+
+@dataclass(frozen=True)
+class PurchaseRequest:
+    """What a buyer asks for (API.md purchaseSubscription)."""
+
+    product_id: int
+    quantity: int
+    commitment_term: models.CommitmentTerm
+    billing_account_id: int | None = None
+    payment_method_id: int | None = None
+    new_payment_method: CardDetails | None = None
+    trial: bool = False
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Purchased:
+    """The outcome of a purchase."""
+
+    subscription_id: int
+    invoice_line_id: int | None
+    replayed: bool = False
+
+
+async def policy_for(tenant_id: int, product_id: int) -> models.SelfServicePolicy:
+    """§6: the product's self-service policy in a tenant, or the tenant's default."""
+    own = await models.ProductSelfServicePolicy.filter(tenant_id=tenant_id, product_id=product_id).values_list(
+        "policy", flat=True
+    )
+    if own:
+        return models.SelfServicePolicy(own[0])
+    tenant = await models.Tenant.get(id=tenant_id)
+    return models.SelfServicePolicy(tenant.default_self_service_policy)
+
+
+async def set_self_service_policy(
+    actor: Actor, product_id: int, policy: models.SelfServicePolicy, clock: Clock
+) -> None:
+    """§6: a global admin sets whether plain users may buy a product (ALLOW, TRIALS_ONLY,
+    DENY). Raises FORBIDDEN, NOT_FOUND."""
+    tenant_id = actor.require_tenant()
+    actor.require(actor.is_global_admin, "set self-service policies")
+    if not await models.Product.filter(id=product_id).exists():
+        raise not_found("Product", ("input", "productId"))
+    now = clock.now()
+    before = await policy_for(tenant_id, product_id)
+    async with in_transaction():
+        updated = await models.ProductSelfServicePolicy.filter(tenant_id=tenant_id, product_id=product_id).update(
+            policy=policy, updated_at=now
+        )
+        if not updated:
+            await models.ProductSelfServicePolicy.create(
+                tenant_id=tenant_id, product_id=product_id, policy=policy, updated_at=now
+            )
+        await audit.record(actor, tenant_id, "product.self_service_policy_set", "Product", product_id, now,
+                           before={"policy": before}, after={"policy": policy})
+
+
+async def _self_service_account(actor: Actor, clock: Clock) -> tuple[int, int, bool]:
+    """§6: the buyer's own account (MCA, RENEWAL_DAY), created on first purchase."""
+    rows = await models.BillingAccount.filter(
+        tenant_id=actor.tenant_id, owner_id=actor.user_id, self_service=True
+    ).order_by("id").values("id")
+    if rows:
+        profile = await models.BillingProfile.filter(billing_account_id=rows[0]["id"]).order_by("id").first()
+        return rows[0]["id"], profile.id, False  # type: ignore[union-attr]
+    return 0, 0, True
+
+
+async def _check_self_service(actor: Actor, product: dict, trial: bool) -> None:
+    if not product["self_service"]:
+        raise DomainError(ErrorCode.NOT_SELF_SERVICE, "This product cannot be bought self-service.", ("input", "productId"))
+    policy = await policy_for(actor.tenant_id, product["id"])  # type: ignore[arg-type]
+    if policy is models.SelfServicePolicy.DENY or (policy is models.SelfServicePolicy.TRIALS_ONLY and not trial):
+        raise DomainError(
+            ErrorCode.SELF_SERVICE_NOT_ALLOWED,
+            "Your organization does not allow buying this product yourself" + (
+                "; a trial is allowed." if policy is models.SelfServicePolicy.TRIALS_ONLY else "."),
+            ("input", "productId"),
+        )
+
+
+async def purchase_subscription(
+    actor: Actor, request: PurchaseRequest, clock: Clock, gateway: PaymentGateway
+) -> Purchased:
+    """§3, §6, §7: buy a product. Admins who manage billing buy for the organization's
+    account (or the one they name); anybody else buys self-service on their own account.
+    A trial (one per product per tenant) costs nothing for its days; a purchase needs a
+    payment method on the profile, or one given in the call. The account's first purchase
+    sets its billing day. Raises INVALID_INPUT, NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE,
+    NOT_SELF_SERVICE, SELF_SERVICE_NOT_ALLOWED, TRIAL_ALREADY_USED, PAYMENT_METHOD_REQUIRED,
+    CARD_INVALID, PAYMENT_DECLINED, IDEMPOTENCY_KEY_REUSED."""
+    tenant_id = actor.require_tenant()
+    key = idempotency.Key.of("purchaseSubscription", request.idempotency_key, {
+        "productId": request.product_id, "quantity": request.quantity, "term": request.commitment_term.value,
+        "billingAccountId": request.billing_account_id, "paymentMethodId": request.payment_method_id,
+        "newCardLast4": request.new_payment_method.number[-4:] if request.new_payment_method else None,
+        "trial": request.trial,
+    })
+    previous = await idempotency.previous_result(actor, key)
+    if previous is not None:
+        return Purchased(previous["subscriptionId"], previous["invoiceLineId"], True)
+    if not 1 <= request.quantity <= MAX_QUANTITY:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Buy 1 to {MAX_QUANTITY} licences.", ("input", "quantity"))
+    products = await models.Product.filter(id=request.product_id).values()
+    if not products:
+        raise not_found("Product", ("input", "productId"))
+    product = products[0]
+    if request.commitment_term.value not in product["commitment_terms"]:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"{product['name']} cannot be bought {request.commitment_term.value}.",
+                          ("input", "commitmentTerm"))
+    if request.trial and not product["trial_available"]:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"{product['name']} has no trial.", ("input", "trial"))
+
+    self_service = not actor.manages_billing
+    create_account = False
+    if self_service:
+        await _check_self_service(actor, product, request.trial)
+        if request.billing_account_id is not None:
+            raise DomainError(ErrorCode.FORBIDDEN, "Self-service purchases use your own billing account.",
+                              ("input", "billingAccountId"))
+        account_id, profile_id, create_account = await _self_service_account(actor, clock)
+    else:
+        account_query = models.BillingAccount.filter(visibility.billing_accounts(actor))
+        account_query = (account_query.filter(id=request.billing_account_id) if request.billing_account_id is not None
+                         else account_query.filter(self_service=False).order_by("id"))
+        accounts = await account_query.values("id", "self_service", "owner_id")
+        if not accounts:
+            raise not_found("Billing account", ("input", "billingAccountId"))
+        refusal = actions.account_refusal(actor, accounts[0]["self_service"], accounts[0]["owner_id"])
+        if refusal is not None:
+            raise DomainError(refusal[0], refusal[1], ("input", "billingAccountId"))
+        account_id = accounts[0]["id"]
+        profile_id = (await models.BillingProfile.filter(billing_account_id=account_id).order_by("id").first()).id  # type: ignore[union-attr]
+
+    now = clock.now()
+    payment_method_id = request.payment_method_id
+    if payment_method_id is not None and not await models.PaymentMethod.filter(
+        id=payment_method_id, tenant_id=tenant_id, billing_account_id=account_id
+    ).exists():
+        raise not_found("Payment method", ("input", "paymentMethodId"))
+    token = None
+    card = None
+    if request.new_payment_method is not None:
+        card = validate_card(request.new_payment_method, now.date())
+        # NOTE: the gateway is a network call: never inside the transaction (§2).
+        token = await gateway.tokenize(card, request.new_payment_method.security_code)
+    has_card = payment_method_id is not None or token is not None or (
+        not create_account and await models.BillingProfile.filter(id=profile_id, payment_method_id__not_isnull=True).exists()
+    )
+    if not request.trial and not has_card:
+        raise DomainError(ErrorCode.PAYMENT_METHOD_REQUIRED,
+                          "Add a payment method: give paymentMethodId or newPaymentMethod.", ("input", "paymentMethodId"))
+
+    term = request.commitment_term
+    price = product["monthly_price"] if term is models.CommitmentTerm.MONTHLY else product["annual_price"]
+    try:
+        async with in_transaction():
+            if request.trial:
+                # Write-first: the unique claim decides which of two racing trials wins.
+                await models.TrialClaim.create(tenant_id=tenant_id, product_id=product["id"], at=now)
+            if create_account:
+                account = await models.BillingAccount.create(
+                    tenant_id=tenant_id, name="Self-service purchases", type=models.BillingAccountType.MCA,
+                    owner_id=actor.user_id, charge_schedule=models.ChargeSchedule.RENEWAL_DAY,
+                    self_service=True, created_at=now,
+                )
+                account_id = account.id
+                profile_id = (await models.BillingProfile.create(
+                    tenant_id=tenant_id, billing_account_id=account_id, name="Self-service", created_at=now,
+                )).id
+            if token is not None and card is not None and request.new_payment_method is not None:
+                method = await models.PaymentMethod.create(
+                    tenant_id=tenant_id, billing_account_id=account_id, brand=card.brand, last4=card.last4,
+                    expiry_month=request.new_payment_method.expiry_month,
+                    expiry_year=request.new_payment_method.expiry_year,
+                    name_on_card=request.new_payment_method.name_on_card.strip(),
+                    address=request.new_payment_method.address, gateway_token=token, created_at=now,
+                )
+                payment_method_id = method.id
+            if payment_method_id is not None:
+                await models.BillingProfile.filter(id=profile_id).update(payment_method_id=payment_method_id)
+            # §7: the account's first purchase sets its billing day.
+            await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=now.day)
+            account_row = (await models.BillingAccount.filter(id=account_id).values("billing_day", "charge_schedule"))[0]
+            ends = now + timedelta(days=product["trial_days"]) if request.trial else term_end(now, term)
+            subscription = await models.Subscription.create(
+                tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
+                product_id=product["id"], status=models.SubscriptionStatus.ACTIVE, status_changed_at=now,
+                quantity=request.quantity, commitment_term=term, auto_renew=True, start_date=now.date(),
+                term_start=now, term_end=ends, next_charge_date=ends.date() if request.trial else None,
+                purchase_channel=(models.PurchaseChannel.TRIAL if request.trial
+                                  else models.PurchaseChannel.SELF_SERVICE if self_service
+                                  else models.PurchaseChannel.ADMIN),
+                purchased_by_id=actor.user_id, unit_price=price, currency=product["currency"], created_at=now,
+            )
+            line_id = None
+            if not request.trial:
+                charge_on = charge_date(now.date(), models.ChargeSchedule(account_row["charge_schedule"]),
+                                        account_row["billing_day"])
+                line = await models.InvoiceLine.create(
+                    tenant_id=tenant_id, billing_profile_id=profile_id, subscription_id=subscription.id,
+                    kind=models.InvoiceLineKind.PURCHASE,
+                    description=f"{product['name']}, {request.quantity} licence(s), first {term.value.lower()} term",
+                    quantity=request.quantity, unit_price=price, amount=round_cents(price * request.quantity),
+                    currency=product["currency"], period_start=now.date(), period_end=ends.date(),
+                    explanation=f"{price} {product['currency']} x {request.quantity} licence(s) for one "
+                                f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'}",
+                    charge_on=charge_on, created_at=now,
+                )
+                line_id = line.id
+                await models.Subscription.filter(id=subscription.id).update(next_charge_date=charge_on)
+            await audit.record(actor, tenant_id, "subscription.purchased", "Subscription", subscription.id, now,
+                               after={"productId": product["id"], "quantity": request.quantity,
+                                      "term": term, "trial": request.trial, "selfService": self_service})
+            await idempotency.claim(actor, key, {"subscriptionId": subscription.id, "invoiceLineId": line_id}, now)
+    except IntegrityError:
+        previous = await idempotency.previous_result(actor, key)
+        if previous is not None:
+            return Purchased(previous["subscriptionId"], previous["invoiceLineId"], True)
+        if request.trial:
+            raise DomainError(ErrorCode.TRIAL_ALREADY_USED, "Your organization has had a trial of this product.",
+                              ("input", "trial")) from None
+        raise
+    return Purchased(subscription.id, line_id)
