@@ -63,6 +63,8 @@ class SubscriptionFacts:
     disabled_at: datetime | None
     cancelled_at: datetime | None
     custom_domains: tuple[str, ...] = ()
+    # MCA: the new subscription a reactivation created (the old one cannot be reactivated again).
+    successor_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +160,20 @@ def reactivatable_until(facts: SubscriptionFacts) -> datetime | None:
     return None
 
 
-def _reactivate(facts: SubscriptionFacts) -> ActionState:
+def _reactivate(facts: SubscriptionFacts, now: datetime) -> ActionState:
     if facts.status is SubscriptionStatus.DELETED:
         return _refused(Action.REACTIVATE, ErrorCode.REACTIVATION_UNAVAILABLE,
                         "The subscription is deleted; contact support.")
     if facts.status is SubscriptionStatus.ACTIVE:
         return _refused(Action.REACTIVATE, ErrorCode.INVALID_STATUS, "The subscription is active.")
-    return ActionState(Action.REACTIVATE, True, deadline=reactivatable_until(facts))
+    if facts.successor_id is not None:
+        return _refused(Action.REACTIVATE, ErrorCode.REACTIVATION_UNAVAILABLE,
+                        "It was reactivated already as a new subscription.")
+    deadline = reactivatable_until(facts)
+    if deadline is not None and now > deadline:
+        return _refused(Action.REACTIVATE, ErrorCode.REACTIVATION_UNAVAILABLE,
+                        "The reactivation period has ended; contact support.")
+    return ActionState(Action.REACTIVATE, True, deadline=deadline)
 
 
 def _licence_counts(facts: SubscriptionFacts) -> tuple[ActionState, ActionState]:
@@ -209,7 +218,7 @@ def action_states(actor: Actor, facts: SubscriptionFacts, now: datetime) -> list
     """Every action with whether `actor` may take it now; permission refusals come first."""
     buy, remove = _licence_counts(facts)
     on, off = _auto_renew(facts)
-    by_rule = [_cancel(facts, now), _reactivate(facts), buy, remove, _assign(facts), on, off]
+    by_rule = [_cancel(facts, now), _reactivate(facts, now), buy, remove, _assign(facts), on, off]
     return [permission(actor, facts, state.action) or state for state in by_rule]
 
 
@@ -272,7 +281,9 @@ FACT_COLUMNS = (
 )
 
 
-def facts_from_row(row: dict, custom_domains: tuple[str, ...] = ()) -> SubscriptionFacts:
+def facts_from_row(
+    row: dict, custom_domains: tuple[str, ...] = (), successor_id: int | None = None
+) -> SubscriptionFacts:
     """Facts from a subscription row selected with FACT_COLUMNS."""
     return SubscriptionFacts(
         status=SubscriptionStatus(row["status"]),
@@ -289,15 +300,22 @@ def facts_from_row(row: dict, custom_domains: tuple[str, ...] = ()) -> Subscript
         disabled_at=row["disabled_at"],
         cancelled_at=row["cancelled_at"],
         custom_domains=custom_domains,
+        successor_id=successor_id,
     )
 
 
 async def load_facts(tenant_id: int, subscription_ids: list[int]) -> dict[int, SubscriptionFacts]:
-    """Facts of many subscriptions of one tenant in two statements."""
+    """Facts of many subscriptions of one tenant in three statements."""
     rows = await models.Subscription.filter(tenant_id=tenant_id, id__in=subscription_ids).values(*FACT_COLUMNS)
     domains: dict[int, list[str]] = {}
     for domain in await models.Domain.filter(
         tenant_id=tenant_id, subscription_id__in=subscription_ids
     ).order_by("name").values("subscription_id", "name"):
         domains.setdefault(domain["subscription_id"], []).append(domain["name"])
-    return {row["id"]: facts_from_row(row, tuple(domains.get(row["id"], ()))) for row in rows}
+    successors = dict(await models.Subscription.filter(
+        tenant_id=tenant_id, reactivated_from_id__in=subscription_ids
+    ).values_list("reactivated_from_id", "id"))
+    return {
+        row["id"]: facts_from_row(row, tuple(domains.get(row["id"], ())), successors.get(row["id"]))
+        for row in rows
+    }

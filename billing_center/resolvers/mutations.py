@@ -12,6 +12,7 @@ from billing_center.domain import (
     payment_methods,
     product_keys,
     purchases,
+    reactivation,
     subscriptions,
     tenants,
 )
@@ -371,3 +372,28 @@ async def resolve_set_self_service_policy(
         )
 
     return await run_mutation(payloads.SetSelfServicePolicyPayload, work)
+
+
+async def resolve_reactivate_subscription(
+    info: Info, data: inputs.ReactivateSubscriptionInput
+) -> payloads.ReactivateSubscriptionPayload:
+    """reactivateSubscription (SPEC §5)."""
+
+    async def work() -> payloads.ReactivateSubscriptionPayload:
+        actor = info.context.require_actor()
+        done = await reactivation.reactivate_subscription(
+            actor, decode_id(data.subscription_id, "Subscription", ("input", "subscriptionId")),
+            info.context.clock, info.context.gateway,
+            payment_method_id=(decode_id(data.payment_method_id, "PaymentMethod", ("input", "paymentMethodId"))
+                               if data.payment_method_id is not None else None),
+            new_payment_method=card_details(data.new_payment_method) if data.new_payment_method else None,
+            idempotency_key=data.idempotency_key, expected_version=data.expected_version,
+        )
+        loaders = info.context.loaders
+        return payloads.ReactivateSubscriptionPayload(
+            subscription=await loaders.subscription_by_id.load(done.subscription_id),
+            previous_subscription=await loaders.subscription_by_id.load(done.previous_subscription_id),
+            replayed=done.replayed,
+        )
+
+    return await run_mutation(payloads.ReactivateSubscriptionPayload, work)

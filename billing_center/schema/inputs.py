@@ -166,3 +166,12 @@ class PurchaseSubscriptionInput:
 class SetSelfServicePolicyInput:
     product_id: strawberry.ID = strawberry.field(description="The product.")
     policy: enums.SelfServicePolicy = strawberry.field(description="ALLOW, TRIALS_ONLY or DENY.")
+
+
+@strawberry.input(description="Reactivate an expired or disabled subscription (SPEC §5).")
+class ReactivateSubscriptionInput:
+    subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
+    payment_method_id: strawberry.ID | None = strawberry.field(default=None, description="MOSA: a card of its billing account to pay with.")
+    new_payment_method: CardInput | None = strawberry.field(default=None, description="MOSA: a new card to pay with.")
+    idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
+    expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")

@@ -147,3 +147,11 @@ class SetSelfServicePolicyPayload:
     product: Product | None = strawberry.field(default=None, description="The product.")
     policy: enums.SelfServicePolicy | None = strawberry.field(default=None, description="Its policy in your tenant now.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `reactivateSubscription`.")
+class ReactivateSubscriptionPayload:
+    subscription: Subscription | None = strawberry.field(default=None, description="The active subscription: MCA, the new one; MOSA, the same one.")
+    previous_subscription: Subscription | None = strawberry.field(default=None, description="The subscription that was reactivated (MCA: stays as it was, pointing to its successor).")
+    replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")

@@ -238,6 +238,14 @@ class Mutation:
         return await mutations.resolve_set_self_service_policy(info, input)
 
 
+    @strawberry.mutation(description="Reactivate an expired or disabled subscription: MCA creates a new one, MOSA revives the same one with a payment method (SPEC §5). Accepts an idempotency key.")
+    async def reactivate_subscription(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.ReactivateSubscriptionInput, strawberry.argument(description="The subscription and, for MOSA, how to pay.")],
+    ) -> payloads.ReactivateSubscriptionPayload:
+        return await mutations.resolve_reactivate_subscription(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 
