@@ -21,6 +21,7 @@ from billing_center.domain import actions, audit, models, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
+from billing_center.domain.subscriptions import state_changed
 
 MAX_USERS_PER_CALL = 20
 SEAT_STATUSES = actions.SEAT_STATUSES
@@ -111,7 +112,7 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
             raise not_found("Subscription", ("input", "subscriptionId"))
         _check_may_manage(actor, rows[0])
         if target.expected_version is not None and rows[0]["version"] != target.expected_version:
-            raise _state_changed(rows[0]["version"])
+            raise state_changed(rows[0]["version"])
         if for_assign and rows[0]["status"] not in SEAT_STATUSES:
             raise DomainError(
                 ErrorCode.INVALID_STATUS,
@@ -138,14 +139,6 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
     if not managed and rows:
         _check_may_manage(actor, rows[0])  # say why: read-only or forbidden
     return [row for row in managed if row["status"] in SEAT_STATUSES] if for_assign else managed
-
-
-def _state_changed(version: int) -> DomainError:
-    return DomainError(
-        ErrorCode.STATE_CHANGED,
-        f"The subscription changed since you read it (now version {version}); reload and retry.",
-        ("input", "expectedVersion"),
-    )
 
 
 async def assign_licenses(actor: Actor, user_ids: list[int], target: Target, clock: Clock) -> LicenseChange:
@@ -269,7 +262,7 @@ async def _explain_refused_claim(subscription_id: int, count: int, expected_vers
     )
     current = row[0]
     if expected_version is not None and current["version"] != expected_version:
-        raise _state_changed(current["version"])
+        raise state_changed(current["version"])
     if current["status"] not in SEAT_STATUSES:
         raise DomainError(ErrorCode.INVALID_STATUS, "The subscription takes no new assignments.", ("input", "subscriptionId"))
     available = current["quantity"] - current["assigned_count"]
@@ -311,7 +304,7 @@ async def unassign_licenses(actor: Actor, user_ids: list[int], target: Target, c
                 )
                 if not updated:
                     current = await models.Subscription.get(id=subscription_id)
-                    raise _state_changed(current.version)
+                    raise state_changed(current.version)
                 gone = {r["user_id"] for r in rows}
                 removed.update({user_id: subscription_id for user_id in gone})
                 await audit.record(

@@ -8,10 +8,8 @@ when the object was reached on its own (`node`, a mutation payload).
 
 from __future__ import annotations
 
-from dataclasses import field as dc_field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -24,10 +22,6 @@ from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First,
 from billing_center.schema.ids import to_global_id
 
 Loaded = strawberry.Private[dict]
-
-
-def _loaded() -> Any:
-    return dc_field(default_factory=dict)
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID (Relay).")
