@@ -9,12 +9,13 @@ from tortoise.transactions import in_transaction
 from billing_center.domain import actions, audit, models, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
-from billing_center.domain.errors import DomainError, ErrorCode, not_found
+from billing_center.domain.errors import DomainError, not_found
 from billing_center.domain.payments import (
     CardDetails,
     PaymentGateway,
     validate_card,
     validate_expiry,
+    validate_name_on_card,
     validate_security_code,
 )
 
@@ -88,9 +89,7 @@ async def update_payment_method(actor: Actor, payment_method_id: int, edit: Card
     validate_expiry(month, year, now.date(), path)
     changes: dict = {"expiry_month": month, "expiry_year": year}
     if edit.name_on_card is not None:
-        if not edit.name_on_card.strip():
-            raise DomainError(ErrorCode.CARD_INVALID, "The name on the card must not be empty.", ("input", "nameOnCard"))
-        changes["name_on_card"] = edit.name_on_card.strip()
+        changes["name_on_card"] = validate_name_on_card(edit.name_on_card, path)
     if edit.address is not None:
         changes["address"] = edit.address
     before = {key: getattr(current, key) for key in changes}

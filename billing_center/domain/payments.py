@@ -100,6 +100,18 @@ def validate_security_code(code: str, brand: str | None, path: tuple[str, ...] =
         raise DomainError(ErrorCode.CARD_INVALID, "The security code must be 3 or 4 digits.", (*path, "securityCode"))
 
 
+MAX_NAME_ON_CARD = 200
+
+
+def validate_name_on_card(name: str | None, path: tuple[str, ...] = ("input", "card")) -> str:
+    """A cardholder name: not blank, at most 200 characters (the column's size)."""
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_ON_CARD:
+        raise DomainError(ErrorCode.CARD_INVALID, f"The name on the card must have 1 to {MAX_NAME_ON_CARD} characters.",
+                          (*path, "nameOnCard"))
+    return name
+
+
 def validate_card(card: CardDetails, today: date) -> ValidCard:
     """§2: Luhn-valid number of 12-19 digits, expiry not in the past, 3-4 digit code.
     Raises CARD_INVALID naming the field, never its value."""
@@ -111,8 +123,7 @@ def validate_card(card: CardDetails, today: date) -> ValidCard:
     brand = card_brand(digits)
     validate_expiry(card.expiry_month, card.expiry_year, today)
     validate_security_code(card.security_code or "", brand)
-    if not (card.name_on_card or "").strip():
-        raise _invalid("The name on the card must not be empty.", "nameOnCard")
+    validate_name_on_card(card.name_on_card)
     return ValidCard(number=digits, brand=brand, last4=digits[-4:])
 
 

@@ -21,6 +21,7 @@ from billing_center.domain.errors import DomainError, ErrorCode, not_found
 ALPHABET = "BCDFGHJKMPQRTVWXY2346789"
 KEY_LENGTH = 25
 MAX_KEYS_PER_CALL = 100
+MAX_VALID_DAYS = 3650
 # Brute-force guard: at most this many failed redemptions per tenant in the window.
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -56,8 +57,10 @@ async def issue_product_keys(actor: Actor, batch: KeyBatch, clock: Clock) -> lis
     actor.require(actor.is_operator, "issue product keys")
     if not 1 <= batch.count <= MAX_KEYS_PER_CALL:
         raise DomainError(ErrorCode.INVALID_INPUT, f"Issue 1 to {MAX_KEYS_PER_CALL} keys per call.", ("input", "count"))
-    if batch.quantity < 1 or batch.valid_days < 1:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Quantity and validity must be at least 1.", ("input", "quantity"))
+    if not 1 <= batch.quantity <= 100_000:
+        raise DomainError(ErrorCode.INVALID_INPUT, "A key buys 1 to 100000 licences.", ("input", "quantity"))
+    if not 1 <= batch.valid_days <= MAX_VALID_DAYS:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Keys are valid for 1 to {MAX_VALID_DAYS} days.", ("input", "validDays"))
     if not await models.Product.filter(id=batch.product_id).exists():
         raise not_found("Product", ("input", "productId"))
     now = clock.now()

@@ -102,6 +102,7 @@ async def test_the_card_number_and_security_code_are_never_stored_or_logged(clie
     ({"securityCode": "12"}, "securityCode"),
     ({"securityCode": "12a4"}, "securityCode"),
     ({"nameOnCard": "  "}, "nameOnCard"),
+    ({"nameOnCard": "N" * 201}, "nameOnCard"),  # longer than the column: a refusal, not a database error
 ])
 async def test_invalid_cards_are_refused_with_card_invalid_and_nothing_stored(client, clock, overrides, field):
     org = await factories.sign_up(clock)

@@ -109,3 +109,12 @@ async def test_only_the_operator_issues_keys(client, clock):
     body = await gql(client, ISSUE, {"input": {"productId": gid("Product", product.id), "count": 1, "cloud": "WORLDWIDE"}}, token=org.token)
     assert body["data"]["issueProductKeys"] == {"keys": [], "userErrors": [{"code": "FORBIDDEN"}]}
     assert await models.ProductKey.all().count() == 0
+
+
+@pytest.mark.parametrize("extra, field", [({"validDays": 2_000_000_000}, "validDays"), ({"quantity": 0}, "quantity"),
+                                          ({"count": 101}, "count")])
+async def test_out_of_range_batches_are_refused_not_crashed(client, clock, extra, field):
+    product = await models.Product.get(sku="O365_E1")
+    body = await gql(client, ISSUE, {"input": {"productId": gid("Product", product.id), "count": 1,
+                                               "cloud": "WORLDWIDE", **extra}}, token=OPERATOR_TOKEN)
+    assert body["data"]["issueProductKeys"] == {"keys": [], "userErrors": [{"code": "INVALID_INPUT"}]}
