@@ -7,6 +7,7 @@ import logging
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from billing_center.domain import models
 from billing_center.resolvers import queries
 from tests import factories
 from tests.factories import gql
@@ -94,3 +95,19 @@ async def test_no_input_gives_a_server_error(client, query, variables):
     if response.status_code == 200:
         for error in response.json().get("errors", []):
             assert error.get("extensions", {}).get("code") != "INTERNAL", error
+
+
+async def test_nul_characters_are_refused_before_anything_runs(client):
+    # PostgreSQL cannot store U+0000: refused once for every field, without echoing the value.
+    sign_up = 'mutation($i: SignUpInput!) { signUp(input: $i) { token } }'
+    values = {"organizationName": "Nul\x00Corp", "adminDisplayName": "A", "adminEmail": "a@b.cd",
+              "cloud": "WORLDWIDE", "billingAccountType": "MCA"}
+    for request in (
+        {"query": sign_up, "variables": {"i": values}},
+        {"query": 'mutation { signUp(input: {organizationName: "Nul\\u0000Corp", adminDisplayName: "A", '
+                  'adminEmail: "a@b.cd", cloud: WORLDWIDE, billingAccountType: MCA}) { token } }'},
+    ):
+        response = await client.post("/graphql", json=request)
+        assert response.status_code == 400
+        assert "U+0000" in response.text and "NulCorp" not in response.text
+    assert await models.Tenant.all().count() == 0
