@@ -7,6 +7,7 @@ from typing import Any
 from billing_center.domain import (
     cancellation,
     domains,
+    invoices,
     licenses,
     models,
     payment_methods,
@@ -397,3 +398,20 @@ async def resolve_reactivate_subscription(
         )
 
     return await run_mutation(payloads.ReactivateSubscriptionPayload, work)
+
+
+async def resolve_pay_invoice(info: Info, data: inputs.PayInvoiceInput) -> payloads.PayInvoicePayload:
+    """payInvoice (SPEC §7)."""
+
+    async def work() -> payloads.PayInvoicePayload:
+        actor = info.context.require_actor()
+        payment = await invoices.pay_invoice(
+            actor, decode_id(data.invoice_id, "Invoice", ("input", "invoiceId")),
+            decode_id(data.payment_method_id, "PaymentMethod", ("input", "paymentMethodId")),
+            info.context.clock, info.context.gateway, data.idempotency_key,
+        )
+        return payloads.PayInvoicePayload(
+            invoice=await info.context.loaders.invoice_by_id.load(payment.invoice_id), replayed=payment.replayed
+        )
+
+    return await run_mutation(payloads.PayInvoicePayload, work)

@@ -175,3 +175,10 @@ class ReactivateSubscriptionInput:
     new_payment_method: CardInput | None = strawberry.field(default=None, description="MOSA: a new card to pay with.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
+
+
+@strawberry.input(description="Pay an open or past-due invoice now (SPEC §7).")
+class PayInvoiceInput:
+    invoice_id: strawberry.ID = strawberry.field(description="The invoice.")
+    payment_method_id: strawberry.ID = strawberry.field(description="Any card of the invoice's billing account.")
+    idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")

@@ -155,3 +155,10 @@ class ReactivateSubscriptionPayload:
     previous_subscription: Subscription | None = strawberry.field(default=None, description="The subscription that was reactivated (MCA: stays as it was, pointing to its successor).")
     replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `payInvoice`.")
+class PayInvoicePayload:
+    invoice: Invoice | None = strawberry.field(default=None, description="The invoice, PAID when the charge succeeded.")
+    replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why it is not paid, if so (a declined charge is recorded as a failed attempt).")

@@ -246,6 +246,14 @@ class Mutation:
         return await mutations.resolve_reactivate_subscription(info, input)
 
 
+    @strawberry.mutation(description="Pay an open or past-due invoice now with any card of its billing account (SPEC §7). Accepts an idempotency key.")
+    async def pay_invoice(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.PayInvoiceInput, strawberry.argument(description="The invoice and the card.")],
+    ) -> payloads.PayInvoicePayload:
+        return await mutations.resolve_pay_invoice(info, input)
+
+
 class BillingSchema(strawberry.Schema):
     """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
 

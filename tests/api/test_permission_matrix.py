@@ -48,6 +48,7 @@ async def world(database, clock) -> World:
     cancelled = await factories.add_subscription(
         org, clock, status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
         disabled_at=clock.now(), cancelled_at=clock.now())
+    invoice = await factories.add_invoice(org, clock, "INV-1", days_ago=3)
     domain = await models.Domain.create(tenant_id=org.tenant.id, name="matrix.example", created_at=clock.now())
     product = await models.Product.get(sku="O365_E1")
     key = (await models.ProductKey.create(
@@ -58,7 +59,8 @@ async def world(database, clock) -> World:
         tokens={"global_admin": org.token, "billing_admin": billing, "license_admin": licensing,
                 "plain_user": plain, "self_service_buyer": buyer_token, "other_tenant_admin": other.token,
                 "operator": OPERATOR_TOKEN, "no_token": None},
-        ids={"subscription": gid("Subscription", subscription.id), "cancelled": gid("Subscription", cancelled.id), "member": gid("User", member.id),
+        ids={"subscription": gid("Subscription", subscription.id), "cancelled": gid("Subscription", cancelled.id),
+             "invoice": gid("Invoice", invoice.id), "member": gid("User", member.id),
              "held": gid("User", held.id), "profile": gid("BillingProfile", org.profile.id),
              "card": gid("PaymentMethod", card.id), "domain": gid("Domain", domain.id),
              "product": gid("Product", product.id), "key": key,
@@ -94,6 +96,7 @@ MATRIX = {
     "setSelfServicePolicy": (lambda ids, role: {"productId": ids["product"], "policy": "DENY"},
                              ADMINS | {"other_tenant_admin"}),
     "reactivateSubscription": (lambda ids, role: {"subscriptionId": ids["cancelled"], "paymentMethodId": ids["card"]}, MONEY),
+    "payInvoice": (lambda ids, role: {"invoiceId": ids["invoice"], "paymentMethodId": ids["card"]}, MONEY),
     "issueProductKeys": (lambda ids, role: {"productId": ids["product"], "count": 1, "cloud": "WORLDWIDE"}, {"operator"}),
 }
 REFUSALS = {"FORBIDDEN", "NOT_FOUND", "READ_ONLY_SELF_SERVICE", "USER_NOT_IN_TENANT"}

@@ -1,0 +1,99 @@
+"""Paying an invoice at once ("pay now", SPEC §7).
+
+The charge runs between two short transactions, never inside one (§2). Its gateway key is
+derived from the invoice and the number of attempts recorded so far, so a retry after a crash
+between charge and record, or two calls racing, reach the gateway with the same key and are
+charged once; the unique (tenant, key) of payment attempts records the charge once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain.actor import Actor
+from billing_center.domain.clock import Clock
+from billing_center.domain.errors import DomainError, ErrorCode, not_found
+from billing_center.domain.payments import PaymentGateway
+
+PAYABLE = (models.InvoiceStatus.OPEN, models.InvoiceStatus.PAST_DUE)
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """The outcome of `pay_invoice`: the invoice, and whether this call was a replay."""
+
+    invoice_id: int
+    replayed: bool = False
+
+
+async def pay_invoice(
+    actor: Actor,
+    invoice_id: int,
+    payment_method_id: int,
+    clock: Clock,
+    gateway: PaymentGateway,
+    idempotency_key: str | None = None,
+) -> Payment:
+    """§7: charge what an open or past-due invoice asks for with any card of its billing
+    account. A declined charge is recorded as a failed attempt and refused with
+    PAYMENT_DECLINED. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_STATUS,
+    PAYMENT_DECLINED, IDEMPOTENCY_KEY_REUSED."""
+    tenant_id = actor.require_tenant()
+    key = idempotency.Key.of("payInvoice", idempotency_key,
+                             {"invoiceId": invoice_id, "paymentMethodId": payment_method_id})
+    previous = await idempotency.previous_result(actor, key)
+    if previous is not None:
+        return Payment(previous["invoiceId"], replayed=True)
+    rows = await models.Invoice.filter(visibility.billing_records(actor), id=invoice_id).values(
+        "status", "amount_due", "currency", "billing_account_id", "billing_account__self_service",
+        "billing_account__owner_id",
+    )
+    if not rows:
+        raise not_found("Invoice", ("input", "invoiceId"))
+    invoice = rows[0]
+    refusal = actions.account_refusal(actor, invoice["billing_account__self_service"], invoice["billing_account__owner_id"])
+    if refusal is not None:
+        raise DomainError(refusal[0], refusal[1], ("input", "invoiceId"))
+    if invoice["status"] not in PAYABLE or invoice["amount_due"] <= 0:
+        raise DomainError(ErrorCode.INVALID_STATUS, f"The invoice is {invoice['status'].value}: nothing to pay.",
+                          ("input", "invoiceId"))
+    cards = await models.PaymentMethod.filter(
+        id=payment_method_id, tenant_id=tenant_id, billing_account_id=invoice["billing_account_id"]
+    ).values("gateway_token")
+    if not cards:
+        raise not_found("Payment method", ("input", "paymentMethodId"))
+    attempts = await models.PaymentAttempt.filter(tenant_id=tenant_id, invoice_id=invoice_id).count()
+    gateway_key = f"invoice-{invoice_id}-attempt-{attempts + 1}"
+    # NOTE: outside any transaction; the key makes a repeated charge a no-op at the gateway.
+    result = await gateway.charge(cards[0]["gateway_token"], invoice["amount_due"], invoice["currency"], gateway_key)
+    now = clock.now()
+    try:
+        async with in_transaction():
+            await models.PaymentAttempt.create(
+                tenant_id=tenant_id, invoice_id=invoice_id, payment_method_id=payment_method_id,
+                amount=invoice["amount_due"], currency=invoice["currency"],
+                status=models.PaymentAttemptStatus.SUCCEEDED if result.succeeded else models.PaymentAttemptStatus.FAILED,
+                gateway_idempotency_key=gateway_key, gateway_reference=result.reference,
+                failure_reason=result.failure_reason, attempted_at=now,
+            )
+            await models.Invoice.filter(id=invoice_id, status__in=PAYABLE).update(
+                **({"status": models.InvoiceStatus.PAID, "amount_due": 0} if result.succeeded
+                   else {"status": models.InvoiceStatus.PAST_DUE})
+            )
+            await audit.record(actor, tenant_id, "invoice.paid" if result.succeeded else "invoice.payment_failed",
+                               "Invoice", invoice_id, now, before={"status": invoice["status"]},
+                               after={"amount": invoice["amount_due"], "succeeded": result.succeeded})
+            if result.succeeded:
+                await idempotency.claim(actor, key, {"invoiceId": invoice_id}, now)
+    except IntegrityError:
+        # The same charge was recorded by a concurrent call (same gateway key): it is paid once.
+        previous = await idempotency.previous_result(actor, key)
+        return Payment(invoice_id, replayed=previous is not None)
+    if not result.succeeded:
+        raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; the invoice is past due.",
+                          ("input", "paymentMethodId"))
+    return Payment(invoice_id)
