@@ -1,9 +1,10 @@
 """Paying an invoice at once ("pay now", SPEC §7).
 
-The charge runs between two short transactions, never inside one (§2). Its gateway key is
-derived from the invoice and the number of attempts recorded so far, so a retry after a crash
-between charge and record, or two calls racing, reach the gateway with the same key and are
-charged once; the unique (tenant, key) of payment attempts records the charge once.
+The charge runs outside any transaction (§2). Its gateway key is derived from the invoice and
+the number of failed attempts recorded so far, so a retry after a crash between charge and
+record, or two calls racing, reach the gateway with the same key and are charged once; the
+unique (tenant, key) of payment attempts records the charge once. (The sandbox remembers keys
+per process; a real gateway deduplicates keys on its side.)
 """
 
 from __future__ import annotations
@@ -66,10 +67,38 @@ async def pay_invoice(
     ).values("gateway_token")
     if not cards:
         raise not_found("Payment method", ("input", "paymentMethodId"))
-    attempts = await models.PaymentAttempt.filter(tenant_id=tenant_id, invoice_id=invoice_id).count()
-    gateway_key = f"invoice-{invoice_id}-attempt-{attempts + 1}"
+    succeeded = await charge_invoice(actor, invoice_id, invoice, cards[0]["gateway_token"], payment_method_id,
+                                     clock, gateway, key)
+    if succeeded is None:
+        return Payment(invoice_id, replayed=await idempotency.previous_result(actor, key) is not None)
+    if not succeeded:
+        raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; the invoice is past due.",
+                          ("input", "paymentMethodId"))
+    return Payment(invoice_id)
+
+
+async def charge_invoice(
+    actor: Actor,
+    invoice_id: int,
+    invoice: dict,
+    token: str,
+    payment_method_id: int | None,
+    clock: Clock,
+    gateway: PaymentGateway,
+    key: idempotency.Key | None = None,
+) -> bool | None:
+    """Charge what `invoice` (a row with status, amount_due, currency) asks for and record
+    the attempt: True when paid, False when declined (now past due), None when a concurrent
+    call recorded the same charge. Runs the charge outside any transaction."""
+    tenant_id = actor.tenant_id
+    # The key changes only after a recorded failure: calls racing on the same due amount reach
+    # the gateway with one key (charged once), and a retry after a decline is a new charge.
+    failures = await models.PaymentAttempt.filter(
+        tenant_id=tenant_id, invoice_id=invoice_id, status=models.PaymentAttemptStatus.FAILED
+    ).count()
+    gateway_key = f"invoice-{invoice_id}-try-{failures + 1}"
     # NOTE: outside any transaction; the key makes a repeated charge a no-op at the gateway.
-    result = await gateway.charge(cards[0]["gateway_token"], invoice["amount_due"], invoice["currency"], gateway_key)
+    result = await gateway.charge(token, invoice["amount_due"], invoice["currency"], gateway_key)
     now = clock.now()
     try:
         async with in_transaction():
@@ -84,16 +113,12 @@ async def pay_invoice(
                 **({"status": models.InvoiceStatus.PAID, "amount_due": 0} if result.succeeded
                    else {"status": models.InvoiceStatus.PAST_DUE})
             )
-            await audit.record(actor, tenant_id, "invoice.paid" if result.succeeded else "invoice.payment_failed",
+            await audit.record(actor, tenant_id, "invoice.paid" if result.succeeded else "invoice.payment_failed",  # type: ignore[arg-type]
                                "Invoice", invoice_id, now, before={"status": invoice["status"]},
                                after={"amount": invoice["amount_due"], "succeeded": result.succeeded})
             if result.succeeded:
                 await idempotency.claim(actor, key, {"invoiceId": invoice_id}, now)
     except IntegrityError:
         # The same charge was recorded by a concurrent call (same gateway key): it is paid once.
-        previous = await idempotency.previous_result(actor, key)
-        return Payment(invoice_id, replayed=previous is not None)
-    if not result.succeeded:
-        raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; the invoice is past due.",
-                          ("input", "paymentMethodId"))
-    return Payment(invoice_id)
+        return None
+    return result.succeeded

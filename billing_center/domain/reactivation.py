@@ -5,8 +5,8 @@ old one stays as it was, points to its successor, and hands over its assignments
 MOSA: the same subscription returns to ACTIVE with a payment method. After expiry a new term
 starts where the old one ended and is charged now; after cancellation or non-payment the term
 end stays, and the credit for the days from now to the term end is charged back. Charges are
-outstanding lines the billing engine collects (settling a past-due amount first is the billing
-engine's part of the rule).
+outstanding lines the billing engine collects; a past-due amount is settled first, at once, with
+the payment method given.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, models
+from billing_center.domain import actions, audit, idempotency, invoices, models
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
@@ -83,6 +83,8 @@ async def reactivate_subscription(
         if new_payment_method is not None:
             card = validate_card(new_payment_method, now.date())
             token = await gateway.tokenize(card, new_payment_method.security_code)  # outside the transaction
+        if facts.status is models.SubscriptionStatus.DISABLED:
+            await _settle_past_due(actor, row, token, payment_method_id, clock, gateway)
     charge_on = charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
                             row["billing_account__billing_day"])
     try:
@@ -100,6 +102,22 @@ async def reactivate_subscription(
             raise
         return Reactivated(previous["subscriptionId"], previous["previousSubscriptionId"], True)
     return result
+
+
+async def _settle_past_due(actor, row, token, payment_method_id, clock, gateway) -> None:
+    """§5 MOSA: a past-due amount is settled first, with the payment method given."""
+    if token is None:
+        token = (await models.PaymentMethod.get(id=payment_method_id)).gateway_token
+    past_due = await models.Invoice.filter(
+        tenant_id=actor.tenant_id, billing_account_id=row["billing_account_id"],
+        status=models.InvoiceStatus.PAST_DUE,
+    ).order_by("id").values("id", "status", "amount_due", "currency")
+    for invoice in past_due:
+        paid = await invoices.charge_invoice(actor, invoice["id"], invoice, token, payment_method_id, clock, gateway)
+        if paid is False:
+            raise DomainError(ErrorCode.PAYMENT_DECLINED,
+                              "The past-due amount could not be charged to this card; nothing was reactivated.",
+                              ("input", "paymentMethodId"))
 
 
 async def _claim(subscription_id: int, version: int, **changes: object) -> None:

@@ -111,3 +111,18 @@ async def test_licence_admins_may_not_reactivate(client, clock):
     old = await _cancelled(org, clock)
     body = await gql(client, REACTIVATE, _input(old), token=token)
     assert body["data"]["reactivateSubscription"]["userErrors"][0]["code"] == "FORBIDDEN"
+
+
+async def test_mosa_reactivation_after_non_payment_settles_the_past_due_amount_first(client, clock):
+    org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
+    old = await _cancelled(org, clock)
+    await models.Subscription.filter(id=old.id).update(status_reason=models.StatusReason.NON_PAYMENT, cancelled_at=None)
+    invoice = await factories.add_invoice(org, clock, "INV-9", days_ago=20, amount="99.00")
+    await models.Invoice.filter(id=invoice.id).update(status=models.InvoiceStatus.PAST_DUE)
+    declined = await gql(client, REACTIVATE, _input(old, newPaymentMethod={**CARD, "number": "4000000000000341"}),
+                         token=org.token)
+    assert declined["data"]["reactivateSubscription"]["userErrors"][0]["code"] == "PAYMENT_DECLINED"
+    assert (await models.Subscription.get(id=old.id)).status is models.SubscriptionStatus.DISABLED
+    body = await gql(client, REACTIVATE, _input(old, newPaymentMethod=CARD), token=org.token)
+    assert body["data"]["reactivateSubscription"]["userErrors"] == []
+    assert (await models.Invoice.get(id=invoice.id)).status is models.InvoiceStatus.PAID
