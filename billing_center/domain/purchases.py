@@ -81,7 +81,7 @@ async def set_self_service_policy(
                            before={"policy": before}, after={"policy": policy})
 
 
-async def _self_service_account(actor: Actor, clock: Clock) -> tuple[int, int, bool]:
+async def _self_service_account(actor: Actor) -> tuple[int, int, bool]:
     """§6: the buyer's own account (MCA, RENEWAL_DAY), created on first purchase."""
     rows = await models.BillingAccount.filter(
         tenant_id=actor.tenant_id, owner_id=actor.user_id, self_service=True
@@ -144,7 +144,7 @@ async def purchase_subscription(
         if request.billing_account_id is not None:
             raise DomainError(ErrorCode.FORBIDDEN, "Self-service purchases use your own billing account.",
                               ("input", "billingAccountId"))
-        account_id, profile_id, create_account = await _self_service_account(actor, clock)
+        account_id, profile_id, create_account = await _self_service_account(actor)
     else:
         account_query = models.BillingAccount.filter(visibility.billing_accounts(actor))
         account_query = (account_query.filter(id=request.billing_account_id) if request.billing_account_id is not None
