@@ -1,4 +1,4 @@
-"""The `billing-center` command: serve | migrate | seed-demo | export-schema."""
+"""The `billing-center` command: serve | migrate | seed-demo | run-billing | export-schema."""
 
 from __future__ import annotations
 
@@ -51,6 +51,25 @@ async def _seed_demo(settings: Settings) -> None:
         print(f"  {login.display_name:<14} {','.join(login.roles):<14} {login.token}")
 
 
+async def _run_billing(settings: Settings) -> None:
+    from collections import Counter
+
+    from billing_center import db
+    from billing_center.domain.actor import Actor
+    from billing_center.domain.billing_runs import run_billing
+    from billing_center.domain.clock import SystemClock
+    from billing_center.domain.payments import SandboxGateway
+
+    await db.init_db(settings.database_url)
+    try:
+        transitions = await run_billing(Actor.operator(), SystemClock(), SandboxGateway())
+    finally:
+        await db.close_db()
+    counts = Counter(t.kind.value for t in transitions)
+    summary = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())) or "nothing was due"
+    print(f"Billing run: {len(transitions)} transitions ({summary}).")
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     import uvicorn
 
@@ -78,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="create or upgrade the database and load the catalogue")
     commands.add_parser("seed-demo", help="create the demo organization and print its tokens")
+    commands.add_parser("run-billing", help="process everything due for every live tenant up to now")
     export = commands.add_parser("export-schema", help="write the schema as SDL")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.add_argument("--check", action="store_true", help="fail if the file is stale")
@@ -91,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "seed-demo":
         asyncio.run(_seed_demo(settings))
+        return 0
+    if args.command == "run-billing":
+        asyncio.run(_run_billing(settings))
         return 0
     sdl = schema_sdl()
     if args.check:

@@ -20,6 +20,7 @@ from billing_center.app import create_app
 from billing_center.config import Settings, sqlite_url
 from billing_center.domain.catalogue import load_catalogue
 from billing_center.domain.clock import FixedClock
+from billing_center.domain.payments import SandboxGateway
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 # CI sets this so that a PostgreSQL run that cannot happen fails instead of skipping.
@@ -117,14 +118,22 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
+def gateway() -> SandboxGateway:
+    """The sandbox payment gateway the app charges (it lists its refunds)."""
+    return SandboxGateway()
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, operator_token=OPERATOR_TOKEN, graphiql=True)
 
 
 @pytest.fixture
-async def client(database: str, settings: Settings, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    database: str, settings: Settings, clock: FixedClock, gateway: SandboxGateway
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the app, in process (the test has opened the database)."""
-    app = create_app(settings, clock=clock, manage_db=False)
+    app = create_app(settings, clock=clock, manage_db=False, gateway=gateway)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

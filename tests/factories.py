@@ -13,7 +13,7 @@ import httpx
 from billing_center.domain import auth, models, tenants
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
-from billing_center.schema.ids import to_global_id
+from billing_center.schema.ids import from_global_id, to_global_id
 
 
 @dataclass
@@ -36,6 +36,7 @@ async def sign_up(
     name: str = "Contoso",
     account_type: models.BillingAccountType = models.BillingAccountType.MCA,
     sandbox: bool = False,
+    charge_schedule: models.ChargeSchedule = models.ChargeSchedule.ACCOUNT_BILLING_DAY,
 ) -> Org:
     result = await tenants.sign_up(
         tenants.SignUp(
@@ -44,6 +45,7 @@ async def sign_up(
             admin_email=f"admin@{name.lower()}.example",
             cloud=models.Cloud.WORLDWIDE,
             billing_account_type=account_type,
+            charge_schedule=charge_schedule,
             sandbox=sandbox,
         ),
         clock,
@@ -61,10 +63,12 @@ async def add_user(org: Org, clock: Clock, name: str, roles: list[models.Role] |
     return created.user, created.token
 
 
-async def add_card(org: Org, clock: Clock) -> models.PaymentMethod:
+async def add_card(org: Org, clock: Clock, declines: bool = False) -> models.PaymentMethod:
+    """A card on the org's profile; with `declines`, the sandbox gateway declines its charges."""
     card = await models.PaymentMethod.create(
-        tenant_id=org.tenant.id, billing_account_id=org.account.id, brand="VISA", last4="4242",
-        expiry_month=12, expiry_year=2030, name_on_card="Test Card", gateway_token="tok_test",
+        tenant_id=org.tenant.id, billing_account_id=org.account.id, brand="VISA",
+        last4="0341" if declines else "4242", expiry_month=12, expiry_year=2030, name_on_card="Test Card",
+        gateway_token="tok_sandbox_chargefail_test" if declines else "tok_test",
         created_at=clock.now(),
     )
     org.profile.payment_method_id = card.id
@@ -144,3 +148,10 @@ async def gql(
     response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def pk(global_id: str) -> int:
+    """The database id inside a global id."""
+    decoded = from_global_id(global_id)
+    assert decoded is not None, global_id
+    return decoded[1]

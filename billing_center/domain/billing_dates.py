@@ -30,14 +30,17 @@ def charge_date(today: date, schedule: ChargeSchedule, billing_day: int | None) 
     return next_billing_date(today, billing_day)
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same moment `months` later, on the same day or the month's last day (§7)."""
+def add_months(moment: datetime, months: int, day: int | None = None) -> datetime:
+    """The same moment `months` later, on `day` (default: the same day) or the month's last
+    day when it has no such day (§7)."""
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
-    day = day_in_month(year, month + 1, moment.day)
-    return moment.replace(year=day.year, month=day.month, day=day.day)
+    target = day_in_month(year, month + 1, day or moment.day)
+    return moment.replace(year=target.year, month=target.month, day=target.day)
 
 
-def term_end(start: datetime, term: CommitmentTerm) -> datetime:
-    """The end of a term starting at `start`: a month or a year later (§3)."""
-    return add_months(start, 1 if term is CommitmentTerm.MONTHLY else 12)
+def term_end(start: datetime, term: CommitmentTerm, renewal_day: int | None = None) -> datetime:
+    """The end of a term starting at `start`: a month or a year later (§3), on the
+    subscription's renewal day (the day it started: a term that began on the 28th of February
+    because the 31st does not exist there ends on the 31st of March)."""
+    return add_months(start, 1 if term is CommitmentTerm.MONTHLY else 12, renewal_day)

@@ -46,14 +46,14 @@ class Cancelled:
 
 async def _terms(subscription_id: int) -> dict:
     return (await models.Subscription.filter(id=subscription_id).values(
-        "unit_price", "currency", "quantity", "purchase_channel", "billing_profile_id",
+        "unit_price", "currency", "quantity", "trial", "billing_profile_id",
         "billing_account__charge_schedule", "billing_account__billing_day", "product__name",
     ))[0]
 
 
 def _credit(row: dict, facts: actions.SubscriptionFacts, now: datetime) -> tuple[Decimal, str]:
     # NOTE: a trial was free, so cancelling it credits nothing (§5 Trials).
-    if row["purchase_channel"] == models.PurchaseChannel.TRIAL:
+    if row["trial"]:
         return Decimal("0.00"), "A trial is cancelled with no credit."
     share = pro_rata(row["unit_price"], row["quantity"], (facts.term_end.date() - now.date()).days,
                      (facts.term_end.date() - facts.term_start.date()).days, row["currency"])

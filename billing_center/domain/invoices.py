@@ -1,9 +1,10 @@
 """Paying an invoice at once ("pay now", SPEC §7).
 
-The charge runs outside any transaction (§2). Its gateway key is derived from the invoice and
-the number of failed attempts recorded so far, so a retry after a crash between charge and
-record, or two calls racing, reach the gateway with the same key and are charged once; the
-unique (tenant, key) of payment attempts records the charge once. (The sandbox remembers keys
+The charge runs outside any transaction (§2). Its gateway key (`dunning.gateway_key`) is
+derived from the invoice and the number of failed attempts recorded so far, so a retry after
+a crash between charge and record, two calls racing, or a call racing the billing engine,
+reach the gateway with the same key and are charged once; the unique (tenant, key) of
+payment attempts records the charge once. (The sandbox remembers keys
 per process; a real gateway deduplicates keys on its side.)
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain import actions, audit, dunning, idempotency, models, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
@@ -96,7 +97,7 @@ async def charge_invoice(
     failures = await models.PaymentAttempt.filter(
         tenant_id=tenant_id, invoice_id=invoice_id, status=models.PaymentAttemptStatus.FAILED
     ).count()
-    gateway_key = f"invoice-{invoice_id}-try-{failures + 1}"
+    gateway_key = dunning.gateway_key(invoice_id, failures)
     # NOTE: outside any transaction; the key makes a repeated charge a no-op at the gateway.
     result = await gateway.charge(token, invoice["amount_due"], invoice["currency"], gateway_key)
     now = clock.now()
@@ -109,10 +110,17 @@ async def charge_invoice(
                 gateway_idempotency_key=gateway_key, gateway_reference=result.reference,
                 failure_reason=result.failure_reason, attempted_at=now,
             )
-            await models.Invoice.filter(id=invoice_id, status__in=PAYABLE).update(
-                **({"status": models.InvoiceStatus.PAID, "amount_due": 0} if result.succeeded
-                   else {"status": models.InvoiceStatus.PAST_DUE})
-            )
+            if result.succeeded:
+                await models.Invoice.filter(id=invoice_id, status__in=PAYABLE).update(
+                    status=models.InvoiceStatus.PAID, amount_due=0, next_attempt_on=None)
+            else:
+                # A failed "pay now" is past due like a failed scheduled charge; the engine's
+                # retries (§7) keep their schedule, counted from the first failure.
+                first = invoice.get("first_failed_on") or now.date()
+                await models.Invoice.filter(id=invoice_id, status__in=PAYABLE, first_failed_on=None).update(
+                    first_failed_on=first, next_attempt_on=dunning.next_retry(first, now.date()))
+                await models.Invoice.filter(id=invoice_id, status__in=PAYABLE).update(
+                    status=models.InvoiceStatus.PAST_DUE)
             await audit.record(actor, tenant_id, "invoice.paid" if result.succeeded else "invoice.payment_failed",  # type: ignore[arg-type]
                                "Invoice", invoice_id, now, before={"status": invoice["status"]},
                                after={"amount": invoice["amount_due"], "succeeded": result.succeeded})

@@ -234,6 +234,8 @@ class BillingProfile(Model):
     payment_method = fields.ForeignKeyField(
         "models.PaymentMethod", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # Invoices of a profile are numbered 1, 2, ... by one conditional increment of this.
+    invoice_count = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -304,6 +306,8 @@ class Subscription(Model):
     term_end = fields.DatetimeField()
     next_charge_date = fields.DateField(null=True)
     purchase_channel = fields.CharEnumField(PurchaseChannel, max_length=12)
+    # The current term is a free trial (§5 Trials): it converts to paid or expires at term end.
+    trial = fields.BooleanField(default=False, db_default=False)
     purchased_by = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
@@ -327,6 +331,10 @@ class Subscription(Model):
             Index(fields=("tenant_id", "product_id"), name="subscription_tenant_product_idx"),
             Index(fields=("tenant_id", "billing_account_id"), name="subscription_tenant_account_idx"),
             Index(fields=("tenant_id", "purchased_by_id"), name="subscription_tenant_buyer_idx"),
+            # The billing engine's scans: what is due by status and moment.
+            Index(fields=("status", "term_end"), name="subscription_status_term_end_idx"),
+            Index(fields=("status", "expired_at"), name="subscription_status_expired_idx"),
+            Index(fields=("status", "disabled_at"), name="subscription_status_disabled_idx"),
         ]
         constraints = [
             CheckConstraint(check="quantity >= 1", name="subscription_quantity_ck"),
@@ -403,6 +411,11 @@ class Invoice(Model):
     total = fields.DecimalField(**MONEY)
     amount_due = fields.DecimalField(**MONEY)
     currency = fields.CharField(max_length=3, default="USD")
+    # Dunning (§7): the day the engine charges next (null: nothing to charge), the day of the
+    # first failed charge (retries are counted from it) and the lease of a charge in flight.
+    next_attempt_on = fields.DateField(null=True)
+    first_failed_on = fields.DateField(null=True)
+    charge_claimed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
 
     class Meta:
@@ -410,6 +423,7 @@ class Invoice(Model):
         indexes = [
             Index(fields=("tenant_id", "issue_date"), name="invoice_tenant_issue_idx"),
             Index(fields=("tenant_id", "billing_profile_id"), name="invoice_tenant_profile_idx"),
+            Index(fields=("next_attempt_on",), name="invoice_next_attempt_idx"),
         ]
         constraints = [
             UniqueConstraint(fields=("tenant_id", "number"), name="invoice_number_uq"),
@@ -449,6 +463,7 @@ class InvoiceLine(Model):
         indexes = [
             Index(fields=("tenant_id", "invoice_id"), name="invoice_line_invoice_idx"),
             Index(fields=("tenant_id", "billing_profile_id"), name="invoice_line_profile_idx"),
+            Index(fields=("charge_on",), name="invoice_line_charge_on_idx"),
         ]
 
 

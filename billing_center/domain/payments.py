@@ -147,12 +147,17 @@ class PaymentGateway(Protocol):
         """Charge `amount`; the same idempotency key never charges twice."""
         ...
 
+    async def refund(self, reference: str, amount: Decimal, currency: str) -> None:
+        """Give back a charge whose purchase could not be recorded."""
+        ...
+
 
 class SandboxGateway:
     """The deterministic test gateway (see the module docstring for its cards)."""
 
     def __init__(self) -> None:
         self._charges: dict[str, ChargeResult] = {}
+        self.refunds: list[tuple[str, Decimal, str]] = []
 
     async def tokenize(self, card: ValidCard, security_code: str) -> str:
         if card.number.endswith(DECLINED_WHEN_ADDED):
@@ -170,3 +175,6 @@ class SandboxGateway:
             result = ChargeResult(True, reference)
         self._charges[idempotency_key] = result
         return result
+
+    async def refund(self, reference: str, amount: Decimal, currency: str) -> None:
+        self.refunds.append((reference, amount, currency))

@@ -1,25 +1,32 @@
 """Buying subscriptions: by admins for the organization, self-service by plain users, and
 trials (SPEC §3, §5 Trials, §6, §7), plus the self-service policy per product.
 
-Charging belongs to the billing engine: a purchase leaves an outstanding PURCHASE line
-dated for its charge day (§7), and a trial leaves none.
+A purchase charged at once (§7: under RENEWAL_DAY, and the account's first purchase) is
+charged before its transaction, outside it: a decline leaves nothing behind, and a purchase
+that cannot be recorded after the charge is refunded. Any other purchase leaves an
+outstanding PURCHASE line for the billing engine, dated for the next billing day. A trial
+leaves no line.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain import actions, audit, billing_engine, idempotency, models, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import round_cents
-from billing_center.domain.payments import CardDetails, PaymentGateway, validate_card
+from billing_center.domain.payments import CardDetails, ChargeResult, PaymentGateway, validate_card
+from billing_center.domain.renewals import next_charge_on
 
 MAX_QUANTITY = 100_000
 
@@ -44,6 +51,7 @@ class Purchased:
 
     subscription_id: int
     invoice_line_id: int | None
+    invoice_id: int | None = None
     replayed: bool = False
 
 
@@ -124,7 +132,7 @@ async def purchase_subscription(
     })
     previous = await idempotency.previous_result(actor, key)
     if previous is not None:
-        return Purchased(previous["subscriptionId"], previous["invoiceLineId"], True)
+        return Purchased(previous["subscriptionId"], previous["invoiceLineId"], previous.get("invoiceId"), True)
     if not 1 <= request.quantity <= MAX_QUANTITY:
         raise DomainError(ErrorCode.INVALID_INPUT, f"Buy 1 to {MAX_QUANTITY} licences.", ("input", "quantity"))
     products = await models.Product.filter(id=request.product_id).values()
@@ -179,6 +187,26 @@ async def purchase_subscription(
 
     term = request.commitment_term
     price = product["monthly_price"] if term is models.CommitmentTerm.MONTHLY else product["annual_price"]
+    amount = round_cents(price * request.quantity)
+    currency = product["currency"]
+    if create_account:
+        schedule, billing_day = models.ChargeSchedule.RENEWAL_DAY, None
+    else:
+        account_row = (await models.BillingAccount.filter(id=account_id).values("charge_schedule", "billing_day"))[0]
+        schedule, billing_day = models.ChargeSchedule(account_row["charge_schedule"]), account_row["billing_day"]
+    # §7: charged at once under RENEWAL_DAY and for the account's first purchase (which sets
+    # the billing day), otherwise on the next billing day by the billing engine.
+    charge_on = charge_date(now.date(), schedule, billing_day)
+    charge = None
+    gateway_key = None
+    if not request.trial and charge_on == now.date():
+        card_token = token or await _profile_card_token(payment_method_id, profile_id)
+        gateway_key = _purchase_gateway_key(tenant_id, key)
+        # NOTE: outside the transaction (§2). A decline leaves nothing behind (§7).
+        charge = await gateway.charge(card_token, amount, currency, gateway_key)  # type: ignore[arg-type]
+        if not charge.succeeded:
+            raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; nothing was bought.",
+                              ("input", "newPaymentMethod" if token else "paymentMethodId"))
     try:
         async with in_transaction():
             if request.trial:
@@ -207,44 +235,95 @@ async def purchase_subscription(
                 await models.BillingProfile.filter(id=profile_id).update(payment_method_id=payment_method_id)
             # §7: the account's first purchase sets its billing day.
             await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=now.day)
-            account_row = (await models.BillingAccount.filter(id=account_id).values("billing_day", "charge_schedule"))[0]
             ends = now + timedelta(days=product["trial_days"]) if request.trial else term_end(now, term)
             subscription = await models.Subscription.create(
                 tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
                 product_id=product["id"], status=models.SubscriptionStatus.ACTIVE, status_changed_at=now,
                 quantity=request.quantity, commitment_term=term, auto_renew=True, start_date=now.date(),
-                term_start=now, term_end=ends, next_charge_date=ends.date() if request.trial else None,
+                term_start=now, term_end=ends,
+                next_charge_date=next_charge_on(models.SubscriptionStatus.ACTIVE, True, ends, schedule,
+                                                billing_day or now.day) if request.trial or charge else charge_on,
                 purchase_channel=(models.PurchaseChannel.TRIAL if request.trial
                                   else models.PurchaseChannel.SELF_SERVICE if self_service
                                   else models.PurchaseChannel.ADMIN),
-                purchased_by_id=actor.user_id, unit_price=price, currency=product["currency"], created_at=now,
+                trial=request.trial, purchased_by_id=actor.user_id, unit_price=price, currency=currency,
+                created_at=now,
             )
-            line_id = None
+            line_id = invoice_id = None
             if not request.trial:
-                charge_on = charge_date(now.date(), models.ChargeSchedule(account_row["charge_schedule"]),
-                                        account_row["billing_day"])
                 line = await models.InvoiceLine.create(
                     tenant_id=tenant_id, billing_profile_id=profile_id, subscription_id=subscription.id,
                     kind=models.InvoiceLineKind.PURCHASE,
                     description=f"{product['name']}, {request.quantity} licence(s), first {term.value.lower()} term",
-                    quantity=request.quantity, unit_price=price, amount=round_cents(price * request.quantity),
-                    currency=product["currency"], period_start=now.date(), period_end=ends.date(),
-                    explanation=f"{price} {product['currency']} x {request.quantity} licence(s) for one "
-                                f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'}",
+                    quantity=request.quantity, unit_price=price, amount=amount,
+                    currency=currency, period_start=now.date(), period_end=ends.date(),
+                    explanation=f"{price} {currency} x {request.quantity} licence(s) for one "
+                                f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'} = {amount} {currency}",
                     charge_on=charge_on, created_at=now,
                 )
                 line_id = line.id
-                await models.Subscription.filter(id=subscription.id).update(next_charge_date=charge_on)
+                if charge is not None:
+                    invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line, payment_method_id,
+                                                     charge, gateway_key, now)  # type: ignore[arg-type]
             await audit.record(actor, tenant_id, "subscription.purchased", "Subscription", subscription.id, now,
                                after={"productId": product["id"], "quantity": request.quantity,
                                       "term": term, "trial": request.trial, "selfService": self_service})
-            await idempotency.claim(actor, key, {"subscriptionId": subscription.id, "invoiceLineId": line_id}, now)
+            await idempotency.claim(actor, key, {"subscriptionId": subscription.id, "invoiceLineId": line_id,
+                                                 "invoiceId": invoice_id}, now)
     except IntegrityError:
         previous = await idempotency.previous_result(actor, key)
         if previous is not None:
-            return Purchased(previous["subscriptionId"], previous["invoiceLineId"], True)
+            # The first call with this key charged with the same gateway key: nothing to refund.
+            return Purchased(previous["subscriptionId"], previous["invoiceLineId"], previous.get("invoiceId"), True)
+        await _refund(gateway, charge, amount, currency)
         if request.trial:
             raise DomainError(ErrorCode.TRIAL_ALREADY_USED, "Your organization has had a trial of this product.",
                               ("input", "trial")) from None
         raise
-    return Purchased(subscription.id, line_id)
+    except BaseException:
+        await _refund(gateway, charge, amount, currency)
+        raise
+    return Purchased(subscription.id, line_id, invoice_id)
+
+
+async def _profile_card_token(payment_method_id: int | None, profile_id: int) -> str:
+    if payment_method_id is not None:
+        return (await models.PaymentMethod.filter(id=payment_method_id).values_list("gateway_token", flat=True))[0]
+    return (await models.BillingProfile.filter(id=profile_id).values_list(
+        "payment_method__gateway_token", flat=True))[0]
+
+
+def _purchase_gateway_key(tenant_id: int, key: idempotency.Key | None) -> str:
+    # With an idempotency key, a repeated or racing call reaches the gateway with the same
+    # key and is charged once; without one, every call is its own purchase.
+    if key is None:
+        return f"purchase-{secrets.token_hex(16)}"
+    return f"purchase-{tenant_id}-{hashlib.sha256(key.key.encode()).hexdigest()[:32]}"
+
+
+async def _refund(gateway: PaymentGateway, charge: ChargeResult | None, amount: Decimal, currency: str) -> None:
+    # The purchase could not be recorded after its card was charged: give the money back.
+    if charge is not None and charge.succeeded:
+        await gateway.refund(charge.reference, amount, currency)
+
+
+async def _paid_invoice(tenant_id: int, account_id: int, profile_id: int, line: models.InvoiceLine,
+                        payment_method_id: int | None, charge: ChargeResult, gateway_key: str, now: datetime) -> int:
+    """The invoice of a purchase charged at once: its one line, paid."""
+    number = (await billing_engine.number_invoices([profile_id]))[profile_id]
+    invoice = await models.Invoice.create(
+        tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id, number=number,
+        issue_date=now.date(), period_start=line.period_start, period_end=line.period_end,
+        status=models.InvoiceStatus.PAID, total=line.amount, amount_due=Decimal("0.00"), currency=line.currency,
+        created_at=now,
+    )
+    await models.InvoiceLine.filter(id=line.id).update(invoice_id=invoice.id)
+    if payment_method_id is None:
+        payment_method_id = (await models.BillingProfile.filter(id=profile_id).values_list(
+            "payment_method_id", flat=True))[0]
+    await models.PaymentAttempt.create(
+        tenant_id=tenant_id, invoice_id=invoice.id, payment_method_id=payment_method_id, amount=line.amount,
+        currency=line.currency, status=models.PaymentAttemptStatus.SUCCEEDED, gateway_idempotency_key=gateway_key,
+        gateway_reference=charge.reference, attempted_at=now,
+    )
+    return invoice.id

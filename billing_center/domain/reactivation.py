@@ -12,6 +12,7 @@ the payment method given.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -66,7 +67,7 @@ async def reactivate_subscription(
     now = clock.now()
     actions.require(actor, facts, actions.Action.REACTIVATE, now)
     row = (await models.Subscription.filter(id=subscription_id).values(
-        "product_id", "billing_account_id", "billing_profile_id", "unit_price", "currency", "purchase_channel",
+        "product_id", "billing_account_id", "billing_profile_id", "unit_price", "currency", "purchase_channel", "trial", "status_reason",
         "billing_account__charge_schedule", "billing_account__billing_day", "product__name",
     ))[0]
     mosa = facts.account_type is models.BillingAccountType.MOSA
@@ -159,9 +160,11 @@ async def _successor_mca(actor, subscription_id, facts, version, row, now, charg
 async def _revive_mosa(actor, subscription_id, facts, version, row, now, charge_on,
                        payment_method_id, token, card, new_payment_method) -> Reactivated:
     term = facts.commitment_term
-    if facts.status is models.SubscriptionStatus.EXPIRED:
-        # A new term starts where the old one ended, charged now.
-        starts, ends = facts.term_end, term_end(facts.term_end, term)
+    if facts.status is models.SubscriptionStatus.EXPIRED or row["status_reason"] == models.StatusReason.TERM_ENDED:
+        # A new term starts where the old one ended, charged now; when that term would be over
+        # already (disabled long after expiry), it starts now.
+        starts = facts.term_end if term_end(facts.term_end, term) > now else now
+        ends = term_end(starts, term)
         amount = round_cents(row["unit_price"] * facts.quantity)
         kind, label = models.InvoiceLineKind.RENEWAL, "reactivated after expiry, new term"
         explanation = f"{row['unit_price']} {row['currency']} x {facts.quantity} licence(s) for one term"
@@ -170,12 +173,14 @@ async def _revive_mosa(actor, subscription_id, facts, version, row, now, charge_
         starts, ends = facts.term_start, facts.term_end
         share = pro_rata(row["unit_price"], facts.quantity, (ends.date() - now.date()).days,
                          (ends.date() - starts.date()).days, row["currency"])
-        amount, kind, label = share.amount, models.InvoiceLineKind.PRORATED_CHARGE, "reactivated, rest of the term"
+        # A cancelled trial was credited nothing, so nothing is charged back: it stays a trial.
+        amount = Decimal("0.00") if row["trial"] else share.amount
+        kind, label = models.InvoiceLineKind.PRORATED_CHARGE, "reactivated, rest of the term"
         explanation = "Charge back of the cancellation credit: " + share.explanation
     await _claim(subscription_id, version, status=models.SubscriptionStatus.ACTIVE, status_reason=None,
                  status_changed_at=now, term_start=starts, term_end=ends, auto_renew=True,
                  disabled_at=None, expired_at=None, cancelled_at=None, cancellation_reason=None,
-                 cancellation_feedback=None, next_charge_date=charge_on)
+                 cancellation_feedback=None, next_charge_date=charge_on, trial=row["trial"] and amount == 0)
     if token is not None:
         method = await models.PaymentMethod.create(
             tenant_id=actor.tenant_id, billing_account_id=row["billing_account_id"], brand=card.brand,

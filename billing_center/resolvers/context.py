@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from billing_center.domain.actor import Actor
-from billing_center.domain.clock import Clock, tenant_now
+from billing_center.domain.clock import Clock, FixedClock
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.payments import PaymentGateway, SandboxGateway
 from billing_center.resolvers import relations
@@ -20,7 +20,8 @@ ANONYMOUS = Actor(tenant_id=None, user_id=None, roles=frozenset())
 
 @dataclass
 class Context:
-    """Built once per request by the GraphQL view."""
+    """Built once per request by the GraphQL view. `clock` is the caller's tenant clock:
+    the sandbox clock of a sandbox tenant, the system clock otherwise."""
 
     clock: Clock
     request_id: str
@@ -31,6 +32,13 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.actor or ANONYMOUS)
+        self._system_clock = self.clock
+        self._use_tenant_clock()
+
+    def _use_tenant_clock(self) -> None:
+        # A sandbox tenant lives at its own test clock (SPEC §7): every service called for it
+        # reads that moment, so `clock` is the caller's tenant clock from here on.
+        self.clock = FixedClock(self.tenant_clock_now) if self.tenant_clock_now is not None else self._system_clock
 
     def require_actor(self) -> Actor:
         """The authenticated caller; UNAUTHENTICATED when the request carries no token."""
@@ -57,10 +65,11 @@ class Context:
         self.actor = actor
         self.tenant_clock_now = tenant_clock_now
         self.loaders = Loaders(actor)
+        self._use_tenant_clock()
 
     def now(self) -> datetime:
         """Now for the caller's tenant (its sandbox clock when it has one)."""
-        return tenant_now(self.clock, self.tenant_clock_now)
+        return self.clock.now()
 
     def today(self) -> date:
         """Today's date for the caller's tenant."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from billing_center.domain import (
+    billing_engine,
+    billing_runs,
     cancellation,
     domains,
     invoices,
@@ -322,6 +325,52 @@ async def resolve_redeem_product_key(info: Info, data: inputs.RedeemProductKeyIn
     return await run_mutation(payloads.RedeemProductKeyPayload, work)
 
 
+def _transition(transition: billing_engine.Transition, loaded: dict[str, dict]) -> payloads.ClockTransition:
+    return payloads.ClockTransition(
+        at=transition.at, kind=enums.TransitionKind(transition.kind.value),
+        subscription=loaded["subscriptions"].get(transition.subscription_id),
+        invoice=loaded["invoices"].get(transition.invoice_id), description=transition.description,
+    )
+
+
+async def resolve_advance_clock(info: Info, data: inputs.AdvanceClockInput) -> payloads.AdvanceClockPayload:
+    """advanceClock (SPEC §7, sandbox tenants)."""
+
+    async def work() -> payloads.AdvanceClockPayload:
+        actor = info.context.require_actor()
+        done = await billing_runs.advance_clock(actor, data.to, info.context.gateway, info.context.clock)
+        # The payload is read at the new moment (timelines, deadlines, dates).
+        info.context.become(actor, done.now)
+        loaders = info.context.loaders
+        subscription_ids = sorted({t.subscription_id for t in done.transitions if t.subscription_id is not None})
+        invoice_ids = sorted({t.invoice_id for t in done.transitions if t.invoice_id is not None})
+        loaded = {
+            "subscriptions": dict(zip(subscription_ids, await loaders.subscription_by_id.load_many(subscription_ids))),
+            "invoices": dict(zip(invoice_ids, await loaders.invoice_by_id.load_many(invoice_ids))),
+        }
+        return payloads.AdvanceClockPayload(now=done.now,
+                                            transitions=[_transition(t, loaded) for t in done.transitions])
+
+    return await run_mutation(payloads.AdvanceClockPayload, work)
+
+
+async def resolve_run_billing(info: Info, data: inputs.RunBillingInput | None) -> payloads.RunBillingPayload:
+    """runBilling (SPEC §7, operator)."""
+
+    async def work() -> payloads.RunBillingPayload:
+        actor = info.context.require_actor()
+        tenant_id = (decode_id(data.tenant_id, "Tenant", ("input", "tenantId"))
+                     if data is not None and data.tenant_id is not None else None)
+        transitions = await billing_runs.run_billing(actor, info.context.clock, info.context.gateway, tenant_id)
+        counts = Counter(t.kind for t in transitions)
+        return payloads.RunBillingPayload(processed=len(transitions), counts=[
+            payloads.TransitionCount(kind=enums.TransitionKind(kind.value), count=count)
+            for kind, count in sorted(counts.items(), key=lambda item: item[0].value)
+        ])
+
+    return await run_mutation(payloads.RunBillingPayload, work)
+
+
 def card_details(card: inputs.CardInput) -> CardDetails:
     """A card input as the domain takes it."""
     return CardDetails(card.number, card.security_code, card.expiry_month, card.expiry_year,
@@ -351,6 +400,7 @@ async def resolve_purchase_subscription(
         loaders = info.context.loaders
         return payloads.PurchaseSubscriptionPayload(
             subscription=await loaders.subscription_by_id.load(done.subscription_id),
+            invoice=await loaders.invoice_by_id.load(done.invoice_id) if done.invoice_id else None,
             invoice_line=await loaders.invoice_line_by_id.load(done.invoice_line_id) if done.invoice_line_id else None,
             replayed=done.replayed,
         )

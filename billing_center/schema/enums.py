@@ -14,6 +14,7 @@ import strawberry
 from billing_center.domain import models
 from billing_center.domain.errors import ErrorCode as DomainErrorCode
 from billing_center.domain.actions import Action
+from billing_center.domain.billing_engine import TransitionKind as DomainTransitionKind
 from billing_center.domain.licenses import Outcome
 
 
@@ -166,6 +167,19 @@ SubscriptionAction = mirror(Action, "Something a caller can do with a subscripti
     "ASSIGN_LICENSES": "Assign its licences to users (`assignLicenses`).",
     "TURN_ON_AUTO_RENEW": "Turn auto-renew on (`setAutoRenew`).",
     "TURN_OFF_AUTO_RENEW": "Turn auto-renew off (`setAutoRenew`).",
+})
+
+
+TransitionKind = mirror(DomainTransitionKind, "What the billing engine did (SPEC §3, §5, §7).", {
+    "RENEWED": "A term ended with auto-renew on: a new term started and its renewal charge is outstanding.",
+    "TRIAL_CONVERTED": "A trial ended with auto-renew on and a payment method: it became a paid term.",
+    "EXPIRED": "A term (or trial) ended without renewal: EXPIRED for 30 days, users keep working.",
+    "DISABLED": "Expired for 30 days: DISABLED for 90 days, users lose the service.",
+    "DELETED": "Disabled for 90 days: DELETED.",
+    "INVOICE_ISSUED": "Outstanding lines whose charge day came were put on an invoice.",
+    "PAYMENT_SUCCEEDED": "An invoice was charged and is paid.",
+    "PAYMENT_FAILED": "A charge was declined: the invoice is past due and retried 1, 3 and 7 days after the first failure.",
+    "DISABLED_FOR_NON_PAYMENT": "The last retry failed: the subscription is DISABLED with NON_PAYMENT.",
 })
 
 

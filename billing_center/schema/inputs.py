@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from billing_center.schema import enums
@@ -182,3 +184,13 @@ class PayInvoiceInput:
     invoice_id: strawberry.ID = strawberry.field(description="The invoice.")
     payment_method_id: strawberry.ID = strawberry.field(description="Any card of the invoice's billing account.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
+
+
+@strawberry.input(description="Where to move a sandbox tenant's test clock (SPEC §7).")
+class AdvanceClockInput:
+    to: datetime = strawberry.field(description="The new moment, with its time zone; not before the clock's current moment, at most 3 years ahead.")
+
+
+@strawberry.input(description="Which live tenants to bill up to now (operator only).")
+class RunBillingInput:
+    tenant_id: strawberry.ID | None = strawberry.field(default=None, description="Only this live tenant; by default every live tenant.")

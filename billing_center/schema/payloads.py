@@ -136,8 +136,8 @@ class RedeemProductKeyPayload:
 @strawberry.type(description="Result of `purchaseSubscription`.")
 class PurchaseSubscriptionPayload:
     subscription: Subscription | None = strawberry.field(default=None, description="The new subscription.")
-    invoice: Invoice | None = strawberry.field(default=None, description="The invoice that charged it; null until the billing engine invoices the purchase line.")
-    invoice_line: InvoiceLine | None = strawberry.field(default=None, description="The outstanding purchase line; null for a trial.")
+    invoice: Invoice | None = strawberry.field(default=None, description="The paid invoice when the purchase was charged at once (SPEC §7: RENEWAL_DAY, or the account's first purchase); null when it is charged on the next billing day, and for a trial.")
+    invoice_line: InvoiceLine | None = strawberry.field(default=None, description="The purchase line: on `invoice` when charged at once, else outstanding until the next billing day; null for a trial.")
     replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was bought, if so.")
 
@@ -162,3 +162,32 @@ class PayInvoicePayload:
     invoice: Invoice | None = strawberry.field(default=None, description="The invoice, PAID when the charge succeeded.")
     replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why it is not paid, if so (a declined charge is recorded as a failed attempt).")
+
+
+@strawberry.type(description="One thing the billing engine did (SPEC §3, §5, §7).")
+class ClockTransition:
+    at: datetime = strawberry.field(description="When it happened, on the tenant's clock.")
+    kind: enums.TransitionKind = strawberry.field(description="What happened.")
+    subscription: Subscription | None = strawberry.field(default=None, description="The subscription it happened to, if any.")
+    invoice: Invoice | None = strawberry.field(default=None, description="The invoice it happened to, if any.")
+    description: str = strawberry.field(description="What happened, in words (amounts, dates, why).")
+
+
+@strawberry.type(description="Result of `advanceClock`.")
+class AdvanceClockPayload:
+    now: datetime | None = strawberry.field(default=None, description="The sandbox clock after the move.")
+    transitions: list[ClockTransition] = strawberry.field(default_factory=list, description="What the billing engine did on the way, in order.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why the clock did not move, if so.")
+
+
+@strawberry.type(description="Result of `runBilling`.")
+class RunBillingPayload:
+    processed: int = strawberry.field(default=0, description="How many transitions the engine made (renewals, expiries, invoices, charges, ...).")
+    counts: list[TransitionCount] = strawberry.field(default_factory=list, description="The transitions by kind.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why billing did not run, if so.")
+
+
+@strawberry.type(description="How many transitions of one kind a billing run made.")
+class TransitionCount:
+    kind: enums.TransitionKind = strawberry.field(description="What happened.")
+    count: int = strawberry.field(description="How many times.")

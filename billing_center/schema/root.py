@@ -215,6 +215,20 @@ class Mutation:
     ) -> payloads.IssueProductKeysPayload:
         return await mutations.resolve_issue_product_keys(info, input)
 
+    @strawberry.mutation(description="Move a sandbox tenant's test clock forward and run everything due up to the new moment: renewals, charges, retries, expiry... (global and billing admins of sandbox tenants, SPEC §7). Live tenants get CLOCK_NOT_SANDBOX.")
+    async def advance_clock(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.AdvanceClockInput, strawberry.argument(description="The new moment.")],
+    ) -> payloads.AdvanceClockPayload:
+        return await mutations.resolve_advance_clock(info, input)
+
+    @strawberry.mutation(description="Run the billing engine for every live tenant up to now (platform operator only, SPEC §7); also `billing-center run-billing`. Running it twice changes nothing the second time.")
+    async def run_billing(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.RunBillingInput | None, strawberry.argument(description="Optionally one live tenant.")] = None,
+    ) -> payloads.RunBillingPayload:
+        return await mutations.resolve_run_billing(info, input)
+
     @strawberry.mutation(description="Redeem a product key into a prepaid subscription (global and billing admins, SPEC §5). Accepts an idempotency key.")
     async def redeem_product_key(
         self, info: strawberry.Info,

@@ -111,7 +111,7 @@ async def test_the_preview_lists_every_blocker_dates_credit_and_users(client, cl
 
 async def test_a_trial_is_cancelled_with_no_credit(client, clock):
     org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
-    trial = await _mosa_subscription(org, clock, purchase_channel=models.PurchaseChannel.TRIAL)
+    trial = await _mosa_subscription(org, clock, purchase_channel=models.PurchaseChannel.TRIAL, trial=True)
     body = await gql(client, CANCEL, _cancel(trial), token=org.token)
     assert body["data"]["cancelSubscription"]["credit"]["amount"] == "0.00"
     assert await models.InvoiceLine.all().count() == 0

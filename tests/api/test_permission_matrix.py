@@ -31,7 +31,8 @@ class World:
 
 @pytest.fixture
 async def world(database, clock) -> World:
-    org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
+    # A sandbox tenant (its clock is the test clock) so that advanceClock can succeed.
+    org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA, sandbox=True)
     other = await factories.sign_up(clock, name="Fabrikam")
     _, billing = await factories.add_user(org, clock, "Bill", [models.Role.BILLING_ADMIN])
     _, licensing = await factories.add_user(org, clock, "Lia", [models.Role.LICENSE_ADMIN])
@@ -98,8 +99,11 @@ MATRIX = {
     "reactivateSubscription": (lambda ids, role: {"subscriptionId": ids["cancelled"], "paymentMethodId": ids["card"]}, MONEY),
     "payInvoice": (lambda ids, role: {"invoiceId": ids["invoice"], "paymentMethodId": ids["card"]}, MONEY),
     "issueProductKeys": (lambda ids, role: {"productId": ids["product"], "count": 1, "cloud": "WORLDWIDE"}, {"operator"}),
+    # The other tenant is live: its admin is refused with CLOCK_NOT_SANDBOX.
+    "advanceClock": (lambda ids, role: {"to": "2026-11-22T10:00:00Z"}, MONEY),
+    "runBilling": (lambda ids, role: {}, {"operator"}),
 }
-REFUSALS = {"FORBIDDEN", "NOT_FOUND", "READ_ONLY_SELF_SERVICE", "USER_NOT_IN_TENANT"}
+REFUSALS = {"FORBIDDEN", "NOT_FOUND", "READ_ONLY_SELF_SERVICE", "USER_NOT_IN_TENANT", "CLOCK_NOT_SANDBOX"}
 
 
 def _mutations() -> list[str]:

@@ -18,6 +18,7 @@ mutation Buy($input: PurchaseSubscriptionInput!) {
     subscription { id status purchaseChannel quantity commitmentTerm termEnd nextChargeDate price { amount }
                    billingAccount { type chargeSchedule selfService billingDay owner { displayName } } }
     invoiceLine { kind amount { amount } }
+    invoice { number status total { amount } amountDue { amount } paymentAttempts { status amount { amount } } }
     userErrors { code field message }
   }
 }
@@ -48,12 +49,50 @@ async def test_an_admin_buys_for_the_organization_and_the_first_purchase_sets_th
     assert sub["billingAccount"]["billingDay"] == 21  # §7: the day of the first purchase (21 November)
     assert sub["termEnd"] == (clock.now().replace(month=12)).isoformat()
     assert payload["invoiceLine"] == {"kind": "PURCHASE", "amount": {"amount": "115.00"}}
-    # §7: the account's very first purchase is charged the day it sets
-    assert sub["nextChargeDate"] == clock.now().date().isoformat()
+    # §7: the account's very first purchase is charged the day it sets, on a paid invoice;
+    # its next charge is the renewal's, on the billing day.
+    assert payload["invoice"]["status"] == "PAID"
+    assert payload["invoice"]["total"] == {"amount": "115.00"}
+    assert payload["invoice"]["amountDue"] == {"amount": "0.00"}
+    assert payload["invoice"]["paymentAttempts"] == [{"status": "SUCCEEDED", "amount": {"amount": "115.00"}}]
+    assert sub["nextChargeDate"] == "2026-12-21"
     clock.set(clock.now() + timedelta(days=5))
     second = await _buy(client, org.token, "O365_E1")
     assert second["subscription"]["billingAccount"]["billingDay"] == 21
-    assert second["subscription"]["nextChargeDate"] == "2026-12-21"  # the next billing day
+    # A later purchase under ACCOUNT_BILLING_DAY waits for the next billing day, uncharged.
+    assert second["invoice"] is None
+    assert second["subscription"]["nextChargeDate"] == "2026-12-21"
+    line = await models.InvoiceLine.get(subscription_id=factories.pk(second["subscription"]["id"]))
+    assert (line.invoice_id, str(line.charge_on)) == (None, "2026-12-21")
+
+
+async def test_a_purchase_charged_at_once_and_declined_leaves_nothing_behind(client, clock):
+    """§7: "A purchase whose immediate charge is declined is refused (PAYMENT_DECLINED) and
+    leaves nothing behind" (the …0341 card is accepted when added, declined when charged)."""
+    org = await factories.sign_up(clock)
+    payload = await _buy(client, org.token, "O365_E3", newPaymentMethod={**CARD, "number": "4000000000000341"})
+    assert payload["userErrors"][0]["code"] == "PAYMENT_DECLINED"
+    for model in (models.Subscription, models.PaymentMethod, models.InvoiceLine, models.Invoice,
+                  models.PaymentAttempt, models.AuditEvent):
+        assert await model.filter(tenant_id=org.tenant.id).exclude(
+            **({"action": "tenant.signed_up"} if model is models.AuditEvent else {})).count() == 0, model
+    assert (await models.BillingAccount.get(id=org.account.id)).billing_day is None
+
+
+async def test_a_purchase_that_cannot_be_recorded_after_its_charge_is_refunded(client, clock, gateway, monkeypatch):
+    org = await factories.sign_up(clock)
+    await factories.add_card(org, clock)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(models.IdempotencyRecord, "create", broken)
+    body = await gql(client, PURCHASE, {"input": {"productId": await _product("O365_E3"), "quantity": 5,
+                                                   "commitmentTerm": "MONTHLY", "idempotencyKey": "k1"}},
+                     token=org.token)
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert await models.Subscription.all().count() == 0
+    assert [(amount, currency) for _, amount, currency in gateway.refunds] == [(factories.Decimal("115.00"), "USD")]
 
 
 async def test_a_purchase_needs_a_payment_method(client, clock):
