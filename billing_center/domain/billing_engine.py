@@ -90,6 +90,18 @@ class Scope:
 LIVE = Scope()
 
 
+async def claim(queryset: Any, *fields: str) -> list[dict]:
+    """The rows of `queryset`, locked until the end of the caller's transaction, without the
+    rows another transaction holds (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite has one
+    writer at a time). Tortoise drops FOR UPDATE from `.values()` queries, so the rows are
+    locked by id first and read afterwards."""
+    ids = [row.pk for row in await queryset.select_for_update(skip_locked=True).only("id")]
+    rows: list[dict] = []
+    for start in range(0, len(ids), BATCH):
+        rows += await queryset.model.filter(id__in=ids[start:start + BATCH]).values(*fields)
+    return rows
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), UTC)
 
@@ -163,12 +175,10 @@ async def _accounts(account_ids: set[int]) -> dict[int, dict]:
 async def _term_ends(scope: Scope, bound: datetime) -> list[Transition]:
     """§3, §5 Trials, §7: renew, convert or expire every active subscription whose term ended."""
     async with in_transaction():
-        rows = await (models.Subscription.filter(scope.q(), status=Status.ACTIVE, term_end__lte=bound)
-                      .select_for_update(skip_locked=True)
-                      .values("id", "tenant_id", "billing_account_id", "billing_profile_id", "product_id",
-                              "term_end", "start_date", "commitment_term", "auto_renew", "trial", "quantity",
-                              "unit_price",
-                              "currency", "version"))
+        rows = await claim(
+            models.Subscription.filter(scope.q(), status=Status.ACTIVE, term_end__lte=bound),
+            "id", "tenant_id", "billing_account_id", "billing_profile_id", "product_id", "term_end", "start_date",
+            "commitment_term", "auto_renew", "trial", "quantity", "unit_price", "currency", "version")
         if not rows:
             return []
         accounts = await _accounts({row["billing_account_id"] for row in rows})
@@ -247,12 +257,12 @@ async def _timers(scope: Scope, bound: datetime) -> list[Transition]:
     DELETED."""
     transitions: list[Transition] = []
     async with in_transaction():
-        expired = await (models.Subscription.filter(scope.q(), status=Status.EXPIRED,
-                                                    expired_at__lte=bound - EXPIRED_PERIOD)
-                         .select_for_update(skip_locked=True).values("id", "tenant_id", "expired_at", "version"))
-        disabled = await (models.Subscription.filter(scope.q(), status=Status.DISABLED,
-                                                     disabled_at__lte=bound - DISABLED_PERIOD)
-                          .select_for_update(skip_locked=True).values("id", "tenant_id", "disabled_at", "version"))
+        expired = await claim(
+            models.Subscription.filter(scope.q(), status=Status.EXPIRED, expired_at__lte=bound - EXPIRED_PERIOD),
+            "id", "tenant_id", "expired_at", "version")
+        disabled = await claim(
+            models.Subscription.filter(scope.q(), status=Status.DISABLED, disabled_at__lte=bound - DISABLED_PERIOD),
+            "id", "tenant_id", "disabled_at", "version")
         if not expired and not disabled:
             return []
         events = []
@@ -322,10 +332,10 @@ async def _issue_invoices(scope: Scope, day: date, moment: datetime) -> list[Tra
     """§7: per billing profile, one invoice of every outstanding line whose charge day has
     come, credits included, when the charges are at least the credits."""
     async with in_transaction():
-        lines = await (models.InvoiceLine.filter(scope.q(), invoice_id=None, charge_on__lte=day)
-                       .select_for_update(skip_locked=True)
-                       .values("id", "tenant_id", "billing_profile_id", "subscription_id", "amount", "currency",
-                               "period_start", "period_end"))
+        lines = await claim(
+            models.InvoiceLine.filter(scope.q(), invoice_id=None, charge_on__lte=day),
+            "id", "tenant_id", "billing_profile_id", "subscription_id", "amount", "currency", "period_start",
+            "period_end")
         by_profile: dict[int, list[dict]] = defaultdict(list)
         for line in lines:
             by_profile[line["billing_profile_id"]].append(line)
@@ -387,11 +397,10 @@ async def _charge(scope: Scope, day: date, moment: datetime, gateway: PaymentGat
     transaction; record the outcomes and apply dunning."""
     leased_at = lease_clock.now()
     async with in_transaction():
-        claimed = await (models.Invoice.filter(scope.q(), status__in=PAYABLE, next_attempt_on__lte=day)
-                         .filter(Q(charge_claimed_at=None) | Q(charge_claimed_at__lt=leased_at - CHARGE_LEASE))
-                         .select_for_update(skip_locked=True)
-                         .values("id", "tenant_id", "billing_profile_id", "number", "status", "amount_due",
-                                 "currency", "first_failed_on"))
+        claimed = await claim(
+            models.Invoice.filter(scope.q(), status__in=PAYABLE, next_attempt_on__lte=day)
+            .filter(Q(charge_claimed_at=None) | Q(charge_claimed_at__lt=leased_at - CHARGE_LEASE)),
+            "id", "tenant_id", "billing_profile_id", "number", "status", "amount_due", "currency", "first_failed_on")
         for start in range(0, len(claimed), BATCH):
             await models.Invoice.filter(id__in=[row["id"] for row in claimed[start:start + BATCH]]).update(
                 charge_claimed_at=leased_at)
@@ -496,8 +505,9 @@ async def _disable_for_non_payment(invoices: list[dict], moment: datetime,
     subscription_ids = set(await models.InvoiceLine.filter(
         invoice_id__in=[row["id"] for row in invoices], subscription_id__not_isnull=True
     ).values_list("subscription_id", flat=True))
-    rows = await (models.Subscription.filter(id__in=subscription_ids, status__in=[Status.ACTIVE, Status.EXPIRED])
-                  .select_for_update(skip_locked=True).values("id", "tenant_id", "status", "version"))
+    rows = await claim(
+        models.Subscription.filter(id__in=subscription_ids, status__in=[Status.ACTIVE, Status.EXPIRED]),
+        "id", "tenant_id", "status", "version")
     if not rows:
         return []
     await models.Subscription.bulk_update([
