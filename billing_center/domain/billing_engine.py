@@ -34,7 +34,7 @@ from tortoise.expressions import F, Q, Subquery
 from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import audit, dunning, models
+from billing_center.domain import audit, bulk, dunning, models
 from billing_center.domain.clock import Clock, SystemClock
 from billing_center.domain.lifecycle import DISABLED_PERIOD, EXPIRED_PERIOD
 from billing_center.domain.payments import ChargeResult, PaymentGateway
@@ -159,9 +159,9 @@ async def _next_due_day(scope: Scope, until: datetime, after: date | None) -> da
 
 
 def _event(tenant_id: int, action: str, object_type: str, object_id: int, at: datetime,
-           before: dict | None, after: dict | None) -> models.AuditEvent:
+           before: dict | None, after: dict | None) -> dict:
     # The engine acts on its own: no actor user (SPEC §8 "who" is the system).
-    return models.AuditEvent(
+    return dict(
         tenant_id=tenant_id, actor_user_id=None, action=action, object_type=object_type, object_id=object_id,
         before=audit.snapshot(before) if before else None, after=audit.snapshot(after) if after else None, at=at,
     )
@@ -186,10 +186,10 @@ async def _term_ends(scope: Scope, bound: datetime) -> list[Transition]:
             id__in={row["billing_profile_id"] for row in rows}, payment_method_id__not_isnull=True
         ).values_list("id", flat=True))
         names = dict(await models.Product.filter(id__in={row["product_id"] for row in rows}).values_list("id", "name"))
-        renewed: list[models.Subscription] = []
-        expired: list[models.Subscription] = []
-        lines: list[models.InvoiceLine] = []
-        events: list[models.AuditEvent] = []
+        renewed: list[dict] = []
+        expired: list[dict] = []
+        lines: list[dict] = []
+        events: list[dict] = []
         transitions: list[Transition] = []
         for row in rows:
             account = accounts[row["billing_account_id"]]
@@ -203,7 +203,7 @@ async def _term_ends(scope: Scope, bound: datetime) -> list[Transition]:
                                  ended.day if row["trial"] else row["start_date"].day)
             name = names[row["product_id"]]
             if plan.outcome is TermEndOutcome.EXPIRED:
-                expired.append(models.Subscription(
+                expired.append(dict(
                     id=row["id"], status=Status.EXPIRED, status_reason=models.StatusReason.TERM_ENDED,
                     status_changed_at=ended, expired_at=ended, next_charge_date=None, version=row["version"] + 1,
                 ))
@@ -214,14 +214,14 @@ async def _term_ends(scope: Scope, bound: datetime) -> list[Transition]:
                                               f"{name}: the term ended and {why}; expired for 30 days."))
                 continue
             converted = plan.outcome is TermEndOutcome.TRIAL_CONVERTED
-            renewed.append(models.Subscription(
+            renewed.append(dict(
                 id=row["id"], term_start=plan.term_start, term_end=plan.term_end, trial=False,
                 start_date=ended.date() if converted else row["start_date"],
                 next_charge_date=plan.charge_on, version=row["version"] + 1,
             ))
             unit = "month" if term is models.CommitmentTerm.MONTHLY else "year"
             label = "trial converted to paid" if converted else "renewal"
-            lines.append(models.InvoiceLine(
+            lines.append(dict(
                 tenant_id=row["tenant_id"], billing_profile_id=row["billing_profile_id"], subscription_id=row["id"],
                 kind=models.InvoiceLineKind.RENEWAL, description=f"{name}, {row['quantity']} licence(s), {label}",
                 quantity=row["quantity"], unit_price=row["unit_price"], amount=plan.amount, currency=row["currency"],
@@ -240,15 +240,13 @@ async def _term_ends(scope: Scope, bound: datetime) -> list[Transition]:
                 f"charged on {plan.charge_on}.",
             ))
         if renewed:
-            await models.Subscription.bulk_update(
-                renewed, ["term_start", "term_end", "trial", "start_date", "next_charge_date", "version"],
-                batch_size=BATCH)
-            await models.InvoiceLine.bulk_create(lines, batch_size=BATCH)
+            await bulk.update_rows(models.Subscription, ["term_start", "term_end", "trial", "start_date",
+                                                         "next_charge_date", "version"], renewed)
+            await bulk.insert_rows(models.InvoiceLine, lines)
         if expired:
-            await models.Subscription.bulk_update(
-                expired, ["status", "status_reason", "status_changed_at", "expired_at", "next_charge_date",
-                          "version"], batch_size=BATCH)
-        await models.AuditEvent.bulk_create(events, batch_size=BATCH)
+            await bulk.update_rows(models.Subscription, ["status", "status_reason", "status_changed_at", "expired_at",
+                                                         "next_charge_date", "version"], expired)
+        await bulk.insert_rows(models.AuditEvent, events)
     return transitions
 
 
@@ -270,28 +268,26 @@ async def _timers(scope: Scope, bound: datetime) -> list[Transition]:
             changes = []
             for row in expired:
                 at = row["expired_at"] + EXPIRED_PERIOD
-                changes.append(models.Subscription(id=row["id"], status=Status.DISABLED, status_changed_at=at,
+                changes.append(dict(id=row["id"], status=Status.DISABLED, status_changed_at=at,
                                                    disabled_at=at, version=row["version"] + 1))
                 events.append(_event(row["tenant_id"], "subscription.disabled", "Subscription", row["id"], at,
                                      {"status": Status.EXPIRED}, {"status": Status.DISABLED}))
                 transitions.append(Transition(at, TransitionKind.DISABLED, row["tenant_id"], row["id"], None,
                                               "Expired for 30 days: disabled for 90 days, users lose the service."))
-            await models.Subscription.bulk_update(changes, ["status", "status_changed_at", "disabled_at", "version"],
-                                                  batch_size=BATCH)
+            await bulk.update_rows(models.Subscription, ["status", "status_changed_at", "disabled_at", "version"], changes)
             await _suspend([row["id"] for row in expired])
         if disabled:
             changes = []
             for row in disabled:
                 at = row["disabled_at"] + DISABLED_PERIOD
-                changes.append(models.Subscription(id=row["id"], status=Status.DELETED, status_changed_at=at,
+                changes.append(dict(id=row["id"], status=Status.DELETED, status_changed_at=at,
                                                    deleted_at=at, version=row["version"] + 1))
                 events.append(_event(row["tenant_id"], "subscription.deleted", "Subscription", row["id"], at,
                                      {"status": Status.DISABLED}, {"status": Status.DELETED}))
                 transitions.append(Transition(at, TransitionKind.DELETED, row["tenant_id"], row["id"], None,
                                               "Disabled for 90 days: deleted."))
-            await models.Subscription.bulk_update(changes, ["status", "status_changed_at", "deleted_at", "version"],
-                                                  batch_size=BATCH)
-        await models.AuditEvent.bulk_create(events, batch_size=BATCH)
+            await bulk.update_rows(models.Subscription, ["status", "status_changed_at", "deleted_at", "version"], changes)
+        await bulk.insert_rows(models.AuditEvent, events)
     return transitions
 
 
@@ -314,10 +310,10 @@ async def number_invoices(profile_ids: list[int]) -> dict[int, str]:
     return {pid: f"INV-{pid:06d}-{counts[pid]:04d}" for pid in profile_ids}
 
 
-async def insert_invoices(invoices: list[models.Invoice]) -> dict[int, int]:
+async def insert_invoices(invoices: list[dict]) -> dict[int, int]:
     """Write new invoices (one per profile) and return their ids by profile."""
-    await models.Invoice.bulk_create(invoices, batch_size=BATCH)
-    by_number = {invoice.number: invoice.billing_profile_id for invoice in invoices}
+    await bulk.insert_rows(models.Invoice, invoices)
+    by_number = {invoice["number"]: invoice["billing_profile_id"] for invoice in invoices}
     ids: dict[int, int] = {}
     numbers = list(by_number)
     for start in range(0, len(numbers), BATCH):
@@ -351,7 +347,7 @@ async def _issue_invoices(scope: Scope, day: date, moment: datetime) -> list[Tra
         for pid in profile_ids:
             group = due[pid]
             total = sum((line["amount"] for line in group), Decimal("0.00"))
-            invoices.append(models.Invoice(
+            invoices.append(dict(
                 tenant_id=group[0]["tenant_id"], billing_account_id=accounts[pid], billing_profile_id=pid,
                 number=numbers[pid], issue_date=day, period_start=min(line["period_start"] for line in group),
                 period_end=max(line["period_end"] for line in group),
@@ -360,18 +356,17 @@ async def _issue_invoices(scope: Scope, day: date, moment: datetime) -> list[Tra
                 next_attempt_on=day if total > 0 else None, created_at=moment,
             ))
         ids = await insert_invoices(invoices)
-        await models.InvoiceLine.bulk_update(
-            [models.InvoiceLine(id=line["id"], invoice_id=ids[pid]) for pid in profile_ids for line in due[pid]],
-            ["invoice_id"], batch_size=BATCH)
+        await bulk.update_rows(models.InvoiceLine, ["invoice_id"], [
+            dict(id=line["id"], invoice_id=ids[pid]) for pid in profile_ids for line in due[pid]])
         await _refresh_next_charge({line["subscription_id"] for pid in profile_ids for line in due[pid]
                                     if line["subscription_id"] is not None})
-        events = [_event(invoice.tenant_id, "invoice.issued", "Invoice", ids[invoice.billing_profile_id], moment,
-                         None, {"number": invoice.number, "total": invoice.total}) for invoice in invoices]
-        await models.AuditEvent.bulk_create(events, batch_size=BATCH)
-    return [Transition(moment, TransitionKind.INVOICE_ISSUED, invoice.tenant_id, None,
-                       ids[invoice.billing_profile_id],
-                       f"Invoice {invoice.number} issued: {invoice.total} {invoice.currency}, "
-                       f"{len(due[invoice.billing_profile_id])} line(s).")
+        events = [_event(invoice["tenant_id"], "invoice.issued", "Invoice", ids[invoice["billing_profile_id"]], moment,
+                         None, {"number": invoice["number"], "total": invoice["total"]}) for invoice in invoices]
+        await bulk.insert_rows(models.AuditEvent, events)
+    return [Transition(moment, TransitionKind.INVOICE_ISSUED, invoice["tenant_id"], None,
+                       ids[invoice["billing_profile_id"]],
+                       f"Invoice {invoice['number']} issued: {invoice['total']} {invoice['currency']}, "
+                       f"{len(due[invoice['billing_profile_id']])} line(s).")
             for invoice in invoices]
 
 
@@ -382,13 +377,13 @@ async def _refresh_next_charge(subscription_ids: set[int]) -> None:
     rows = await models.Subscription.filter(id__in=subscription_ids).values(
         "id", "status", "auto_renew", "term_end", "billing_account_id")
     accounts = await _accounts({row["billing_account_id"] for row in rows})
-    await models.Subscription.bulk_update([
-        models.Subscription(id=row["id"], next_charge_date=next_charge_on(
+    await bulk.update_rows(models.Subscription, ["next_charge_date"], [
+        dict(id=row["id"], next_charge_date=next_charge_on(
             Status(row["status"]), row["auto_renew"], row["term_end"],
             models.ChargeSchedule(accounts[row["billing_account_id"]]["charge_schedule"]),
             accounts[row["billing_account_id"]]["billing_day"]))
         for row in rows
-    ], ["next_charge_date"], batch_size=BATCH)
+    ])
 
 
 async def _charge(scope: Scope, day: date, moment: datetime, gateway: PaymentGateway,
@@ -443,13 +438,13 @@ async def _charge(scope: Scope, day: date, moment: datetime, gateway: PaymentGat
 async def _record_charges(outcomes: list[tuple[dict, ChargeResult, str, int | None]], day: date,
                           moment: datetime) -> list[Transition]:
     attempts = []
-    paid: list[models.Invoice] = []
-    failed: list[models.Invoice] = []
+    paid: list[dict] = []
+    failed: list[dict] = []
     given_up: list[dict] = []
     events = []
     transitions = []
     for row, result, key, method_id in outcomes:
-        attempts.append(models.PaymentAttempt(
+        attempts.append(dict(
             tenant_id=row["tenant_id"], invoice_id=row["id"], payment_method_id=method_id, amount=row["amount_due"],
             currency=row["currency"],
             status=models.PaymentAttemptStatus.SUCCEEDED if result.succeeded else models.PaymentAttemptStatus.FAILED,
@@ -457,7 +452,7 @@ async def _record_charges(outcomes: list[tuple[dict, ChargeResult, str, int | No
             failure_reason=result.failure_reason, attempted_at=moment,
         ))
         if result.succeeded:
-            paid.append(models.Invoice(id=row["id"], status=models.InvoiceStatus.PAID, amount_due=Decimal("0.00"),
+            paid.append(dict(id=row["id"], status=models.InvoiceStatus.PAID, amount_due=Decimal("0.00"),
                                        next_attempt_on=None, charge_claimed_at=None))
             events.append(_event(row["tenant_id"], "invoice.paid", "Invoice", row["id"], moment,
                                  {"status": row["status"]}, {"status": "PAID", "amount": row["amount_due"]}))
@@ -466,7 +461,7 @@ async def _record_charges(outcomes: list[tuple[dict, ChargeResult, str, int | No
             continue
         first = row["first_failed_on"] or day
         retry_on = dunning.next_retry(first, day)
-        failed.append(models.Invoice(id=row["id"], status=models.InvoiceStatus.PAST_DUE, first_failed_on=first,
+        failed.append(dict(id=row["id"], status=models.InvoiceStatus.PAST_DUE, first_failed_on=first,
                                      next_attempt_on=retry_on, charge_claimed_at=None))
         events.append(_event(row["tenant_id"], "invoice.payment_failed", "Invoice", row["id"], moment,
                              {"status": row["status"]}, {"status": "PAST_DUE", "retryOn": retry_on}))
@@ -477,27 +472,25 @@ async def _record_charges(outcomes: list[tuple[dict, ChargeResult, str, int | No
         ))
         if retry_on is None:
             given_up.append(row)
-    await models.PaymentAttempt.bulk_create(attempts, batch_size=BATCH)
+    await bulk.insert_rows(models.PaymentAttempt, attempts)
     # Conditional on the invoice still being payable: a payInvoice may have settled it meanwhile.
     open_ids = set(await models.Invoice.filter(id__in=[row["id"] for row, *_ in outcomes],
                                                status__in=PAYABLE).values_list("id", flat=True))
     if paid:
-        await models.Invoice.bulk_update([i for i in paid if i.id in open_ids],
-                                         ["status", "amount_due", "next_attempt_on", "charge_claimed_at"],
-                                         batch_size=BATCH)
+        await bulk.update_rows(models.Invoice, ["status", "amount_due", "next_attempt_on", "charge_claimed_at"],
+                               [i for i in paid if i["id"] in open_ids])
     if failed:
-        await models.Invoice.bulk_update([i for i in failed if i.id in open_ids],
-                                         ["status", "first_failed_on", "next_attempt_on", "charge_claimed_at"],
-                                         batch_size=BATCH)
+        await bulk.update_rows(models.Invoice, ["status", "first_failed_on", "next_attempt_on", "charge_claimed_at"],
+                               [i for i in failed if i["id"] in open_ids])
     if given_up:
         transitions += await _disable_for_non_payment([row for row in given_up if row["id"] in open_ids], moment,
                                                       events)
-    await models.AuditEvent.bulk_create(events, batch_size=BATCH)
+    await bulk.insert_rows(models.AuditEvent, events)
     return transitions
 
 
 async def _disable_for_non_payment(invoices: list[dict], moment: datetime,
-                                   events: list[models.AuditEvent]) -> list[Transition]:
+                                   events: list[dict]) -> list[Transition]:
     """§7: when the last retry fails, the invoice's subscriptions are cancelled (DISABLED,
     NON_PAYMENT) and their users lose the service."""
     if not invoices:
@@ -510,13 +503,13 @@ async def _disable_for_non_payment(invoices: list[dict], moment: datetime,
         "id", "tenant_id", "status", "version")
     if not rows:
         return []
-    await models.Subscription.bulk_update([
-        models.Subscription(id=row["id"], status=Status.DISABLED, status_reason=models.StatusReason.NON_PAYMENT,
-                            status_changed_at=moment, disabled_at=moment, auto_renew=False, next_charge_date=None,
-                            version=row["version"] + 1)
+    await bulk.update_rows(models.Subscription, ["status", "status_reason", "status_changed_at", "disabled_at",
+                                                 "auto_renew", "next_charge_date", "version"], [
+        dict(id=row["id"], status=Status.DISABLED, status_reason=models.StatusReason.NON_PAYMENT,
+             status_changed_at=moment, disabled_at=moment, auto_renew=False, next_charge_date=None,
+             version=row["version"] + 1)
         for row in rows
-    ], ["status", "status_reason", "status_changed_at", "disabled_at", "auto_renew", "next_charge_date", "version"],
-        batch_size=BATCH)
+    ])
     await _suspend([row["id"] for row in rows])
     transitions = []
     for row in rows:

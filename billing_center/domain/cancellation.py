@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, lifecycle, models
+from billing_center.domain import actions, audit, credits, idempotency, lifecycle, models
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.clock import Clock
@@ -51,13 +51,15 @@ async def _terms(subscription_id: int) -> dict:
     ))[0]
 
 
-def _credit(row: dict, facts: actions.SubscriptionFacts, now: datetime) -> tuple[Decimal, str]:
-    # NOTE: a trial was free, so cancelling it credits nothing (§5 Trials).
-    if row["trial"]:
-        return Decimal("0.00"), "A trial is cancelled with no credit."
+async def _credit(subscription_id: int, row: dict, facts: actions.SubscriptionFacts,
+                  now: datetime) -> tuple[Decimal, str]:
+    # NOTE: a trial was free, so cancelling it credits nothing (§5 Trials), and no credit is
+    # more than what the term was charged (§7).
     share = pro_rata(row["unit_price"], row["quantity"], (facts.term_end.date() - now.date()).days,
                      (facts.term_end.date() - facts.term_start.date()).days, row["currency"])
-    return share.amount, "Credit for the unused part of the term: " + share.explanation
+    amount, explanation = await credits.credit_for(share, subscription_id, facts.term_start.date(),
+                                                   facts.term_end.date(), row["trial"])
+    return amount, "Credit for the unused part of the term: " + explanation
 
 
 async def preview_cancellation(actor: Actor, subscription_id: int, clock: Clock) -> Preview:
@@ -70,7 +72,7 @@ async def preview_cancellation(actor: Actor, subscription_id: int, clock: Clock)
     if refusal is not None:
         blockers.insert(0, refusal.error())
     row = await _terms(subscription_id)
-    credit, explanation = _credit(row, facts, now)
+    credit, explanation = await _credit(subscription_id, row, facts, now)
     return Preview(
         eligible=not blockers,
         blockers=blockers,
@@ -110,7 +112,7 @@ async def cancel_subscription(
     now = clock.now()
     actions.require(actor, facts, actions.Action.CANCEL, now)
     row = await _terms(subscription_id)
-    credit, explanation = _credit(row, facts, now)
+    credit, explanation = await _credit(subscription_id, row, facts, now)
     result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
     try:
         async with in_transaction():

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain import actions, audit, credits, idempotency, models, visibility
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
@@ -110,11 +111,17 @@ async def update_license_quantity(
         )
     row = (await models.Subscription.filter(id=subscription_id).values(
         "unit_price", "currency", "billing_profile_id", "billing_account__charge_schedule",
-        "billing_account__billing_day", "product__name",
+        "billing_account__billing_day", "product__name", "trial",
     ))[0]
-    amount = pro_rata(row["unit_price"], abs(total - facts.quantity),
-                      (facts.term_end.date() - now.date()).days,
-                      (facts.term_end.date() - facts.term_start.date()).days, row["currency"])
+    share = pro_rata(row["unit_price"], abs(total - facts.quantity),
+                     (facts.term_end.date() - now.date()).days,
+                     (facts.term_end.date() - facts.term_start.date()).days, row["currency"])
+    if increase:
+        amount, explanation = ((Decimal("0.00"), credits.TRIAL_EXPLANATION) if row["trial"]
+                               else (share.amount, share.explanation))
+    else:
+        amount, explanation = await credits.credit_for(share, subscription_id, facts.term_start.date(),
+                                                       facts.term_end.date(), row["trial"])
     try:
         async with in_transaction():
             # Write-first, and conditional on what was checked: a concurrent assignment or
@@ -127,28 +134,30 @@ async def update_license_quantity(
                 current = await models.Subscription.get(id=subscription_id)
                 raise state_changed(current.version)
             kind = models.InvoiceLineKind.PRORATED_CHARGE if increase else models.InvoiceLineKind.PRORATED_CREDIT
-            line = await models.InvoiceLine.create(
+            line = None if amount == 0 else await models.InvoiceLine.create(
                 tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
                 subscription_id=subscription_id, kind=kind,
                 description=(f"{row['product__name']}: {'+' if increase else '-'}{abs(total - facts.quantity)} "
                              f"licence(s), {facts.quantity} -> {total}, rest of the term"),
                 quantity=abs(total - facts.quantity), unit_price=row["unit_price"],
-                amount=amount.amount if increase else -amount.amount, currency=row["currency"],
+                amount=amount if increase else -amount, currency=row["currency"],
                 period_start=now.date(), period_end=facts.term_end.date(),
-                explanation=("Charge: " if increase else "Credit: ") + amount.explanation,
+                explanation=("Charge: " if increase else "Credit: ") + explanation,
                 charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
                                       row["billing_account__billing_day"]),
                 created_at=now,
             )
             await audit.record(
                 actor, actor.tenant_id, "subscription.quantity_changed", "Subscription", subscription_id, now,  # type: ignore[arg-type]
-                before={"quantity": facts.quantity}, after={"quantity": total, "invoiceLineId": line.id},
+                before={"quantity": facts.quantity},
+                after={"quantity": total, "invoiceLineId": line.id if line else None, "explanation": explanation},
             )
-            await idempotency.claim(actor, key, {"subscriptionId": subscription_id, "invoiceLineId": line.id}, now)
+            await idempotency.claim(actor, key, {"subscriptionId": subscription_id,
+                                                 "invoiceLineId": line.id if line else None}, now)
     except (IntegrityError, DomainError):
         # A concurrent call with the same key may have won the race: its result is ours.
         previous = await idempotency.previous_result(actor, key)
         if previous is None:
             raise
         return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
-    return QuantityChange(subscription_id, line.id)
+    return QuantityChange(subscription_id, line.id if line else None)
