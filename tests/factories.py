@@ -109,8 +109,19 @@ async def add_subscription(
         currency=product.currency,
         created_at=now,
     )
+    charged = overrides.pop("charged", False)
     values.update(overrides)
     subscription = await models.Subscription.create(**values)
+    if charged:
+        # What the term was charged (an outstanding PURCHASE line): credits are capped by it (§7).
+        amount = Decimal(values["unit_price"]) * values["quantity"]
+        await models.InvoiceLine.create(
+            tenant_id=org.tenant.id, billing_profile_id=values["billing_profile_id"], subscription_id=subscription.id,
+            kind=models.InvoiceLineKind.PURCHASE, description="purchase", quantity=values["quantity"],
+            unit_price=values["unit_price"], amount=amount, period_start=values["term_start"].date(),
+            period_end=values["term_end"].date(), explanation="test purchase", charge_on=values["term_start"].date(),
+            created_at=now,
+        )
     if holders:
         await models.LicenseAssignment.bulk_create([
             models.LicenseAssignment(

@@ -90,3 +90,11 @@ def test_export_schema_check_detects_a_stale_file(tmp_path, env):
     assert run(["export-schema", "--output", str(stale)], env, tmp_path).returncode == 0
     assert run(["export-schema", "--output", str(stale), "--check"], env, tmp_path).returncode == 0
     assert stale.read_text() == (ROOT / "schema.graphql").read_text()
+
+
+def test_run_billing_runs_the_engine_for_live_tenants(tmp_path, env):
+    """SPEC §7, API.md: `billing-center run-billing` processes every live tenant up to now."""
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    billed = run(["run-billing"], env, tmp_path)
+    assert billed.returncode == 0, billed.stderr
+    assert billed.stdout.strip() == "Billing run: 0 transitions (nothing was due)."

@@ -338,7 +338,7 @@ async def resolve_advance_clock(info: Info, data: inputs.AdvanceClockInput) -> p
 
     async def work() -> payloads.AdvanceClockPayload:
         actor = info.context.require_actor()
-        done = await billing_runs.advance_clock(actor, data.to, info.context.gateway, info.context.clock)
+        done = await billing_runs.advance_clock(actor, data.to, info.context.gateway)
         # The payload is read at the new moment (timelines, deadlines, dates).
         info.context.become(actor, done.now)
         loaders = info.context.loaders

@@ -360,3 +360,28 @@ async def test_mutations_of_a_sandbox_tenant_happen_at_its_clock(client, clock):
     bought = await buy(client, org, "O365_E3")
     sub = await models.Subscription.get(id=bought)
     assert (sub.term_start, str(sub.start_date)) == (at(2026, 8, 15, 12), "2026-08-15")
+
+
+async def test_after_non_payment_a_mosa_reactivation_settles_the_past_due_invoice_first(client, clock):
+    """§5, §7: disabled for non-payment by the engine, then reactivated with a card that pays:
+    the past-due invoice is paid first and the subscription keeps its term end."""
+    org = await sandbox(clock, at(2026, 1, 5, 10), account_type=models.BillingAccountType.MOSA,
+                        charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
+    bought = await buy(client, org, "O365_E1", quantity=2)
+    await factories.add_card(org, clock, declines=True)
+    await advance(client, org, at(2026, 2, 13))
+    assert (await models.Subscription.get(id=bought)).status_reason == models.StatusReason.NON_PAYMENT
+    term_end = (await models.Subscription.get(id=bought)).term_end
+    good = await factories.add_card(org, clock)
+    body = await gql(client, """mutation R($input: ReactivateSubscriptionInput!) { reactivateSubscription(input: $input) {
+        subscription { status termEnd } userErrors { code } } }""",
+                     {"input": {"subscriptionId": gid("Subscription", bought), "paymentMethodId": gid("PaymentMethod", good.id)}},
+                     token=org.token)
+    payload = body["data"]["reactivateSubscription"]
+    assert payload["userErrors"] == []
+    assert payload["subscription"] == {"status": "ACTIVE", "termEnd": term_end.isoformat()}
+    invoice = await models.Invoice.get(issue_date="2026-02-05")
+    assert (invoice.status, invoice.amount_due) == (models.InvoiceStatus.PAID, 0)
+    # It renews on its day again.
+    payload = await advance(client, org, at(2026, 3, 6))
+    assert "RENEWED" in kinds(payload)

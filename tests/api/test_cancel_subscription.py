@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -50,7 +51,7 @@ async def _mosa_subscription(org, clock, holders=(), **overrides):
 async def test_cancel_disables_suspends_and_credits_the_unused_term(client, clock):
     # given: MOSA, 30 licences at 23.00, 20 of 30 days left, 2 users
     org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
-    subscription = await _mosa_subscription(org, clock, holders=await _holders(org, clock, 2))
+    subscription = await _mosa_subscription(org, clock, holders=await _holders(org, clock, 2), charged=True)
     sibling = await _mosa_subscription(org, clock)
     # when
     body = await gql(client, CANCEL, _cancel(subscription, feedback="We use another tool"), token=org.token)
@@ -66,8 +67,8 @@ async def test_cancel_disables_suspends_and_credits_the_unused_term(client, cloc
     assert [e["node"]["state"] for e in sub["licenseAssignments"]["edges"]] == ["SUSPENDED", "SUSPENDED"]
     # 23.00 x 30 x 20 / 30 = 460.00, as an outstanding credit for the next invoice
     assert payload["credit"] == {"amount": "460.00", "currency": "USD"}
-    line = await models.InvoiceLine.get(subscription_id=subscription.id)
-    assert (line.kind, str(line.amount), line.invoice_id) == (models.InvoiceLineKind.PRORATED_CREDIT, "-460.00", None)
+    line = await models.InvoiceLine.get(subscription_id=subscription.id, kind=models.InvoiceLineKind.PRORATED_CREDIT)
+    assert (str(line.amount), line.invoice_id) == ("-460.00", None)
     # §4: the other subscription of the product is untouched
     untouched = await models.Subscription.get(id=sibling.id)
     assert (untouched.status, untouched.version) == (models.SubscriptionStatus.ACTIVE, sibling.version)
@@ -95,7 +96,7 @@ async def test_mca_cancellation_only_within_168_hours_then_auto_renew_off_is_the
 
 async def test_the_preview_lists_every_blocker_dates_credit_and_users(client, clock):
     org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
-    subscription = await _mosa_subscription(org, clock, holders=await _holders(org, clock, 26))
+    subscription = await _mosa_subscription(org, clock, holders=await _holders(org, clock, 26), charged=True)
     await models.Domain.create(tenant_id=org.tenant.id, name="contoso.com", subscription_id=subscription.id, created_at=clock.now())
     body = await gql(client, PREVIEW, {"id": gid("Subscription", subscription.id)}, token=org.token)
     preview = body["data"]["cancellationPreview"]
@@ -119,12 +120,13 @@ async def test_a_trial_is_cancelled_with_no_credit(client, clock):
 
 async def test_cancelling_twice_with_one_key_replays_and_credits_once(client, clock):
     org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
-    subscription = await _mosa_subscription(org, clock)
+    subscription = await _mosa_subscription(org, clock, charged=True)
     first = await gql(client, CANCEL, _cancel(subscription, idempotencyKey="c-1"), token=org.token)
     again = await gql(client, CANCEL, _cancel(subscription, idempotencyKey="c-1"), token=org.token)
     assert again["data"]["cancelSubscription"]["replayed"] is True
     assert again["data"]["cancelSubscription"]["credit"] == first["data"]["cancelSubscription"]["credit"]
-    assert await models.InvoiceLine.all().count() == 1
+    assert first["data"]["cancelSubscription"]["credit"]["amount"] != "0.00"
+    assert await models.InvoiceLine.filter(kind=models.InvoiceLineKind.PRORATED_CREDIT).count() == 1
     without_key = await gql(client, CANCEL, _cancel(subscription), token=org.token)
     assert without_key["data"]["cancelSubscription"]["userErrors"][0]["code"] == "INVALID_STATUS"
 
@@ -138,3 +140,21 @@ async def test_who_may_cancel(client, clock, role, code):
     subscription = await _mosa_subscription(org, clock)
     body = await gql(client, CANCEL, _cancel(subscription), token=token)
     assert [e["code"] for e in body["data"]["cancelSubscription"]["userErrors"]] == ([code] if code else [])
+
+
+async def test_a_credit_never_exceeds_what_the_term_was_charged(client, clock):
+    """§7: "A credit never exceeds what was paid for that period": a term charged only in
+    part (here: nothing but a 100.00 line) credits at most that."""
+    org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
+    subscription = await _mosa_subscription(org, clock)
+    await models.InvoiceLine.create(
+        tenant_id=org.tenant.id, billing_profile_id=org.profile.id, subscription_id=subscription.id,
+        kind=models.InvoiceLineKind.PURCHASE, description="part", quantity=1, unit_price=Decimal("100.00"),
+        amount=Decimal("100.00"), period_start=subscription.term_start.date(), period_end=subscription.term_end.date(),
+        explanation="part", charge_on=clock.now().date(), created_at=clock.now())
+    body = await gql(client, PREVIEW, {"id": gid("Subscription", subscription.id)}, token=org.token)
+    preview = body["data"]["cancellationPreview"]
+    assert preview["credit"] == {"amount": "100.00", "currency": "USD"}  # pro rata would be 460.00
+    assert "capped at 100.00 USD" in preview["creditExplanation"]
+    body = await gql(client, CANCEL, _cancel(subscription), token=org.token)
+    assert body["data"]["cancelSubscription"]["credit"]["amount"] == "100.00"

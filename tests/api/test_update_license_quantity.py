@@ -22,11 +22,12 @@ mutation Update($input: UpdateLicenseQuantityInput!) {
 """
 
 
-async def _subscription(org, clock, quantity=100, holders=None):
+async def _subscription(org, clock, quantity=100, holders=None, charged=False):
     # A 30-day term that started 10 days ago: 20 days remain.
     start = clock.now() - timedelta(days=10)
     return await factories.add_subscription(
-        org, clock, quantity=quantity, holders=holders, term_start=start, term_end=start + timedelta(days=30)
+        org, clock, quantity=quantity, holders=holders, term_start=start, term_end=start + timedelta(days=30),
+        charged=charged,
     )
 
 
@@ -52,7 +53,7 @@ async def test_the_caller_gives_the_new_total_and_the_increase_is_charged_pro_ra
 
 async def test_a_decrease_is_credited_pro_rata(client, clock):
     org = await factories.sign_up(clock)
-    subscription = await _subscription(org, clock)
+    subscription = await _subscription(org, clock, charged=True)
     body = await gql(client, UPDATE, _input(subscription, 97), token=org.token)
     line = body["data"]["updateLicenseQuantity"]["invoiceLine"]
     # 23.00 x 3 x 20 / 30 = 46.00
@@ -130,3 +131,17 @@ async def test_licence_admins_may_not_buy(client, clock):
     body = await gql(client, UPDATE, _input(subscription, 105), token=token)
     assert body["data"]["updateLicenseQuantity"]["userErrors"][0]["code"] == "FORBIDDEN"
     assert Decimal(0) == sum([l.amount for l in await models.InvoiceLine.all()], Decimal(0))
+
+
+async def test_a_trial_changes_its_licence_count_for_free(client, clock):
+    """§5 Trials: a trial is free, so more or fewer licences during it are neither charged
+    nor credited."""
+    org = await factories.sign_up(clock)
+    trial = await _subscription(org, clock)
+    await models.Subscription.filter(id=trial.id).update(trial=True, purchase_channel=models.PurchaseChannel.TRIAL)
+    for total in (120, 90):
+        body = await gql(client, UPDATE, _input(trial, total), token=org.token)
+        assert body["data"]["updateLicenseQuantity"]["userErrors"] == []
+        assert body["data"]["updateLicenseQuantity"]["invoiceLine"] is None
+    assert (await models.Subscription.get(id=trial.id)).quantity == 90
+    assert await models.InvoiceLine.all().count() == 0
