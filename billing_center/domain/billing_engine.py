@@ -250,44 +250,51 @@ async def _term_ends(scope: Scope, bound: datetime) -> list[Transition]:
     return transitions
 
 
+@dataclass(frozen=True, slots=True)
+class _Timer:
+    """A status that ends after a period: which status follows, stamped in which column."""
+
+    status: models.SubscriptionStatus
+    since: str
+    period: timedelta
+    then: models.SubscriptionStatus
+    stamp: str
+    kind: TransitionKind
+    description: str
+
+
+# §3: EXPIRED for 30 days → DISABLED (users lose the service); DISABLED for 90 days → DELETED.
+TIMERS = (
+    _Timer(Status.EXPIRED, "expired_at", EXPIRED_PERIOD, Status.DISABLED, "disabled_at", TransitionKind.DISABLED,
+           "Expired for 30 days: disabled for 90 days, users lose the service."),
+    _Timer(Status.DISABLED, "disabled_at", DISABLED_PERIOD, Status.DELETED, "deleted_at", TransitionKind.DELETED,
+           "Disabled for 90 days: deleted."),
+)
+
+
 async def _timers(scope: Scope, bound: datetime) -> list[Transition]:
-    """§3: EXPIRED for 30 days → DISABLED (users lose the service); DISABLED for 90 days →
-    DELETED."""
+    """§3: move every subscription whose timed status has run out to the next status."""
     transitions: list[Transition] = []
     async with in_transaction():
-        expired = await claim(
-            models.Subscription.filter(scope.q(), status=Status.EXPIRED, expired_at__lte=bound - EXPIRED_PERIOD),
-            "id", "tenant_id", "expired_at", "version")
-        disabled = await claim(
-            models.Subscription.filter(scope.q(), status=Status.DISABLED, disabled_at__lte=bound - DISABLED_PERIOD),
-            "id", "tenant_id", "disabled_at", "version")
-        if not expired and not disabled:
-            return []
-        events = []
-        if expired:
-            changes = []
-            for row in expired:
-                at = row["expired_at"] + EXPIRED_PERIOD
-                changes.append(dict(id=row["id"], status=Status.DISABLED, status_changed_at=at,
-                                                   disabled_at=at, version=row["version"] + 1))
-                events.append(_event(row["tenant_id"], "subscription.disabled", "Subscription", row["id"], at,
-                                     {"status": Status.EXPIRED}, {"status": Status.DISABLED}))
-                transitions.append(Transition(at, TransitionKind.DISABLED, row["tenant_id"], row["id"], None,
-                                              "Expired for 30 days: disabled for 90 days, users lose the service."))
-            await bulk.update_rows(models.Subscription, ["status", "status_changed_at", "disabled_at", "version"], changes)
-            await _suspend([row["id"] for row in expired])
-        if disabled:
-            changes = []
-            for row in disabled:
-                at = row["disabled_at"] + DISABLED_PERIOD
-                changes.append(dict(id=row["id"], status=Status.DELETED, status_changed_at=at,
-                                                   deleted_at=at, version=row["version"] + 1))
-                events.append(_event(row["tenant_id"], "subscription.deleted", "Subscription", row["id"], at,
-                                     {"status": Status.DISABLED}, {"status": Status.DELETED}))
-                transitions.append(Transition(at, TransitionKind.DELETED, row["tenant_id"], row["id"], None,
-                                              "Disabled for 90 days: deleted."))
-            await bulk.update_rows(models.Subscription, ["status", "status_changed_at", "deleted_at", "version"], changes)
-        await bulk.insert_rows(models.AuditEvent, events)
+        for timer in TIMERS:
+            rows = await claim(
+                models.Subscription.filter(scope.q(), status=timer.status,
+                                           **{f"{timer.since}__lte": bound - timer.period}),
+                "id", "tenant_id", timer.since, "version")
+            if not rows:
+                continue
+            changes, events = [], []
+            for row in rows:
+                at = row[timer.since] + timer.period
+                changes.append({"id": row["id"], "status": timer.then, "status_changed_at": at, timer.stamp: at,
+                                "version": row["version"] + 1})
+                events.append(_event(row["tenant_id"], f"subscription.{timer.then.value.lower()}", "Subscription",
+                                     row["id"], at, {"status": timer.status}, {"status": timer.then}))
+                transitions.append(Transition(at, timer.kind, row["tenant_id"], row["id"], None, timer.description))
+            await bulk.update_rows(models.Subscription, ["status", "status_changed_at", timer.stamp, "version"], changes)
+            if timer.then is Status.DISABLED:
+                await _suspend([row["id"] for row in rows])
+            await bulk.insert_rows(models.AuditEvent, events)
     return transitions
 
 

@@ -27,7 +27,8 @@ OPERATIONS = st.lists(
 )
 
 
-async def _check_invariants(tenant_id: int) -> None:
+async def check_licence_counts(tenant_id: int) -> None:
+    """0 <= assigned <= quantity, and the assigned count is the number of assignment rows."""
     rows = await models.Subscription.filter(tenant_id=tenant_id).values("id", "quantity", "assigned_count")
     held = dict(await models.LicenseAssignment.filter(tenant_id=tenant_id).annotate(n=Count("id"))
                 .group_by("subscription_id").values_list("subscription_id", "n"))
@@ -66,4 +67,4 @@ async def test_licence_counts_hold_over_any_sequence(database, clock, operations
                                                            payment_method_id=card.id)
         except DomainError:
             pass  # a refusal is fine; it must leave the invariants intact
-        await _check_invariants(org.tenant.id)
+        await check_licence_counts(org.tenant.id)
