@@ -22,6 +22,7 @@ Lists are processed set-wise (a few statements per step whatever the number of r
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,6 +41,7 @@ from billing_center.domain.lifecycle import DISABLED_PERIOD, EXPIRED_PERIOD
 from billing_center.domain.payments import ChargeResult, PaymentGateway
 from billing_center.domain.renewals import TermEndOutcome, next_charge_on, plan_term_end
 
+log = logging.getLogger("billing_center.billing")
 # A charge in flight is someone else's for this long; after a crash it is taken over and
 # charged again with the same gateway key (charged once).
 CHARGE_LEASE = timedelta(minutes=10)
@@ -124,6 +126,17 @@ async def run(scope: Scope, until: datetime, gateway: PaymentGateway,
         transitions += await _charge(scope, day, moment, gateway, lease_clock)
         after = day
     return transitions
+
+
+async def collect_now(tenant_id: int, now: datetime, gateway: PaymentGateway) -> None:
+    """§7 "charged at once": after a change made something due today (a licence increase or
+    a reactivation under RENEWAL_DAY), run the tenant's engine up to now so it is invoiced and
+    charged in the same request. The change has committed already: a failure here is logged
+    and left to the next run."""
+    try:
+        await run(Scope(tenant_id), now, gateway)
+    except Exception:
+        log.exception("charging at once failed for tenant %s; the next billing run retries", tenant_id)
 
 
 async def _next_due_day(scope: Scope, until: datetime, after: date | None) -> date | None:

@@ -33,11 +33,6 @@ class FixedClock:
         self._at = _as_utc(at)
 
 
-def tenant_now(clock: Clock, tenant_clock_now: datetime | None) -> datetime:
-    """Now for one tenant: its sandbox clock when it has one, otherwise `clock`."""
-    return _as_utc(tenant_clock_now) if tenant_clock_now is not None else clock.now()
-
-
 def today(clock: Clock) -> date:
     """Today's UTC date on `clock`."""
     return clock.now().date()

@@ -18,7 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, invoices, models
+from billing_center.domain import actions, audit, billing_engine, idempotency, invoices, models
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
@@ -102,6 +102,9 @@ async def reactivate_subscription(
         if previous is None:
             raise
         return Reactivated(previous["subscriptionId"], previous["previousSubscriptionId"], True)
+    if charge_on <= now.date():
+        # §7: charged at once (RENEWAL_DAY), like a renewal.
+        await billing_engine.collect_now(tenant_id, now, gateway)
     return result
 
 

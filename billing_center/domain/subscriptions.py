@@ -10,12 +10,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, credits, idempotency, models, visibility
+from billing_center.domain import actions, audit, billing_engine, credits, idempotency, models, visibility
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
+from billing_center.domain.payments import PaymentGateway
 
 
 async def visible_facts(actor: Actor, subscription_id: int) -> tuple[actions.SubscriptionFacts, int]:
@@ -80,11 +81,12 @@ async def update_license_quantity(
     clock: Clock,
     idempotency_key: str | None = None,
     expected_version: int | None = None,
+    gateway: PaymentGateway | None = None,
 ) -> QuantityChange:
     """§3: set the licence count to a new total (100 + 5 more: 105). Never below 1 nor below
     the assigned count. An increase is charged and a decrease credited pro rata for the rest
-    of the term (§7), as an outstanding invoice line that explains itself. The same total
-    again changes nothing. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_INPUT,
+    of the term (§7), as an invoice line that explains itself; with `gateway`, a charge due
+    today (RENEWAL_DAY) is collected at once. The same total again changes nothing. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_INPUT,
     INVALID_STATUS, QUANTITY_BELOW_ASSIGNED, STATE_CHANGED, IDEMPOTENCY_KEY_REUSED."""
     key = idempotency.Key.of("updateLicenseQuantity", idempotency_key,
                              {"subscriptionId": subscription_id, "totalLicenses": total,
@@ -160,4 +162,6 @@ async def update_license_quantity(
         if previous is None:
             raise
         return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
+    if gateway is not None and line is not None and increase and line.charge_on <= now.date():
+        await billing_engine.collect_now(actor.tenant_id, now, gateway)  # type: ignore[arg-type]
     return QuantityChange(subscription_id, line.id if line else None)

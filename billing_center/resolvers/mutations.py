@@ -264,7 +264,7 @@ async def resolve_update_license_quantity(
         subscription_id = decode_id(data.subscription_id, "Subscription", ("input", "subscriptionId"))
         change = await subscriptions.update_license_quantity(
             actor, subscription_id, data.total_licenses, info.context.clock,
-            data.idempotency_key, data.expected_version,
+            data.idempotency_key, data.expected_version, info.context.gateway,
         )
         loaders = info.context.loaders
         return payloads.UpdateLicenseQuantityPayload(

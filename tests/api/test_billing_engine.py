@@ -385,3 +385,24 @@ async def test_after_non_payment_a_mosa_reactivation_settles_the_past_due_invoic
     # It renews on its day again.
     payload = await advance(client, org, at(2026, 3, 6))
     assert "RENEWED" in kinds(payload)
+
+
+async def test_under_renewal_day_a_licence_increase_is_charged_at_once(client, clock):
+    """§7: a licence increase is charged like a renewal: at once under RENEWAL_DAY, on the
+    next billing day under ACCOUNT_BILLING_DAY."""
+    update = """mutation U($input: UpdateLicenseQuantityInput!) { updateLicenseQuantity(input: $input) {
+        invoiceLine { amount { amount } } userErrors { code } } }"""
+    now_paid = await sandbox(clock, at(2026, 3, 1, 10), name="Now", charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
+    later = await sandbox(clock, at(2026, 3, 1, 10), name="Later")
+    for org in (now_paid, later):
+        bought = await buy(client, org, "O365_E3", quantity=2)  # the first purchase: charged at once
+        await advance(client, org, at(2026, 3, 11, 10))
+        body = await gql(client, update, {"input": {"subscriptionId": gid("Subscription", bought), "totalLicenses": 5}},
+                         token=org.token)
+        assert body["data"]["updateLicenseQuantity"]["userErrors"] == []
+    charged = await models.InvoiceLine.get(tenant_id=now_paid.tenant.id, kind=models.InvoiceLineKind.PRORATED_CHARGE)
+    invoice = await models.Invoice.get(id=charged.invoice_id)
+    assert (invoice.status, str(invoice.issue_date), invoice.total) == (models.InvoiceStatus.PAID, "2026-03-11",
+                                                                       charged.amount)
+    waiting = await models.InvoiceLine.get(tenant_id=later.tenant.id, kind=models.InvoiceLineKind.PRORATED_CHARGE)
+    assert (waiting.invoice_id, str(waiting.charge_on)) == (None, "2026-04-01")

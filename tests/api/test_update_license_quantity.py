@@ -38,6 +38,7 @@ def _input(subscription, total, **extra):
 async def test_the_caller_gives_the_new_total_and_the_increase_is_charged_pro_rata(client, clock):
     # §3: 100 licences plus 5 more: enter 105.
     org = await factories.sign_up(clock)
+    await models.BillingAccount.filter(id=org.account.id).update(billing_day=5)
     subscription = await _subscription(org, clock)
     body = await gql(client, UPDATE, _input(subscription, 105), token=org.token)
     payload = body["data"]["updateLicenseQuantity"]
@@ -48,7 +49,8 @@ async def test_the_caller_gives_the_new_total_and_the_increase_is_charged_pro_ra
     assert (line["kind"], line["quantity"], line["amount"]) == ("PRORATED_CHARGE", 5, {"amount": "76.67", "currency": "USD"})
     assert "20/30 days" in line["explanation"] and "rounded half-up" in line["explanation"]
     stored = await models.InvoiceLine.get(subscription_id=subscription.id)
-    assert stored.invoice_id is None  # outstanding until the billing engine invoices it
+    # outstanding until the account's next billing day (§7 ACCOUNT_BILLING_DAY)
+    assert (stored.invoice_id, str(stored.charge_on)) == (None, "2026-12-05")
 
 
 async def test_a_decrease_is_credited_pro_rata(client, clock):
