@@ -295,10 +295,12 @@ async def _profile_card_token(payment_method_id: int | None, profile_id: int) ->
 
 def _purchase_gateway_key(tenant_id: int, key: idempotency.Key | None) -> str:
     # With an idempotency key, a repeated or racing call reaches the gateway with the same
-    # key and is charged once; without one, every call is its own purchase.
+    # key and is charged once; the input's fingerprint is part of it, so a retry with another
+    # card after a decline is a new charge. Without a key, every call is its own purchase.
     if key is None:
         return f"purchase-{secrets.token_hex(16)}"
-    return f"purchase-{tenant_id}-{hashlib.sha256(key.key.encode()).hexdigest()[:32]}"
+    digest = hashlib.sha256(f"{key.key}\n{key.fingerprint}".encode()).hexdigest()[:32]
+    return f"purchase-{tenant_id}-{digest}"
 
 
 async def _refund(gateway: PaymentGateway, charge: ChargeResult | None, amount: Decimal, currency: str) -> None:

@@ -179,3 +179,17 @@ async def test_the_same_idempotency_key_buys_once(client, clock):
     assert await models.Subscription.all().count() == 1
     other = await _buy(client, org.token, "O365_E1", idempotencyKey="buy-1")
     assert other["userErrors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+async def test_a_declined_purchase_retried_with_its_key_and_another_card_is_charged(client, clock):
+    """§7 with API.md idempotency: nothing was recorded for the declined call, so the same key
+    with a card that pays buys (a new gateway charge), and a replay then charges nothing more."""
+    org = await factories.sign_up(clock)
+    declined = await _buy(client, org.token, "O365_E3", idempotencyKey="buy-1",
+                          newPaymentMethod={**CARD, "number": "4000000000000341"})
+    assert declined["userErrors"][0]["code"] == "PAYMENT_DECLINED"
+    bought = await _buy(client, org.token, "O365_E3", idempotencyKey="buy-1", newPaymentMethod=CARD)
+    assert bought["userErrors"] == [] and bought["invoice"]["status"] == "PAID"
+    replay = await _buy(client, org.token, "O365_E3", idempotencyKey="buy-1", newPaymentMethod=CARD)
+    assert replay["replayed"] is True
+    assert await models.PaymentAttempt.all().count() == 1
