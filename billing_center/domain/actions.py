@@ -65,6 +65,8 @@ class SubscriptionFacts:
     custom_domains: tuple[str, ...] = ()
     # MCA: the new subscription a reactivation created (the old one cannot be reactivated again).
     successor_id: int | None = None
+    # The current term is a free trial (§5 Trials).
+    trial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +245,12 @@ def timeline(facts: SubscriptionFacts) -> list[LifecycleEvent]:
     events: list[LifecycleEvent] = []
     term = "month" if facts.commitment_term is CommitmentTerm.MONTHLY else "year"
     if facts.status is SubscriptionStatus.ACTIVE:
-        if facts.auto_renew:
+        if facts.auto_renew and facts.trial:
+            events.append(LifecycleEvent(
+                facts.term_end, SubscriptionStatus.ACTIVE,
+                f"The trial ends: it becomes a paid {term}ly term, charged like a renewal, when a payment method "
+                "is on file; otherwise it expires."))
+        elif facts.auto_renew:
             events.append(LifecycleEvent(facts.term_end, SubscriptionStatus.ACTIVE, f"Renews for another {term}."))
         else:
             expired = facts.term_end
@@ -277,7 +284,7 @@ def _iso(moment: datetime) -> str:
 FACT_COLUMNS = (
     "id", "status", "quantity", "assigned_count", "commitment_term", "auto_renew", "term_start",
     "term_end", "expired_at", "disabled_at", "cancelled_at", "billing_account__type",
-    "billing_account__self_service", "billing_account__owner_id",
+    "billing_account__self_service", "billing_account__owner_id", "trial",
 )
 
 
@@ -301,6 +308,7 @@ def facts_from_row(
         cancelled_at=row["cancelled_at"],
         custom_domains=custom_domains,
         successor_id=successor_id,
+        trial=bool(row.get("trial", False)),
     )
 
 

@@ -124,3 +124,11 @@ def test_timeline_of_a_cancelled_subscription_shows_data_dates():
         (cancelled + timedelta(days=90), None),
         (cancelled + timedelta(days=180), None),
     ]
+
+
+def test_timeline_of_a_trial_says_it_converts_or_expires():
+    """§5 Trials: the next change of a trial is its end, converting to paid or expiring."""
+    [event] = timeline(replace(FACTS, trial=True))
+    assert event.at == FACTS.term_end and "trial ends" in event.description
+    assert "paid monthly term" in event.description and "otherwise it expires" in event.description
+    assert timeline(FACTS)[0].description == "Renews for another month."
