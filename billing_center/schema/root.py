@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
-from billing_center.resolvers import mutations, queries
+from billing_center.resolvers import mutations, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter
 from billing_center.schema import enums, inputs, payloads, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
@@ -281,3 +281,4 @@ schema = BillingSchema(
     types=list(types.NODE_TYPES.values()),
     extensions=[ErrorPresenter, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
 )
+relations.install_fast_paths(schema._schema)
