@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext, get_current_context
 from tortoise.migrations.api import migrate as run_migrations
@@ -26,13 +28,28 @@ def _with_pool_size(url: str, pool_size: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+class NoResetConnection(asyncpg.Connection):
+    """A pooled PostgreSQL connection released without asyncpg's reset query.
+
+    The default reset (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) is one
+    more round trip per statement, because Tortoise acquires a connection per query
+    (PERFORMANCE.md §4.6: +18% requests/s without it). It is safe here because the service
+    keeps no session state: no session SET, advisory lock, LISTEN or WITH HOLD cursor. asyncpg
+    still rolls back a transaction left open on release."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
     """The Tortoise config dict for `database_url` (SQLite or PostgreSQL)."""
     url = normalise_database_url(database_url)
+    connection: str | dict[str, Any] = url
     if not is_sqlite(url):
-        url = _with_pool_size(url, pool_size)
+        connection = expand_db_url(_with_pool_size(url, pool_size))
+        connection["credentials"]["connection_class"] = NoResetConnection
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {
             APP_LABEL: {
                 "models": [MODELS_MODULE],
