@@ -183,7 +183,7 @@ def paged(
         conditions = where(ctx, args) if where else []
         parent_ids = [p.pk for p in parents]
         pages = await batch.page_ids(table, parent_column, parent_ids, ctx.tenant_id, page, conditions)
-        rows = await batch.rows_in_order(model, (i for ids in pages.values() for i in ids), build)
+        rows = await batch.rows_with_ids(model, (i for ids in pages.values() for i in ids), build)
         counts: dict[int, int] = {}
         if any(f.name == "totalCount" for f in fields_of(field.selections)):
             counts = await batch.counts_by_parent(
