@@ -75,20 +75,22 @@ class Condition(NamedTuple):
 _SQL_OPERATORS = {"gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
 
 
-async def page_ids(
-    table: str,
+async def page_rows(
+    model: type[models.Model],
     parent_column: str,
     parent_ids: Sequence[int],
     tenant_id: int,
     page: PageRequest,
     where: Sequence[Condition] = (),
-) -> dict[int, list[int]]:
-    """Ids of one page of children per parent, in one statement (a window function).
+) -> dict[int, list[dict[str, Any]]]:
+    """One page of child rows per parent, in one statement (a window function), with their
+    values converted as Tortoise's `.values()` converts them.
 
-    Each parent gets up to `page.limit + 1` ids so the caller can tell whether more follow.
+    Each parent gets up to `page.limit + 1` rows so the caller can tell whether more follow.
     """
     connection = Tortoise.get_connection("default")
     dialect = connection.capabilities.dialect
+    names, converters = _columns(model)
     ids_param: Any = list(parent_ids) if dialect == "postgres" else json.dumps(list(parent_ids))
     params: list[Any] = [tenant_id, ids_param]
     conditions = [
@@ -104,18 +106,19 @@ async def page_ids(
         conditions.append(f"{condition.column} {operator} {_param(dialect, len(params))}")
     params.append(page.limit + 1)
     direction = "DESC" if page.sql_descending else "ASC"
+    table = model._meta.db_table
     sql = (
-        f"SELECT id, {parent_column} AS parent_id FROM ("
-        f"SELECT id, {parent_column}, ROW_NUMBER() OVER "
-        f"(PARTITION BY {parent_column} ORDER BY id {direction}) AS position "
-        f"FROM {table} WHERE {' AND '.join(conditions)}"
-        f") AS ranked WHERE position <= {_param(dialect, len(params))} "
-        f"ORDER BY parent_id, id {direction}"
+        f"SELECT {names} FROM ("
+        f"SELECT *, ROW_NUMBER() OVER "
+        f"(PARTITION BY {parent_column} ORDER BY id {direction}) AS position__ "
+        f'FROM "{table}" WHERE ' + " AND ".join(conditions) +
+        f") AS ranked WHERE position__ <= {_param(dialect, len(params))} "
+        f"ORDER BY {parent_column}, id {direction}"
     )
-    rows = await connection.execute_query_dict(sql, params)
-    pages: dict[int, list[int]] = defaultdict(list)
-    for row in rows:
-        pages[row["parent_id"]].append(row["id"])
+    pages: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in await connection.execute_query_dict(sql, params):
+        values = _convert(row, converters)
+        pages[values[parent_column]].append(values)
     return pages
 
 
@@ -137,28 +140,30 @@ async def counts_by_parent(
     return {row[parent_column]: row["count"] for row in rows}
 
 
-_ROWS_BY_IDS: dict[tuple[type, str, bool], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+Converters = list[tuple[str, Callable[[Any], Any] | None]]
+_COLUMNS: dict[tuple[type, str], tuple[str, Converters]] = {}
 
 
-def _rows_by_ids_statement(
-    model: type[models.Model], dialect: str, in_tenant: bool
-) -> tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]:
-    # Built once per model and backend: the id list is one parameter, so the text never
-    # changes (PostgreSQL reuses its prepared statement) and no query builder runs per call;
-    # measured, Tortoise spent more time building `IN ($1, ..., $500)` than running it.
-    key = (model, dialect, in_tenant)
-    if key not in _ROWS_BY_IDS:
+def _columns(model: type[models.Model]) -> tuple[str, Converters]:
+    """The select list of all of a model's columns (under their field names) and, per
+    column, the conversion Tortoise's `.values()` applies (None where the driver's value is
+    already the Python value). Cached per model and backend."""
+    dialect = Tortoise.get_connection("default").capabilities.dialect
+    key = (model, dialect)
+    if key not in _COLUMNS:
         meta = model._meta
         native = {name for _, name, _ in meta.db_native_fields}
         columns = list(meta.fields_db_projection.items())
         select = ", ".join(f'"{column}" AS "{name}"' for name, column in columns)
-        sql = f'SELECT {select} FROM "{meta.db_table}" WHERE "id" {_in_list(dialect, 1)}'
-        if in_tenant:
-            sql += f' AND "tenant_id" = {_param(dialect, 2)}'
         converters = [(name, None if name in native else meta.fields_map[name].to_python_value)
                       for name, _ in columns]
-        _ROWS_BY_IDS[key] = (sql, converters)
-    return _ROWS_BY_IDS[key]
+        _COLUMNS[key] = (select, converters)
+    return _COLUMNS[key]
+
+
+def _convert(row: Any, converters: Converters) -> dict[str, Any]:
+    return {name: row[name] if convert is None or row[name] is None else convert(row[name])
+            for name, convert in converters}
 
 
 async def rows_with_ids(
@@ -172,7 +177,13 @@ async def rows_with_ids(
     found: dict[int, Any] = {}
     connection = Tortoise.get_connection("default")
     dialect = connection.capabilities.dialect
-    sql, converters = _rows_by_ids_statement(model, dialect, tenant_id is not None)
+    # The id list is one parameter, so the text never changes (PostgreSQL reuses its
+    # prepared statement) and no query builder runs per call: measured, Tortoise spent more
+    # time building `IN ($1, ..., $500)` than the database spent running it.
+    names, converters = _columns(model)
+    sql = f'SELECT {names} FROM "{model._meta.db_table}" WHERE "id" {_in_list(dialect, 1)}'
+    if tenant_id is not None:
+        sql += f' AND "tenant_id" = {_param(dialect, 2)}'
     # Nested pages can name 100 x 100 ids per parent level: stay under asyncpg's limit.
     for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
         chunk = wanted[start : start + MAX_IDS_PER_STATEMENT]
@@ -180,8 +191,7 @@ async def rows_with_ids(
         if tenant_id is not None:
             params.append(tenant_id)
         for row in await connection.execute_query_dict(sql, params):
-            values = {name: row[name] if convert is None or row[name] is None else convert(row[name])
-                      for name, convert in converters}
+            values = _convert(row, converters)
             found[values["id"]] = build(values)
     return found
 

@@ -174,16 +174,14 @@ def paged(
     where: Callable[[Any, Mapping[str, Any]], list[batch.Condition]] | None = None,
     key: Callable[[Mapping[str, Any]], Hashable] = page_key,
 ) -> Relation:
-    """A nested connection: one page per parent in one statement, plus one for the rows and,
-    only when `totalCount` is selected, one grouped count."""
-    table = model._meta.db_table
+    """A nested connection: one page of rows per parent in one statement and, only when
+    `totalCount` is selected, one grouped count."""
 
     async def load(ctx: Any, parents: Sequence[Any], args: Mapping[str, Any], field: SelectedField) -> list[Any]:
         page = page_request(args, descending=descending)
         conditions = where(ctx, args) if where else []
         parent_ids = [p.pk for p in parents]
-        pages = await batch.page_ids(table, parent_column, parent_ids, ctx.tenant_id, page, conditions)
-        rows = await batch.rows_with_ids(model, (i for ids in pages.values() for i in ids), build)
+        pages = await batch.page_rows(model, parent_column, parent_ids, ctx.tenant_id, page, conditions)
         counts: dict[int, int] = {}
         if any(f.name == "totalCount" for f in fields_of(field.selections)):
             counts = await batch.counts_by_parent(
@@ -191,7 +189,7 @@ def paged(
             )
         return [
             connection(
-                connection_type, edge_type, [rows[i] for i in pages.get(pid, []) if i in rows],
+                connection_type, edge_type, [build(row) for row in pages.get(pid, [])],
                 page, build=lambda obj: obj, pk=lambda obj: obj.pk, total_count=counts.get(pid, 0),
             )
             for pid in parent_ids

@@ -21,9 +21,10 @@ query Nested($n: Int!) {
 }
 """
 
-# auth token, subscriptions page, products, billing accounts, billing profiles, payment
-# methods, assignment page ids (one window-function statement), assignment rows, users.
-STATEMENTS = 9
+# One statement per relation of the query, plus the token lookup: auth token, subscriptions
+# page, products, billing accounts, billing profiles, payment methods, the assignment pages
+# (one window-function statement for every subscription), users.
+STATEMENTS = 8
 
 
 @pytest.fixture
@@ -73,5 +74,20 @@ async def test_a_single_object_loads_its_subtree_in_batches(client, hundred_subs
     held = body["data"]["viewer"]["licenseAssignments"]
     assert len(held) == 10
     assert all(len(a["subscription"]["licenseAssignments"]["edges"]) == 4 for a in held)
-    # token, viewer, its assignments, their subscriptions, products, page ids, rows, users
-    assert sql.count == 8
+    # token, viewer, its assignments, their subscriptions, products, assignment pages, users
+    assert sql.count == 7
+
+
+async def test_the_peer_benchmark_query_costs_one_statement_per_relation(client, hundred_subscriptions):
+    """Issue #5 (bench/peers): tenant → subscriptions → product and licence assignments →
+    user costs the token lookup plus one statement per relation, for 10 rows as for 100."""
+    query = """query Tree($n: Int!) { tenant { name } subscriptions(first: $n) { edges { node { quantity
+               product { name } licenseAssignments(first: 100) { edges { node { user { displayName } } } } } } } }"""
+    costs = []
+    for n in (10, 100):
+        with count_sql() as sql:
+            body = await gql(client, query, {"n": n}, token=hundred_subscriptions.token)
+        assert "errors" not in body and len(body["data"]["subscriptions"]["edges"]) == n
+        costs.append(sql.count)
+    # token, tenant, subscriptions page, products, assignment pages, users
+    assert costs == [6, 6]
