@@ -26,6 +26,7 @@ from billing_center.domain.money import Money
 from billing_center.resolvers import loaders as batch
 from billing_center.resolvers.pagination import connection, page_key, page_request
 from billing_center.schema import enums, types
+from billing_center.schema.ids import to_global_id
 
 Load = Callable[[Any, Sequence[Any], Mapping[str, Any], SelectedField], Awaitable[list[Any]]]
 
@@ -409,6 +410,15 @@ def install_fast_paths(graphql_schema: Any) -> None:
     for (cls, name) in REGISTRY:
         field = graphql_schema.type_map[cls.__strawberry_definition__.name].fields[name]
         field.resolve = _fast(name, field.resolve)
+    for type_name in types.NODE_TYPES:
+        graphql_schema.type_map[type_name].fields["id"].resolve = _global_id(type_name)
+
+
+def _global_id(type_name: str) -> Callable[..., Any]:
+    def resolve(source: Any, info: Any) -> str:
+        return to_global_id(type_name, source.pk)
+
+    return resolve
 
 
 def _fast(name: str, slow: Callable[..., Any]) -> Callable[..., Any]:

@@ -26,7 +26,10 @@ Loaded = strawberry.Private[dict]
 
 @strawberry.interface(description="An object with a globally unique, opaque ID (Relay).")
 class Node:
-    id: strawberry.ID = strawberry.field(description="The opaque global ID; pass it to `node(id:)`.")
+    @strawberry.field(description="The opaque global ID; pass it to `node(id:)`.")
+    def id(self) -> strawberry.ID:
+        # Encoded only when selected: most rows of a large answer never show their id.
+        return strawberry.ID(to_global_id(type(self).__strawberry_definition__.name, self.pk))  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="An exact amount of money: a decimal string and a currency.")
@@ -91,7 +94,6 @@ class Product(Node):
         currency = row["currency"]
         return cls(
             pk=row["id"],
-            id=to_global_id("Product", row["id"]),
             sku=row["sku"],
             name=row["name"],
             monthly_price=Money.from_amount(row["monthly_price"], currency),
@@ -120,7 +122,6 @@ class Tenant(Node):
         return cls(
             pk=row["id"],
             loaded={},
-            id=to_global_id("Tenant", row["id"]),
             name=row["name"],
             cloud=enums.Cloud(row["cloud"]),
             admin_center_url=tenants.admin_center_url(row["cloud"]),
@@ -160,7 +161,6 @@ class Domain(Node):
             pk=row["id"],
             loaded={},
             subscription_id=row["subscription_id"],
-            id=to_global_id("Domain", row["id"]),
             name=row["name"],
             is_default=row["is_default"],
         )
@@ -184,7 +184,6 @@ class User(Node):
         return cls(
             pk=row["id"],
             loaded={},
-            id=to_global_id("User", row["id"]),
             display_name=row["display_name"],
             email=row["email"],
             roles=[enums.Role(r.value) for r in normalise_roles(row["roles"])],
@@ -214,7 +213,6 @@ class BillingAccount(Node):
             pk=row["id"],
             loaded={},
             owner_id=row["owner_id"],
-            id=to_global_id("BillingAccount", row["id"]),
             name=row["name"],
             type=enums.BillingAccountType(row["type"]),
             billing_day=row["billing_day"],
@@ -258,7 +256,6 @@ class PaymentMethod(Node):
     def from_row(cls, row: dict) -> "PaymentMethod":
         return cls(
             pk=row["id"],
-            id=to_global_id("PaymentMethod", row["id"]),
             brand=row["brand"],
             last4=row["last4"],
             expiry_month=row["expiry_month"],
@@ -283,7 +280,6 @@ class BillingProfile(Node):
             loaded={},
             billing_account_id=row["billing_account_id"],
             payment_method_id=row["payment_method_id"],
-            id=to_global_id("BillingProfile", row["id"]),
             name=row["name"],
         )
 
@@ -371,7 +367,6 @@ class Subscription(Node):
             billing_profile_id=row["billing_profile_id"],
             purchased_by_id=row["purchased_by_id"],
             reactivated_from_id=row["reactivated_from_id"],
-            id=to_global_id("Subscription", row["id"]),
             status=enums.SubscriptionStatus(row["status"]),
             status_reason=enums.StatusReason(row["status_reason"]) if row["status_reason"] else None,
             quantity=row["quantity"],
@@ -465,7 +460,6 @@ class LicenseAssignment(Node):
             user_id=row["user_id"],
             subscription_id=row["subscription_id"],
             product_id=row["product_id"],
-            id=to_global_id("LicenseAssignment", row["id"]),
             state=enums.LicenseState(row["state"]),
             assigned_at=row["assigned_at"],
         )
@@ -554,7 +548,6 @@ class Invoice(Node):
             pk=row["id"],
             loaded={},
             billing_profile_id=row["billing_profile_id"],
-            id=to_global_id("Invoice", row["id"]),
             number=row["number"],
             issue_date=row["issue_date"],
             period_start=row["period_start"],
@@ -595,7 +588,6 @@ class AuditEvent(Node):
             pk=row["id"],
             loaded={},
             actor_user_id=row["actor_user_id"],
-            id=to_global_id("AuditEvent", row["id"]),
             action=row["action"],
             object_type=row["object_type"],
             object_id=to_global_id(row["object_type"], row["object_id"]),
