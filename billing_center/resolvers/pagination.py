@@ -12,16 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.schema.ids import CURSOR_PREFIX, encode_cursor
 from billing_center.schema.types import PageInfo
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
-_CURSOR_PREFIX = "cursor:"
-
-
-def encode_cursor(pk: int) -> str:
-    """The opaque cursor of the row with primary key `pk`."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{pk}".encode()).decode().rstrip("=")
+_CURSOR_PREFIX = CURSOR_PREFIX
 
 
 def decode_cursor(cursor: str, argument: str) -> int:
@@ -124,14 +120,14 @@ def connection(
     rows = list(rows[: page.limit])
     if page.backward:
         rows.reverse()
-    edges = [edge_type(cursor=encode_cursor(pk(row)), node=build(row)) for row in rows]
+    edges = [edge_type(cursor_key=pk(row), node=build(row)) for row in rows]
     return connection_type(
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_more if not page.backward else page.before_id is not None,
             has_previous_page=has_more if page.backward else page.after_id is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(edges[0].cursor_key) if edges else None,
+            end_cursor=encode_cursor(edges[-1].cursor_key) if edges else None,
         ),
         total_count=total_count,
     )

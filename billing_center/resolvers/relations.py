@@ -26,7 +26,7 @@ from billing_center.domain.money import Money
 from billing_center.resolvers import loaders as batch
 from billing_center.resolvers.pagination import connection, page_key, page_request
 from billing_center.schema import enums, types
-from billing_center.schema.ids import to_global_id
+from billing_center.schema.ids import encode_cursor, to_global_id
 
 Load = Callable[[Any, Sequence[Any], Mapping[str, Any], SelectedField], Awaitable[list[Any]]]
 
@@ -90,8 +90,13 @@ def to_one(loader_name: str, attribute: str) -> Relation:
 
     async def load(ctx: Any, parents: Sequence[Any], _args: Mapping[str, Any], _f: SelectedField) -> list[Any]:
         keys = [getattr(parent, attribute) for parent in parents]
-        wanted = [key for key in keys if key is not None]
-        found = await getattr(ctx.loaders, loader_name).load_many(wanted)
+        wanted = list(dict.fromkeys(key for key in keys if key is not None))
+        # The batch function itself, not `load_many`: a DataLoader makes a future per key,
+        # which for a level of 500 rows cost more than the statement.
+        batch_fn = getattr(ctx.loaders, loader_name).load_fn
+        found: list[Any] = []
+        for start in range(0, len(wanted), batch.MAX_BATCH):
+            found += await batch_fn(wanted[start:start + batch.MAX_BATCH])
         by_key = dict(zip(wanted, found))
         return [by_key.get(key) for key in keys]
 
@@ -412,6 +417,12 @@ def install_fast_paths(graphql_schema: Any) -> None:
         field.resolve = _fast(name, field.resolve)
     for type_name in types.NODE_TYPES:
         graphql_schema.type_map[type_name].fields["id"].resolve = _global_id(type_name)
+    for type_name in types.EDGE_TYPES:
+        graphql_schema.type_map[type_name].fields["cursor"].resolve = _cursor
+
+
+def _cursor(source: Any, info: Any) -> str:
+    return encode_cursor(source.cursor_key)
 
 
 def _global_id(type_name: str) -> Callable[..., Any]:

@@ -1,4 +1,5 @@
-"""Opaque global IDs (Relay): base64 of `Type:pk`. Decoding one grants nothing by itself."""
+"""Opaque global IDs (Relay): base64 of `Type:pk`, and page cursors: base64 of `cursor:pk`.
+Decoding one grants nothing by itself."""
 
 from __future__ import annotations
 
@@ -23,3 +24,11 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
         return type_name, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+
+
+CURSOR_PREFIX = "cursor:"
+
+
+def encode_cursor(pk: int) -> str:
+    """The opaque cursor of the row with primary key `pk`."""
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{pk}".encode()).decode().rstrip("=")

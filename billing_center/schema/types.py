@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -19,7 +20,7 @@ from billing_center.domain.actor import normalise_roles
 from billing_center.domain.money import Money as DomainMoney
 from billing_center.schema import enums
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
-from billing_center.schema.ids import to_global_id
+from billing_center.schema.ids import encode_cursor, to_global_id
 
 Loaded = strawberry.Private[dict]
 
@@ -609,11 +610,16 @@ class ProductLicenseSummary:
     available: int = strawberry.field(description="Licences bought and not assigned.")
 
 
+def _cursor(self: Any) -> str:
+    # Encoded only when selected, like global ids.
+    return encode_cursor(self.cursor_key)
+
+
 def _edge(node_type: type, name: str, what: str) -> type:
     return strawberry.type(
         type(name, (), {
-            "__annotations__": {"cursor": str, "node": node_type},
-            "cursor": strawberry.field(description="Opaque cursor of this item."),
+            "__annotations__": {"cursor_key": strawberry.Private[int], "node": node_type},
+            "cursor": strawberry.field(resolver=_cursor, description="Opaque cursor of this item."),
             "node": strawberry.field(description=f"The {what}."),
         }),
         description=f"One {what} in a page.",
@@ -641,6 +647,7 @@ UserConnection = _connection(UserEdge, "UserConnection", "users")
 InvoiceEdge = _edge(Invoice, "InvoiceEdge", "invoice")
 InvoiceConnection = _connection(InvoiceEdge, "InvoiceConnection", "invoices")
 AuditEventEdge = _edge(AuditEvent, "AuditEventEdge", "audit event")
+EDGE_TYPES = ("SubscriptionEdge", "LicenseAssignmentEdge", "UserEdge", "InvoiceEdge", "AuditEventEdge")
 AuditEventConnection = _connection(AuditEventEdge, "AuditEventConnection", "audit events")
 
 NODE_TYPES: dict[str, type] = {
