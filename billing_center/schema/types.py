@@ -8,6 +8,7 @@ when the object was reached on its own (`node`, a mutation payload).
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -187,13 +188,20 @@ class User(Node):
             loaded={},
             display_name=row["display_name"],
             email=row["email"],
-            roles=[enums.Role(r.value) for r in normalise_roles(row["roles"])],
+            roles=_roles(tuple(row["roles"] or ())),
             created_at=row["created_at"],
         )
 
     @strawberry.field(description="The licences assigned to this user that you may see.")
     def license_assignments(self, info: strawberry.Info) -> list["LicenseAssignment"]:
         return info.context.related(self, "licenseAssignments", info)
+
+
+@functools.lru_cache(maxsize=64)
+def _roles(stored: tuple[str, ...]) -> tuple[enums.Role, ...]:
+    # A handful of role combinations cover every user: convert each once per process (a
+    # tuple, since one value is shared by many users).
+    return tuple(enums.Role(r.value) for r in normalise_roles(list(stored)))
 
 
 @strawberry.type(description="A billing account (SPEC §2): its agreement type, owner, billing day and balances.")
