@@ -1,7 +1,9 @@
 """Who may read what (SPEC §1, §6): one tenant-scoped filter per entity.
 
-Every read of the API goes through these filters, so a list, a nested field and `node(id:)`
+Every read of the API goes through these rules, so a list, a nested field and `node(id:)`
 agree, and an object of another tenant is indistinguishable from one that does not exist.
+Tenants and users are read by raw statements (`resolvers.loaders`) that apply the same rules
+as plain tenant ids: `own_tenant_id` and the tenant-wide `users`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ def _tenant(actor: Actor) -> Q:
     return Q(tenant_id=actor.tenant_id)
 
 
-def tenants(actor: Actor) -> Q:
-    """A user sees their own tenant."""
-    return NOTHING if actor.tenant_id is None else Q(id=actor.tenant_id)
+def own_tenant_id(actor: Actor) -> int | None:
+    """A user sees their own tenant and no other; the operator sees none (None)."""
+    return actor.tenant_id
 
 
 def users(actor: Actor) -> Q:

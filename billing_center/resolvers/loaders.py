@@ -206,6 +206,11 @@ async def _tenant_rows_by_id(
     return [found.get(key) for key in keys]
 
 
+async def _own_tenant_by_id(tenant_id: int | None, build: Callable[[dict], Any], keys: Sequence[int]) -> list[Any]:
+    found = await rows_with_ids(models.Tenant, [tenant_id], build) if tenant_id in keys else {}
+    return [found.get(key) for key in keys]
+
+
 async def _global_rows_by_id(model: type[models.Model], build: Callable[[dict], Any], keys: Sequence[int]) -> list[Any]:
     found = await rows_with_ids(model, keys, build)
     return [found.get(key) for key in keys]
@@ -288,7 +293,7 @@ class Loaders:
 
     def __post_init__(self) -> None:
         a = self.actor
-        self.tenant_by_id = _loader(_rows_by_id, models.Tenant, visibility.tenants(a), types.Tenant.from_row)
+        self.tenant_by_id = _loader(_own_tenant_by_id, visibility.own_tenant_id(a), types.Tenant.from_row)
         # visibility.users: a tenant's whole directory; products are global.
         self.user_by_id = _loader(_tenant_rows_by_id, models.User, a.tenant_id, types.User.from_row)
         self.domain_by_id = _loader(_rows_by_id, models.Domain, visibility.domains(a), types.Domain.from_row)
