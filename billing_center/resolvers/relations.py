@@ -425,10 +425,15 @@ def _cursor(source: Any, info: Any) -> str:
     return encode_cursor(source.cursor_key)
 
 
+# Reads nothing but the object: `execution.py` may call it without an `info`.
+_cursor._lean = True  # type: ignore[attr-defined]
+
+
 def _global_id(type_name: str) -> Callable[..., Any]:
     def resolve(source: Any, info: Any) -> str:
         return to_global_id(type_name, source.pk)
 
+    resolve._lean = True  # type: ignore[attr-defined]
     return resolve
 
 
@@ -441,3 +446,18 @@ def _fast(name: str, slow: Callable[..., Any]) -> Callable[..., Any]:
         return value if relation.pick is None else value[relation.pick]
 
     return resolve
+
+
+def loaded_reader(cls: type, name: str, args: Mapping[str, Any], abort: Exception) -> Callable[[Any], Any]:
+    """A function reading relation `name` (with `args`) from an object's loaded values, and
+    raising `abort` when it is not loaded or its load was refused (for `execution.py`)."""
+    relation = REGISTRY[(cls, name)]
+    key = _cache_key(name, relation, args)
+
+    def read(source: Any) -> Any:
+        value = source.loaded.get(key, _MISSING)
+        if value is _MISSING or isinstance(value, Failed):
+            raise abort
+        return value if relation.pick is None else value[relation.pick]
+
+    return read

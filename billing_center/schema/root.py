@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from billing_center.resolvers import mutations, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter
+from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.schema import enums, inputs, payloads, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
 
@@ -280,5 +281,6 @@ schema = BillingSchema(
     mutation=Mutation,
     types=list(types.NODE_TYPES.values()),
     extensions=[ErrorPresenter, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    execution_context_class=LeanExecutionContext,
 )
 relations.install_fast_paths(schema._schema)

@@ -1,0 +1,195 @@
+"""A direct completion path for objects whose whole selection is already in memory.
+
+After prefetching (`resolvers.relations`), most of a large answer is plain data: attributes of
+API objects and relations already loaded. graphql-core still completes it field by field
+(resolve info, arguments, awaitable checks, dispatch on the type), which is most of the CPU of
+a big nested read. Here an object whose selected fields are all such data is completed with a
+plan made once per selection: read, coerce, recurse. Anything the plan does not cover (a field
+with a real resolver, an abstract type, deferred fragments, a relation not loaded, a null in a
+non-null field, an exception) makes that object go through graphql-core's own path, which then
+behaves, and reports errors, exactly as always. The plan only ever answers the same data.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from graphql import (
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    is_leaf_type,
+)
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from billing_center.resolvers import relations
+
+
+class _Abort(Exception):
+    """The plan cannot answer this object: graphql-core's path takes it."""
+
+
+_ABORT = _Abort()
+# Step kinds.
+_LEAF, _TYPENAME, _OBJECT, _LEAF_LIST, _OBJECT_LIST = range(5)
+
+
+def _probe(source: Any, info: Any) -> None:
+    return None
+
+
+class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's execution context with the direct path for in-memory objects."""
+
+    # Tests turn it off to compare both paths on the same requests.
+    enabled = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Field middleware would wrap every resolver: then everything takes the standard path.
+        manager = self.middleware_manager
+        self._lean = self.enabled and (manager is None or manager.get_field_resolver(_probe) is _probe)
+        self._plans: dict[tuple[str, int], Any] = {}
+
+    def collect_and_execute_subfields(self, return_type: GraphQLObjectType, field_details_list: Any, path: Any,
+                                      result: Any, position_context: Any) -> Any:
+        if self._lean:
+            plan = self._plan(return_type, field_details_list)
+            if plan is not None:
+                try:
+                    return self._run(plan, result)
+                except _Abort:
+                    pass
+                except Exception:  # noqa: BLE001 - the standard path below reports it
+                    pass
+        return super().collect_and_execute_subfields(return_type, field_details_list, path, result,
+                                                     position_context)
+
+    def _plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        grouped, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        key = (object_type.name, id(grouped))
+        if key not in self._plans:
+            self._plans[key] = None if defer_usages else self._make_plan(object_type, grouped)
+        return self._plans[key]
+
+    def _make_plan(self, object_type: GraphQLObjectType, grouped: Any) -> Any:
+        definition = object_type.extensions.get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        if origin is None:
+            return None
+        steps: list[tuple] = []
+        for response_key, details in grouped.items():
+            node = details[0].node
+            name = node.name.value
+            if name == "__typename":
+                steps.append((response_key, _TYPENAME, object_type.name))
+                continue
+            field_def = object_type.fields.get(name)
+            if field_def is None:
+                return None
+            read = self._reader(origin, name, field_def, details)
+            if read is None:
+                return None
+            step = self._step(response_key, field_def.type, read, details)
+            if step is None:
+                return None
+            steps.append(step)
+        return (origin, tuple(steps))
+
+    def _reader(self, origin: type, name: str, field_def: Any, details: Any) -> Callable[[Any], Any] | None:
+        resolve = field_def.resolve
+        node = details[0].node
+        if (origin, name) in relations.REGISTRY:
+            args = get_argument_values(field_def, node, self.variable_values,
+                                       details[0].fragment_variable_values, self.hide_suggestions)
+            return relations.loaded_reader(origin, name, args, _ABORT)
+        if field_def.args or node.arguments:
+            return None
+        if getattr(resolve, "_lean", False):  # our own resolvers that ignore `info` (ids, cursors)
+            return lambda source: resolve(source, None)
+        definition = field_def.extensions.get("strawberry-definition")
+        if getattr(resolve, "_is_default", False) and definition is not None and definition.base_resolver is None:
+            return operator.attrgetter(definition.python_name)
+        return None
+
+    def _step(self, response_key: str, field_type: Any, read: Callable[[Any], Any], details: Any) -> tuple | None:
+        non_null = isinstance(field_type, GraphQLNonNull)
+        inner = field_type.of_type if non_null else field_type
+        if is_leaf_type(inner):
+            return (response_key, _LEAF, read, non_null, inner)
+        if isinstance(inner, GraphQLObjectType):
+            return (response_key, _OBJECT, read, non_null, (inner, details))
+        if isinstance(inner, GraphQLList):
+            item = inner.of_type
+            item_non_null = isinstance(item, GraphQLNonNull)
+            item_type = item.of_type if item_non_null else item
+            if is_leaf_type(item_type):
+                return (response_key, _LEAF_LIST, read, non_null, (item_type, item_non_null))
+            if isinstance(item_type, GraphQLObjectType):
+                return (response_key, _OBJECT_LIST, read, non_null, (item_type, item_non_null, details))
+        return None
+
+    def _object(self, object_type: GraphQLObjectType, details: Any, value: Any) -> dict[str, Any]:
+        plan = self._plan(object_type, details)
+        if plan is None:
+            raise _ABORT
+        return self._run(plan, value)
+
+    def _run(self, plan: Any, source: Any) -> dict[str, Any]:
+        origin, steps = plan
+        if not isinstance(source, origin):
+            raise _ABORT
+        out: dict[str, Any] = {}
+        for response_key, kind, read, non_null, extra in steps:
+            if kind == _TYPENAME:
+                out[response_key] = read
+                continue
+            value = read(source)
+            if value is None:
+                if non_null:
+                    raise _ABORT
+                out[response_key] = None
+                continue
+            if kind == _LEAF:
+                out[response_key] = _leaf(extra, value)
+            elif kind == _OBJECT:
+                out[response_key] = self._object(extra[0], extra[1], value)
+            elif kind == _LEAF_LIST:
+                item_type, item_non_null = extra
+                out[response_key] = [_item_leaf(item_type, item_non_null, item) for item in _items(value)]
+            else:
+                item_type, item_non_null, details = extra
+                out[response_key] = [
+                    self._object(item_type, details, item) if item is not None
+                    else _null_item(item_non_null)
+                    for item in _items(value)
+                ]
+        return out
+
+
+def _leaf(leaf_type: Any, value: Any) -> Any:
+    coerced = leaf_type.coerce_output_value(value)
+    if coerced is None or coerced is Undefined:
+        raise _ABORT
+    return coerced
+
+
+def _item_leaf(leaf_type: Any, non_null: bool, value: Any) -> Any:
+    if value is None:
+        return _null_item(non_null)
+    return _leaf(leaf_type, value)
+
+
+def _null_item(non_null: bool) -> None:
+    if non_null:
+        raise _ABORT
+    return None
+
+
+def _items(value: Any) -> Any:
+    if not isinstance(value, (list, tuple)):
+        raise _ABORT
+    return value
