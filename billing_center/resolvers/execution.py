@@ -53,6 +53,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._lean = self.enabled and (manager is None or manager.get_field_resolver(_probe) is _probe)
         self._plans: dict[tuple[str, int], Any] = {}
+        # Keyed by the identity of field details that the plans themselves keep alive.
+        self._item_plans: dict[tuple[str, int], Any] = {}
 
     def collect_and_execute_subfields(self, return_type: GraphQLObjectType, field_details_list: Any, path: Any,
                                       result: Any, position_context: Any) -> Any:
@@ -133,7 +135,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return None
 
     def _object(self, object_type: GraphQLObjectType, details: Any, value: Any) -> dict[str, Any]:
-        plan = self._plan(object_type, details)
+        # Every item of a list shares the list's field details: find its plan once.
+        key = (object_type.name, id(details))
+        plan = self._item_plans.get(key, _ABORT)
+        if plan is _ABORT:
+            plan = self._item_plans[key] = self._plan(object_type, details)
         if plan is None:
             raise _ABORT
         return self._run(plan, value)
