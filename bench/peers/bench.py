@@ -248,22 +248,21 @@ class Ctx:
 
 # ---------------------------------------------------------------- database
 
-async def admin_execute(ctx: Ctx, *statements: str) -> None:
-    conn = await asyncpg.connect(ctx.admin_url.replace("postgres://", "postgresql://"))
+async def execute_on(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
     try:
         for statement in statements:
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def admin_execute(ctx: Ctx, *statements: str) -> None:
+    await execute_on(ctx.admin_url, *statements)
 
 
 async def bench_execute(ctx: Ctx, *statements: str) -> None:
-    conn = await asyncpg.connect(ctx.pg_url.replace("postgres://", "postgresql://"))
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+    await execute_on(ctx.pg_url, *statements)
 
 
 async def build_databases(ctx: Ctx) -> None:

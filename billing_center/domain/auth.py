@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import hmac
@@ -42,6 +43,7 @@ class Session:
     tenant_clock_now: datetime | None = None
 
 
+@functools.cache
 def _lookup_statement(dialect: str) -> str:
     mark = "$1" if dialect == "postgres" else "?"
     return (

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -155,8 +156,12 @@ class PaymentGateway(Protocol):
 class SandboxGateway:
     """The deterministic test gateway (see the module docstring for its cards)."""
 
+    # A server process charges for months: remember the latest keys only (a retry comes
+    # within minutes or days, not after a hundred thousand other charges).
+    MAX_REMEMBERED_CHARGES = 100_000
+
     def __init__(self) -> None:
-        self._charges: dict[str, ChargeResult] = {}
+        self._charges: OrderedDict[str, ChargeResult] = OrderedDict()
         self.refunds: list[tuple[str, Decimal, str]] = []
 
     async def tokenize(self, card: ValidCard, security_code: str) -> str:
@@ -174,6 +179,8 @@ class SandboxGateway:
         else:
             result = ChargeResult(True, reference)
         self._charges[idempotency_key] = result
+        if len(self._charges) > self.MAX_REMEMBERED_CHARGES:
+            self._charges.popitem(last=False)
         return result
 
     async def refund(self, reference: str, amount: Decimal, currency: str) -> None:

@@ -63,9 +63,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if plan is not None:
                 try:
                     return self._run(plan, result)
-                except _Abort:
-                    pass
-                except Exception:  # noqa: BLE001 - the standard path below reports it
+                except Exception:  # noqa: BLE001 - _Abort or a surprise: the standard path below takes it
                     pass
         return super().collect_and_execute_subfields(return_type, field_details_list, path, result,
                                                      position_context)

@@ -437,13 +437,19 @@ def _global_id(type_name: str) -> Callable[..., Any]:
     return resolve
 
 
+def _ready(relation: Relation, source: Any, key: tuple) -> Any:
+    """The field's value when its load is done and succeeded, else _MISSING."""
+    value = source.loaded.get(key, _MISSING)
+    if value is _MISSING or isinstance(value, Failed):
+        return _MISSING
+    return value if relation.pick is None else value[relation.pick]
+
+
 def _fast(name: str, slow: Callable[..., Any]) -> Callable[..., Any]:
     def resolve(source: Any, info: Any, **args: Any) -> Any:
         relation = REGISTRY[(type(source), name)]
-        value = source.loaded.get(_cache_key(name, relation, args), _MISSING)
-        if value is _MISSING or isinstance(value, Failed):
-            return slow(source, info, **args)
-        return value if relation.pick is None else value[relation.pick]
+        value = _ready(relation, source, _cache_key(name, relation, args))
+        return slow(source, info, **args) if value is _MISSING else value
 
     return resolve
 
@@ -455,9 +461,9 @@ def loaded_reader(cls: type, name: str, args: Mapping[str, Any], abort: Exceptio
     key = _cache_key(name, relation, args)
 
     def read(source: Any) -> Any:
-        value = source.loaded.get(key, _MISSING)
-        if value is _MISSING or isinstance(value, Failed):
+        value = _ready(relation, source, key)
+        if value is _MISSING:
             raise abort
-        return value if relation.pick is None else value[relation.pick]
+        return value
 
     return read

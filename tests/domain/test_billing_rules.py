@@ -70,3 +70,17 @@ def test_terms_end_on_the_renewal_day_clamped_to_the_month():
     assert term_end(feb, MONTHLY, 31).date() == date(2027, 3, 31)
     assert term_end(datetime(2028, 2, 29, tzinfo=UTC), models.CommitmentTerm.ANNUAL).date() == date(2029, 2, 28)
     assert charge_date(date(2027, 2, 1), ABD, 31) == date(2027, 2, 28)
+
+
+async def test_the_sandbox_gateway_charges_a_key_once_and_forgets_only_old_keys(monkeypatch):
+    """§2/§7: a repeated key returns the first result; the memory of keys is bounded."""
+    from billing_center.domain.payments import SandboxGateway
+
+    monkeypatch.setattr(SandboxGateway, "MAX_REMEMBERED_CHARGES", 2)
+    gateway = SandboxGateway()
+    first = await gateway.charge("tok_sandbox_chargefail_x", Decimal("1.00"), "USD", "k1")
+    # the same key with a card that would pay: still the first (declined) result
+    assert await gateway.charge("tok_ok", Decimal("1.00"), "USD", "k1") == first
+    await gateway.charge("tok_ok", Decimal("1.00"), "USD", "k2")
+    await gateway.charge("tok_ok", Decimal("1.00"), "USD", "k3")
+    assert "k1" not in gateway._charges and list(gateway._charges) == ["k2", "k3"]
