@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
@@ -264,94 +263,86 @@ def _loader(fn: Callable, *args: Any, **kwargs: Any) -> DataLoader:
     return DataLoader(load_fn=partial(fn, *args, **kwargs), max_batch_size=MAX_BATCH)
 
 
-@dataclass
+# How each loader of a request is made from the caller, by name. A request touches a few of
+# them: making all of them for every request was measurable on small reads.
+_SPECS: dict[str, Callable[[Actor], DataLoader]] = {
+    "tenant_by_id": lambda a: _loader(_own_tenant_by_id, visibility.own_tenant_id(a), types.Tenant.from_row),
+    # visibility.users: a tenant's whole directory; products are global.
+    "user_by_id": lambda a: _loader(_tenant_rows_by_id, models.User, a.tenant_id, types.User.from_row),
+    "domain_by_id": lambda a: _loader(_rows_by_id, models.Domain, visibility.domains(a), types.Domain.from_row),
+    "billing_account_by_id": lambda a: _loader(
+        _rows_by_id, models.BillingAccount, visibility.billing_accounts(a), types.BillingAccount.from_row
+    ),
+    "billing_profile_by_id": lambda a: _loader(
+        _rows_by_id, models.BillingProfile, visibility.billing_records(a), types.BillingProfile.from_row
+    ),
+    "payment_method_by_id": lambda a: _loader(
+        _rows_by_id, models.PaymentMethod, visibility.billing_records(a), types.PaymentMethod.from_row
+    ),
+    "product_by_id": lambda a: _loader(_global_rows_by_id, models.Product, types.Product.from_row),
+    "subscription_by_id": lambda a: _loader(
+        _rows_by_id, models.Subscription, visibility.subscriptions(a), types.Subscription.from_row
+    ),
+    "license_assignment_by_id": lambda a: _loader(
+        _rows_by_id, models.LicenseAssignment, visibility.license_assignments(a),
+        types.LicenseAssignment.from_row,
+    ),
+    "invoice_by_id": lambda a: _loader(
+        _rows_by_id, models.Invoice, visibility.billing_records(a), types.Invoice.from_row
+    ),
+    "audit_event_by_id": lambda a: _loader(
+        _rows_by_id, models.AuditEvent, visibility.audit_events(a), types.AuditEvent.from_row
+    ),
+    "invoice_line_by_id": lambda a: _loader(
+        _rows_by_id, models.InvoiceLine, visibility.invoice_lines(a), types.InvoiceLine.from_row
+    ),
+    "billing_profiles_by_account_id": lambda a: _loader(
+        _rows_grouped, models.BillingProfile, visibility.billing_records(a),
+        types.BillingProfile.from_row, "billing_account_id",
+    ),
+    "domains_by_tenant_id": lambda a: _loader(
+        _rows_grouped, models.Domain, visibility.domains(a), types.Domain.from_row, "tenant_id",
+        order=("-is_default", "id"),
+    ),
+    "domains_by_subscription_id": lambda a: _loader(
+        _rows_grouped, models.Domain, visibility.domains(a), types.Domain.from_row, "subscription_id"
+    ),
+    "license_assignments_by_user_id": lambda a: _loader(
+        _rows_grouped, models.LicenseAssignment, visibility.license_assignments(a),
+        types.LicenseAssignment.from_row, "user_id",
+    ),
+    "subscriptions_by_reactivated_from_id": lambda a: _loader(
+        _rows_grouped, models.Subscription, visibility.subscriptions(a),
+        types.Subscription.from_row, "reactivated_from_id",
+    ),
+    "invoice_lines_by_invoice_id": lambda a: _loader(
+        _rows_grouped, models.InvoiceLine, Q(tenant_id=a.tenant_id), types.InvoiceLine.from_row,
+        "invoice_id",
+    ),
+    "payment_attempts_by_invoice_id": lambda a: _loader(
+        _rows_grouped, models.PaymentAttempt, Q(tenant_id=a.tenant_id),
+        types.PaymentAttempt.from_row, "invoice_id",
+    ),
+    "balances_by_account_id": lambda a: _loader(_balances, a),
+    "subscription_facts_by_id": lambda a: _loader(_facts, a),
+}
+
+
 class Loaders:
-    """Fresh loaders for one request (a loader's cache must never outlive its request)."""
+    """Fresh loaders for one request (a loader's cache must never outlive its request),
+    each made on first use and kept as an attribute: `loaders.user_by_id`."""
 
-    actor: Actor
-    tenant_by_id: DataLoader = field(init=False)
-    user_by_id: DataLoader = field(init=False)
-    domain_by_id: DataLoader = field(init=False)
-    billing_account_by_id: DataLoader = field(init=False)
-    billing_profile_by_id: DataLoader = field(init=False)
-    payment_method_by_id: DataLoader = field(init=False)
-    product_by_id: DataLoader = field(init=False)
-    subscription_by_id: DataLoader = field(init=False)
-    license_assignment_by_id: DataLoader = field(init=False)
-    invoice_by_id: DataLoader = field(init=False)
-    audit_event_by_id: DataLoader = field(init=False)
-    invoice_line_by_id: DataLoader = field(init=False)
-    billing_profiles_by_account_id: DataLoader = field(init=False)
-    domains_by_tenant_id: DataLoader = field(init=False)
-    domains_by_subscription_id: DataLoader = field(init=False)
-    license_assignments_by_user_id: DataLoader = field(init=False)
-    subscriptions_by_reactivated_from_id: DataLoader = field(init=False)
-    invoice_lines_by_invoice_id: DataLoader = field(init=False)
-    payment_attempts_by_invoice_id: DataLoader = field(init=False)
-    balances_by_account_id: DataLoader = field(init=False)
-    subscription_facts_by_id: DataLoader = field(init=False)
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
 
-    def __post_init__(self) -> None:
-        a = self.actor
-        self.tenant_by_id = _loader(_own_tenant_by_id, visibility.own_tenant_id(a), types.Tenant.from_row)
-        # visibility.users: a tenant's whole directory; products are global.
-        self.user_by_id = _loader(_tenant_rows_by_id, models.User, a.tenant_id, types.User.from_row)
-        self.domain_by_id = _loader(_rows_by_id, models.Domain, visibility.domains(a), types.Domain.from_row)
-        self.billing_account_by_id = _loader(
-            _rows_by_id, models.BillingAccount, visibility.billing_accounts(a), types.BillingAccount.from_row
-        )
-        self.billing_profile_by_id = _loader(
-            _rows_by_id, models.BillingProfile, visibility.billing_records(a), types.BillingProfile.from_row
-        )
-        self.payment_method_by_id = _loader(
-            _rows_by_id, models.PaymentMethod, visibility.billing_records(a), types.PaymentMethod.from_row
-        )
-        self.product_by_id = _loader(_global_rows_by_id, models.Product, types.Product.from_row)
-        self.subscription_by_id = _loader(
-            _rows_by_id, models.Subscription, visibility.subscriptions(a), types.Subscription.from_row
-        )
-        self.license_assignment_by_id = _loader(
-            _rows_by_id, models.LicenseAssignment, visibility.license_assignments(a),
-            types.LicenseAssignment.from_row,
-        )
-        self.invoice_by_id = _loader(
-            _rows_by_id, models.Invoice, visibility.billing_records(a), types.Invoice.from_row
-        )
-        self.audit_event_by_id = _loader(
-            _rows_by_id, models.AuditEvent, visibility.audit_events(a), types.AuditEvent.from_row
-        )
-        self.invoice_line_by_id = _loader(
-            _rows_by_id, models.InvoiceLine, visibility.invoice_lines(a), types.InvoiceLine.from_row
-        )
-        self.billing_profiles_by_account_id = _loader(
-            _rows_grouped, models.BillingProfile, visibility.billing_records(a),
-            types.BillingProfile.from_row, "billing_account_id",
-        )
-        self.domains_by_tenant_id = _loader(
-            _rows_grouped, models.Domain, visibility.domains(a), types.Domain.from_row, "tenant_id",
-            order=("-is_default", "id"),
-        )
-        self.domains_by_subscription_id = _loader(
-            _rows_grouped, models.Domain, visibility.domains(a), types.Domain.from_row, "subscription_id"
-        )
-        self.license_assignments_by_user_id = _loader(
-            _rows_grouped, models.LicenseAssignment, visibility.license_assignments(a),
-            types.LicenseAssignment.from_row, "user_id",
-        )
-        self.subscriptions_by_reactivated_from_id = _loader(
-            _rows_grouped, models.Subscription, visibility.subscriptions(a),
-            types.Subscription.from_row, "reactivated_from_id",
-        )
-        self.invoice_lines_by_invoice_id = _loader(
-            _rows_grouped, models.InvoiceLine, Q(tenant_id=a.tenant_id), types.InvoiceLine.from_row,
-            "invoice_id",
-        )
-        self.payment_attempts_by_invoice_id = _loader(
-            _rows_grouped, models.PaymentAttempt, Q(tenant_id=a.tenant_id),
-            types.PaymentAttempt.from_row, "invoice_id",
-        )
-        self.balances_by_account_id = _loader(_balances, a)
-        self.subscription_facts_by_id = _loader(_facts, a)
+    def __getattr__(self, name: str) -> DataLoader:
+        # Only called for loaders not made yet.
+        make = _SPECS.get(name)
+        if make is None:
+            raise AttributeError(name)
+        loader = make(self.actor)
+        setattr(self, name, loader)
+        return loader
 
     def by_type(self, type_name: str) -> DataLoader | None:
         """The by-id loader of a node type (for `node(id:)`), or None for unknown types."""
