@@ -148,6 +148,7 @@ class BillingGraphQL(GraphQL):
             request_id=state.get("request_id", ""),
             actor=session.actor if session else None,
             tenant_clock_now=session.tenant_clock_now if session else None,
+            tenant_row=session.tenant if session else None,
         )
 
     def encode_json(self, data: object) -> bytes:

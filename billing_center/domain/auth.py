@@ -9,8 +9,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from billing_center.domain import models
+from billing_center.domain import models, rows
 from billing_center.domain.actor import Actor
 
 TOKEN_PREFIX = "bc_"
@@ -37,17 +38,25 @@ async def issue_token(tenant_id: int, user_id: int, at: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """An authenticated caller and, for a sandbox tenant, its clock at that moment."""
+    """An authenticated caller and, for a sandbox tenant, its clock at that moment.
+
+    `tenant` is the caller's tenant row as read with the token (field name -> value), so a
+    request that reads its tenant needs no statement of its own."""
 
     actor: Actor
     tenant_clock_now: datetime | None = None
+    tenant: dict[str, Any] | None = None
+
+
+_TENANT_PREFIX = "tenant__"
 
 
 @functools.cache
 def _lookup_statement(dialect: str) -> str:
     mark = "$1" if dialect == "postgres" else "?"
+    tenant_columns, _ = rows.select_list(models.Tenant, alias="n", prefix=_TENANT_PREFIX)
     return (
-        'SELECT t."tenant_id", t."user_id", u."roles", n."clock_now" FROM "api_token" t '
+        f'SELECT t."tenant_id", t."user_id", u."roles", {tenant_columns} FROM "api_token" t '
         'JOIN "app_user" u ON u."id" = t."user_id" JOIN "tenant" n ON n."id" = t."tenant_id" '
         f'WHERE t."token_hash" = {mark} AND t."revoked_at" IS NULL LIMIT 1'
     )
@@ -61,15 +70,13 @@ async def authenticate(token: str, operator_token: str | None) -> Session | None
     if operator_token and hmac.compare_digest(token.encode(), operator_token.encode()):
         return Session(Actor.operator())
     connection = models.ApiToken._meta.db
-    rows = await connection.execute_query_dict(_lookup_statement(connection.capabilities.dialect),
-                                               [hash_token(token)])
-    if not rows:
+    found = await connection.execute_query_dict(_lookup_statement(connection.capabilities.dialect),
+                                                [hash_token(token)])
+    if not found:
         return None
-    row = rows[0]
+    row = found[0]
     roles = row["roles"]
     if isinstance(roles, str):  # JSON arrives as text from both drivers
         roles = json.loads(roles)
-    clock_now = row["clock_now"]
-    if clock_now is not None:
-        clock_now = models.Tenant._meta.fields_map["clock_now"].to_python_value(clock_now)
-    return Session(Actor.user(row["tenant_id"], row["user_id"], roles), clock_now)
+    tenant = rows.convert(row, rows.select_list(models.Tenant, alias="n", prefix=_TENANT_PREFIX)[1])
+    return Session(Actor.user(row["tenant_id"], row["user_id"], roles), tenant["clock_now"], tenant)

@@ -28,10 +28,12 @@ class Context:
     gateway: PaymentGateway = field(default_factory=SandboxGateway)
     actor: Actor | None = None
     tenant_clock_now: datetime | None = None
+    # The caller's tenant row, read with the token (`domain.auth.Session.tenant`).
+    tenant_row: dict | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.actor or ANONYMOUS)
+        self.loaders = Loaders(self.actor or ANONYMOUS, self.tenant_row)
         self._system_clock = self.clock
         self._use_tenant_clock()
 

@@ -18,7 +18,7 @@ from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from billing_center.domain import actions, models, visibility
+from billing_center.domain import actions, models, rows, visibility
 from billing_center.domain.actor import Actor
 from billing_center.resolvers.pagination import PageRequest
 from billing_center.schema import types
@@ -31,8 +31,8 @@ MAX_IDS_PER_STATEMENT = 10_000
 async def _rows_by_id(
     model: type[models.Model], visible: Q, build: Callable[[dict], Any], keys: Sequence[int]
 ) -> list[Any]:
-    rows = await model.filter(visible, id__in=list(keys)).values()
-    by_id = {row["id"]: build(row) for row in rows}
+    found = await model.filter(visible, id__in=list(keys)).values()
+    by_id = {row["id"]: build(row) for row in found}
     return [by_id.get(key) for key in keys]
 
 
@@ -45,9 +45,9 @@ async def _rows_grouped(
     *,
     order: tuple[str, ...] = ("id",),
 ) -> list[list[Any]]:
-    rows = await model.filter(visible, **{f"{column}__in": list(keys)}).order_by(*order).values()
+    found = await model.filter(visible, **{f"{column}__in": list(keys)}).order_by(*order).values()
     grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:
+    for row in found:
         grouped[row[column]].append(build(row))
     return [grouped.get(key, []) for key in keys]
 
@@ -89,7 +89,7 @@ async def page_rows(
     """
     connection = Tortoise.get_connection("default")
     dialect = connection.capabilities.dialect
-    names, converters = _columns(model)
+    names, converters = rows.select_list(model)
     ids_param: Any = list(parent_ids) if dialect == "postgres" else json.dumps(list(parent_ids))
     params: list[Any] = [tenant_id, ids_param]
     conditions = [
@@ -116,7 +116,7 @@ async def page_rows(
     )
     pages: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in await connection.execute_query_dict(sql, params):
-        values = _convert(row, converters)
+        values = rows.convert(row, converters)
         pages[values[parent_column]].append(values)
     return pages
 
@@ -130,39 +130,13 @@ async def counts_by_parent(
 ) -> dict[int, int]:
     """How many rows each parent has (for `totalCount` of nested connections)."""
     filters = {f"{c.column}__{c.lookup}": c.value for c in where}
-    rows = (
+    counted = (
         await model.filter(tenant_id=tenant_id, **{f"{parent_column}__in": list(parent_ids)}, **filters)
         .annotate(count=Count("id"))
         .group_by(parent_column)
         .values(parent_column, "count")
     )
-    return {row[parent_column]: row["count"] for row in rows}
-
-
-Converters = list[tuple[str, Callable[[Any], Any] | None]]
-_COLUMNS: dict[tuple[type, str], tuple[str, Converters]] = {}
-
-
-def _columns(model: type[models.Model]) -> tuple[str, Converters]:
-    """The select list of all of a model's columns (under their field names) and, per
-    column, the conversion Tortoise's `.values()` applies (None where the driver's value is
-    already the Python value). Cached per model and backend."""
-    dialect = Tortoise.get_connection("default").capabilities.dialect
-    key = (model, dialect)
-    if key not in _COLUMNS:
-        meta = model._meta
-        native = {name for _, name, _ in meta.db_native_fields}
-        columns = list(meta.fields_db_projection.items())
-        select = ", ".join(f'"{column}" AS "{name}"' for name, column in columns)
-        converters = [(name, None if name in native else meta.fields_map[name].to_python_value)
-                      for name, _ in columns]
-        _COLUMNS[key] = (select, converters)
-    return _COLUMNS[key]
-
-
-def _convert(row: Any, converters: Converters) -> dict[str, Any]:
-    return {name: row[name] if convert is None or row[name] is None else convert(row[name])
-            for name, convert in converters}
+    return {row[parent_column]: row["count"] for row in counted}
 
 
 async def rows_with_ids(
@@ -179,7 +153,7 @@ async def rows_with_ids(
     # The id list is one parameter, so the text never changes (PostgreSQL reuses its
     # prepared statement) and no query builder runs per call: measured, Tortoise spent more
     # time building `IN ($1, ..., $500)` than the database spent running it.
-    names, converters = _columns(model)
+    names, converters = rows.select_list(model)
     sql = f'SELECT {names} FROM "{model._meta.db_table}" WHERE "id" {_in_list(dialect, 1)}'
     if tenant_id is not None:
         sql += f' AND "tenant_id" = {_param(dialect, 2)}'
@@ -190,7 +164,7 @@ async def rows_with_ids(
         if tenant_id is not None:
             params.append(tenant_id)
         for row in await connection.execute_query_dict(sql, params):
-            values = _convert(row, converters)
+            values = rows.convert(row, converters)
             found[values["id"]] = build(values)
     return found
 
@@ -205,8 +179,15 @@ async def _tenant_rows_by_id(
     return [found.get(key) for key in keys]
 
 
-async def _own_tenant_by_id(tenant_id: int | None, build: Callable[[dict], Any], keys: Sequence[int]) -> list[Any]:
-    found = await rows_with_ids(models.Tenant, [tenant_id], build) if tenant_id in keys else {}
+async def _own_tenant_by_id(
+    tenant_id: int | None, build: Callable[[dict], Any], keys: Sequence[int], known: dict | None = None
+) -> list[Any]:
+    if tenant_id not in keys:
+        found = {}
+    elif known is not None and known["id"] == tenant_id:
+        found = {tenant_id: build(known)}
+    else:
+        found = await rows_with_ids(models.Tenant, [tenant_id], build)
     return [found.get(key) for key in keys]
 
 
@@ -332,8 +313,12 @@ class Loaders:
     """Fresh loaders for one request (a loader's cache must never outlive its request),
     each made on first use and kept as an attribute: `loaders.user_by_id`."""
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, tenant_row: dict | None = None) -> None:
         self.actor = actor
+        if tenant_row is not None:
+            # The caller's tenant came with the token lookup (`domain.auth.Session`).
+            self.tenant_by_id = _loader(_own_tenant_by_id, visibility.own_tenant_id(actor), types.Tenant.from_row,
+                                        known=tenant_row)
 
     def __getattr__(self, name: str) -> DataLoader:
         # Only called for loaders not made yet.

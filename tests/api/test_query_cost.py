@@ -89,5 +89,14 @@ async def test_the_peer_benchmark_query_costs_one_statement_per_relation(client,
             body = await gql(client, query, {"n": n}, token=hundred_subscriptions.token)
         assert "errors" not in body and len(body["data"]["subscriptions"]["edges"]) == n
         costs.append(sql.count)
-    # token, tenant, subscriptions page, products, assignment pages, users
-    assert costs == [6, 6]
+    # token (which brings the caller's tenant), subscriptions page, products, assignment
+    # pages, users
+    assert costs == [5, 5]
+
+
+async def test_the_callers_tenant_comes_with_the_token_lookup(client, hundred_subscriptions):
+    # `tenant` is read by most screens: its row rides on the token's statement.
+    with count_sql() as sql:
+        body = await gql(client, "{ tenant { name sandbox createdAt } }", token=hundred_subscriptions.token)
+    assert body["data"]["tenant"]["name"] and body["data"]["tenant"]["sandbox"] is False
+    assert sql.count == 1

@@ -1,0 +1,50 @@
+"""Rows of fixed SQL statements, converted exactly as Tortoise's `.values()` converts them.
+
+Hot read paths (the token lookup, batch loads) run statements whose text never changes, so
+PostgreSQL reuses their prepared statements and no query builder runs per call; this module
+gives their select lists and turns their rows into the same Python values the ORM would.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from tortoise import Tortoise
+from tortoise.models import Model
+
+# Per column: (key in the result row, field name, conversion or None when the driver's value
+# already is the Python value).
+Converters = list[tuple[str, str, Callable[[Any], Any] | None]]
+_CACHE: dict[tuple[type, str, str, str], tuple[str, Converters]] = {}
+
+
+def dialect() -> str:
+    """"postgres" or "sqlite": the database the application runs on."""
+    return Tortoise.get_connection("default").capabilities.dialect
+
+
+def select_list(model: type[Model], alias: str = "", prefix: str = "") -> tuple[str, Converters]:
+    """The select list of all of a model's columns and how to convert them.
+
+    Columns come under their field names, or `prefix + name` when the model is joined into
+    another's statement (`alias` then qualifies them). Cached per model, alias and backend."""
+    key = (model, alias, prefix, dialect())
+    if key not in _CACHE:
+        meta = model._meta
+        native = {name for _, name, _ in meta.db_native_fields}
+        qualifier = f'{alias}.' if alias else ""
+        columns = list(meta.fields_db_projection.items())
+        select = ", ".join(f'{qualifier}"{column}" AS "{prefix}{name}"' for name, column in columns)
+        converters = [(prefix + name, name, None if name in native else meta.fields_map[name].to_python_value)
+                      for name, _ in columns]
+        _CACHE[key] = (select, converters)
+    return _CACHE[key]
+
+
+def convert(row: Any, converters: Converters) -> dict[str, Any]:
+    """A result row's columns (see `select_list`) as field name -> Python value."""
+    values = {}
+    for key, name, to_python in converters:
+        value = row[key]
+        values[name] = value if to_python is None or value is None else to_python(value)
+    return values
