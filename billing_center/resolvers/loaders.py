@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
@@ -74,6 +75,19 @@ class Condition(NamedTuple):
 _SQL_OPERATORS = {"gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
 
 
+@dataclass(frozen=True)
+class Join:
+    """A to-one relation read in its parents' statement instead of one of its own.
+
+    Only for models whose visibility needs nothing but the tenant (`tenant_scoped`, users) or
+    nothing at all (products): see `domain.visibility`."""
+
+    model: type[models.Model]
+    column: str  # the parent's foreign-key column
+    tenant_scoped: bool
+    build: Callable[[dict], Any]
+
+
 async def page_rows(
     model: type[models.Model],
     parent_column: str,
@@ -81,15 +95,17 @@ async def page_rows(
     tenant_id: int,
     page: PageRequest,
     where: Sequence[Condition] = (),
+    joins: Sequence[Join] = (),
 ) -> dict[int, list[dict[str, Any]]]:
     """One page of child rows per parent, in one statement (a window function), with their
     values converted as Tortoise's `.values()` converts them.
 
     Each parent gets up to `page.limit + 1` rows so the caller can tell whether more follow.
+    The row of each of `joins`, built, comes under the key `joined(i)` (None when there is none).
     """
     connection = Tortoise.get_connection("default")
     dialect = connection.capabilities.dialect
-    names, converters = rows.select_list(model)
+    names, converters = rows.select_list(model, alias="ranked")
     ids_param: Any = list(parent_ids) if dialect == "postgres" else json.dumps(list(parent_ids))
     params: list[Any] = [tenant_id, ids_param]
     conditions = [
@@ -103,22 +119,40 @@ async def page_rows(
         params.append(condition.value)
         operator = _SQL_OPERATORS[condition.lookup]
         conditions.append(f"{condition.column} {operator} {_param(dialect, len(params))}")
-    params.append(page.limit + 1)
     direction = "DESC" if page.sql_descending else "ASC"
     table = model._meta.db_table
     sql = (
-        f"SELECT {names} FROM ("
+        f"SELECT {names}{{joined}} FROM ("
         f"SELECT *, ROW_NUMBER() OVER "
         f"(PARTITION BY {parent_column} ORDER BY id {direction}) AS position__ "
-        f'FROM "{table}" WHERE ' + " AND ".join(conditions) +
-        f") AS ranked WHERE position__ <= {_param(dialect, len(params))} "
-        f"ORDER BY {parent_column}, id {direction}"
+        f'FROM "{table}" WHERE ' + " AND ".join(conditions) + ") AS ranked"
     )
+    joined_columns, joined_converters = [], []
+    for i, join in enumerate(joins):
+        alias = joined(i)
+        select, convert = rows.select_list(join.model, alias=alias, prefix=f"{alias}__")
+        joined_columns.append(select)
+        joined_converters.append((alias, convert, join.build))
+        sql += f' LEFT JOIN "{join.model._meta.db_table}" {alias} ON {alias}."id" = ranked."{join.column}"'
+        if join.tenant_scoped:
+            params.append(tenant_id)
+            sql += f' AND {alias}."tenant_id" = {_param(dialect, len(params))}'
+    params.append(page.limit + 1)
+    sql = sql.replace("{joined}", "".join(f", {select}" for select in joined_columns))
+    sql += (f" WHERE ranked.position__ <= {_param(dialect, len(params))} "
+            f"ORDER BY ranked.\"{parent_column}\", ranked.\"id\" {direction}")
     pages: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in await connection.execute_query_dict(sql, params):
         values = rows.convert(row, converters)
+        for alias, convert, build in joined_converters:
+            values[alias] = None if row[f"{alias}__id"] is None else build(rows.convert(row, convert))
         pages[values[parent_column]].append(values)
     return pages
+
+
+def joined(index: int) -> str:
+    """The key (and SQL alias) of the `index`-th joined row of a `page_rows` row."""
+    return f"j{index}"
 
 
 async def counts_by_parent(

@@ -46,6 +46,8 @@ class Relation:
     shared_name: str | None = None
     # ...and pick their entry from the shared value.
     pick: str | None = None
+    # A to-one relation its parents' page statement can read in passing (`loaders.Join`).
+    join: batch.Join | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +87,9 @@ def _no_args(_: Mapping[str, Any]) -> Hashable:
     return ()
 
 
-def to_one(loader_name: str, attribute: str) -> Relation:
-    """A to-one relation through a by-id loader, keyed by the parent's `attribute`."""
+def to_one(loader_name: str, attribute: str, join: batch.Join | None = None) -> Relation:
+    """A to-one relation through a by-id loader, keyed by the parent's `attribute`; with
+    `join`, a page of parents reads it in its own statement when it is selected."""
 
     async def load(ctx: Any, parents: Sequence[Any], _args: Mapping[str, Any], _f: SelectedField) -> list[Any]:
         keys = [getattr(parent, attribute) for parent in parents]
@@ -100,7 +103,24 @@ def to_one(loader_name: str, attribute: str) -> Relation:
         by_key = dict(zip(wanted, found))
         return [by_key.get(key) for key in keys]
 
-    return Relation(load=load, nested=_one, inner=_own, key=_no_args)
+    return Relation(load=load, nested=_one, inner=_own, key=_no_args, join=join)
+
+
+def joins_selected(cls: type, selections: Sequence[Selection]) -> list[tuple[tuple, batch.Join]]:
+    """The joinable to-one relations selected on `cls`: their loaded-value keys and joins."""
+    found: dict[tuple, batch.Join] = {}
+    for field in fields_of(selections, cls.__name__):
+        relation = REGISTRY.get((cls, field.name))
+        if relation is not None and relation.join is not None:
+            found[_cache_key(field.name, relation, field.arguments)] = relation.join
+    return list(found.items())
+
+
+def with_joined(obj: Any, row: Mapping[str, Any], joins: Sequence[tuple[tuple, batch.Join]]) -> Any:
+    """`obj` with the relations read in its row (see `joins_selected`) stored as loaded."""
+    for index, (key, _) in enumerate(joins):
+        obj.loaded[key] = row[batch.joined(index)]
+    return obj
 
 
 def to_many(loader_name: str, attribute: str = "pk") -> Relation:
@@ -187,7 +207,10 @@ def paged(
         page = page_request(args, descending=descending)
         conditions = where(ctx, args) if where else []
         parent_ids = [p.pk for p in parents]
-        pages = await batch.page_rows(model, parent_column, parent_ids, ctx.tenant_id, page, conditions)
+        # `build` is the node type's `from_row`.
+        joins = joins_selected(build.__self__, edge_node_selections(field))  # type: ignore[attr-defined]
+        pages = await batch.page_rows(model, parent_column, parent_ids, ctx.tenant_id, page, conditions,
+                                      [join for _, join in joins])
         counts: dict[int, int] = {}
         if any(f.name == "totalCount" for f in fields_of(field.selections)):
             counts = await batch.counts_by_parent(
@@ -195,7 +218,7 @@ def paged(
             )
         return [
             connection(
-                connection_type, edge_type, [build(row) for row in pages.get(pid, [])],
+                connection_type, edge_type, [with_joined(build(row), row, joins) for row in pages.get(pid, [])],
                 page, build=lambda obj: obj, pk=lambda obj: obj.pk, total_count=counts.get(pid, 0),
             )
             for pid in parent_ids
@@ -255,6 +278,16 @@ def invoice_key(args: Mapping[str, Any]) -> Hashable:
     return (period, str(args.get("from")), str(args.get("to")), page_key(args))
 
 
+# Users are the whole tenant's and products global (domain.visibility): a page of parents may
+# read them in its own statement.
+def _user(attribute: str) -> Relation:
+    return to_one("user_by_id", attribute, batch.Join(models.User, attribute, True, types.User.from_row))
+
+
+def _product(attribute: str) -> Relation:
+    return to_one("product_by_id", attribute, batch.Join(models.Product, attribute, False, types.Product.from_row))
+
+
 REGISTRY: dict[tuple[type, str], Relation] = {
     (types.Tenant, "domains"): to_many("domains_by_tenant_id"),
     (types.Tenant, "users"): paged(
@@ -262,7 +295,7 @@ REGISTRY: dict[tuple[type, str], Relation] = {
     ),
     (types.Domain, "subscription"): to_one("subscription_by_id", "subscription_id"),
     (types.User, "licenseAssignments"): to_many("license_assignments_by_user_id"),
-    (types.BillingAccount, "owner"): to_one("user_by_id", "owner_id"),
+    (types.BillingAccount, "owner"): _user("owner_id"),
     (types.BillingAccount, "billingProfiles"): to_many("billing_profiles_by_account_id"),
     (types.BillingAccount, "outstandingBalance"): balance("outstanding"),
     (types.BillingAccount, "pastDueBalance"): balance("past_due"),
@@ -273,10 +306,10 @@ REGISTRY: dict[tuple[type, str], Relation] = {
         models.Invoice, "billing_profile_id", types.InvoiceConnection, types.InvoiceEdge,
         types.Invoice.from_row, descending=True, where=invoice_conditions, key=invoice_key,
     ),
-    (types.Subscription, "product"): to_one("product_by_id", "product_id"),
+    (types.Subscription, "product"): _product("product_id"),
     (types.Subscription, "billingAccount"): to_one("billing_account_by_id", "billing_account_id"),
     (types.Subscription, "billingProfile"): to_one("billing_profile_by_id", "billing_profile_id"),
-    (types.Subscription, "purchasedBy"): to_one("user_by_id", "purchased_by_id"),
+    (types.Subscription, "purchasedBy"): _user("purchased_by_id"),
     (types.Subscription, "reactivatedFrom"): to_one("subscription_by_id", "reactivated_from_id"),
     (types.Subscription, "reactivatedAs"): to_first("subscriptions_by_reactivated_from_id"),
     (types.Subscription, "domains"): to_many("domains_by_subscription_id"),
@@ -286,14 +319,14 @@ REGISTRY: dict[tuple[type, str], Relation] = {
         models.LicenseAssignment, "subscription_id", types.LicenseAssignmentConnection,
         types.LicenseAssignmentEdge, types.LicenseAssignment.from_row,
     ),
-    (types.LicenseAssignment, "user"): to_one("user_by_id", "user_id"),
+    (types.LicenseAssignment, "user"): _user("user_id"),
     (types.LicenseAssignment, "subscription"): to_one("subscription_by_id", "subscription_id"),
-    (types.LicenseAssignment, "product"): to_one("product_by_id", "product_id"),
+    (types.LicenseAssignment, "product"): _product("product_id"),
     (types.InvoiceLine, "subscription"): to_one("subscription_by_id", "subscription_id"),
     (types.Invoice, "billingProfile"): to_one("billing_profile_by_id", "billing_profile_id"),
     (types.Invoice, "lines"): to_many("invoice_lines_by_invoice_id"),
     (types.Invoice, "paymentAttempts"): to_many("payment_attempts_by_invoice_id"),
-    (types.AuditEvent, "actor"): to_one("user_by_id", "actor_user_id"),
+    (types.AuditEvent, "actor"): _user("actor_user_id"),
 }
 
 
