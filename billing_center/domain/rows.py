@@ -48,3 +48,10 @@ def convert(row: Any, converters: Converters) -> dict[str, Any]:
         value = row[key]
         values[name] = value if to_python is None or value is None else to_python(value)
     return values
+
+
+def numbered(sql: str, first: int) -> str:
+    """`sql` with its `?` placeholders as PostgreSQL's `$first`, `$first+1`, ... (our fixed
+    statements have no `?` inside literals)."""
+    parts = sql.split("?")
+    return "".join(part + (f"${first + i}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))

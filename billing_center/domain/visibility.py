@@ -3,7 +3,9 @@
 Every read of the API goes through these rules, so a list, a nested field and `node(id:)`
 agree, and an object of another tenant is indistinguishable from one that does not exist.
 Tenants and users are read by raw statements (`resolvers.loaders`) that apply the same rules
-as plain tenant ids: `own_tenant_id` and the tenant-wide `users`.
+as plain tenant ids: `own_tenant_id` and the tenant-wide `users`; the subscriptions page by
+one that applies `subscriptions_sql`, the SQL rendering of `subscriptions` (a test keeps the
+two in step).
 """
 
 from __future__ import annotations
@@ -72,6 +74,19 @@ def subscriptions(actor: Actor) -> Q:
     if actor.is_admin:
         return _tenant(actor)
     return _tenant(actor) & Q(billing_account__owner_id=actor.user_id)
+
+
+def subscriptions_sql(actor: Actor, alias: str) -> tuple[str, list[int]]:
+    """`subscriptions` as an SQL condition on the subscription table under `alias`, with `?`
+    placeholders and their values: the subscriptions page is a fixed statement (measured: the
+    query builder cost more CPU than the page's SQL). The same rule; a test compares the rows
+    both forms select for every kind of caller."""
+    if actor.tenant_id is None:
+        return "1 = 0", []
+    if actor.is_admin:
+        return f'{alias}."tenant_id" = ?', [actor.tenant_id]
+    return (f'{alias}."tenant_id" = ? AND {alias}."billing_account_id" IN '
+            '(SELECT "id" FROM "billing_account" WHERE "owner_id" = ?)', [actor.tenant_id, actor.user_id])
 
 
 def license_assignments(actor: Actor) -> Q:

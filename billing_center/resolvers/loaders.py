@@ -53,15 +53,23 @@ async def _rows_grouped(
     return [grouped.get(key, []) for key in keys]
 
 
-def _in_list(dialect: str, position: int) -> str:
-    # One statement text for any number of ids, so prepared statements are reused.
+def _in_list(dialect: str) -> str:
+    # One statement text for any number of values, so prepared statements are reused.
     if dialect == "postgres":
-        return f"= ANY(${position})"
+        return "= ANY(?)"
     return "IN (SELECT value FROM json_each(?))"
 
 
-def _param(dialect: str, position: int) -> str:
-    return f"${position}" if dialect == "postgres" else "?"
+def _list_param(dialect: str, values: Sequence[Any]) -> Any:
+    return list(values) if dialect == "postgres" else json.dumps(list(values))
+
+
+async def _fetch(sql: str, params: Sequence[Any]) -> list[dict]:
+    """Run a fixed statement written with `?` placeholders on either backend."""
+    connection = Tortoise.get_connection("default")
+    if connection.capabilities.dialect == "postgres":
+        sql = rows.numbered(sql, 1)
+    return await connection.execute_query_dict(sql, list(params))
 
 
 class Condition(NamedTuple):
@@ -103,51 +111,86 @@ async def page_rows(
     Each parent gets up to `page.limit + 1` rows so the caller can tell whether more follow.
     The row of each of `joins`, built, comes under the key `joined(i)` (None when there is none).
     """
-    connection = Tortoise.get_connection("default")
-    dialect = connection.capabilities.dialect
+    dialect = rows.dialect()
     names, converters = rows.select_list(model, alias="ranked")
-    ids_param: Any = list(parent_ids) if dialect == "postgres" else json.dumps(list(parent_ids))
-    params: list[Any] = [tenant_id, ids_param]
-    conditions = [
-        f"tenant_id = {_param(dialect, 1)}",
-        f"{parent_column} {_in_list(dialect, 2)}",
-    ]
+    params: list[Any] = [tenant_id, _list_param(dialect, parent_ids)]
+    conditions = ["tenant_id = ?", f"{parent_column} {_in_list(dialect)}"]
     for operator, pk in page.bounds():
         params.append(pk)
-        conditions.append(f"id {operator} {_param(dialect, len(params))}")
+        conditions.append(f"id {operator} ?")
     for condition in where:
         params.append(condition.value)
-        operator = _SQL_OPERATORS[condition.lookup]
-        conditions.append(f"{condition.column} {operator} {_param(dialect, len(params))}")
+        conditions.append(f"{condition.column} {_SQL_OPERATORS[condition.lookup]} ?")
     direction = "DESC" if page.sql_descending else "ASC"
-    table = model._meta.db_table
+    joined_select, joined_from, joined_params, read_joined = _joins(joins, "ranked", tenant_id)
     sql = (
-        f"SELECT {names}{{joined}} FROM ("
-        f"SELECT *, ROW_NUMBER() OVER "
-        f"(PARTITION BY {parent_column} ORDER BY id {direction}) AS position__ "
-        f'FROM "{table}" WHERE ' + " AND ".join(conditions) + ") AS ranked"
+        f"SELECT {names}{joined_select} FROM ("
+        f"SELECT *, ROW_NUMBER() OVER (PARTITION BY {parent_column} ORDER BY id {direction}) AS position__ "
+        f'FROM "{model._meta.db_table}" WHERE ' + " AND ".join(conditions) + f") AS ranked{joined_from} "
+        f'WHERE ranked.position__ <= ? ORDER BY ranked."{parent_column}", ranked."id" {direction}'
     )
-    joined_columns, joined_converters = [], []
-    for i, join in enumerate(joins):
-        alias = joined(i)
-        select, convert = rows.select_list(join.model, alias=alias, prefix=f"{alias}__")
-        joined_columns.append(select)
-        joined_converters.append((alias, convert, join.build))
-        sql += f' LEFT JOIN "{join.model._meta.db_table}" {alias} ON {alias}."id" = ranked."{join.column}"'
-        if join.tenant_scoped:
-            params.append(tenant_id)
-            sql += f' AND {alias}."tenant_id" = {_param(dialect, len(params))}'
-    params.append(page.limit + 1)
-    sql = sql.replace("{joined}", "".join(f", {select}" for select in joined_columns))
-    sql += (f" WHERE ranked.position__ <= {_param(dialect, len(params))} "
-            f"ORDER BY ranked.\"{parent_column}\", ranked.\"id\" {direction}")
     pages: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in await connection.execute_query_dict(sql, params):
-        values = rows.convert(row, converters)
-        for alias, convert, build in joined_converters:
-            values[alias] = None if row[f"{alias}__id"] is None else build(rows.convert(row, convert))
+    for row in await _fetch(sql, [*params, *joined_params, page.limit + 1]):
+        values = read_joined(row, rows.convert(row, converters))
         pages[values[parent_column]].append(values)
     return pages
+
+
+def _joins(joins: Sequence[Join], parent: str, tenant_id: int | None) -> tuple[str, str, list[Any], Callable]:
+    """The select list, LEFT JOINs and parameters that read `joins` in the statement of
+    their parents (under `parent`), and a function storing each joined row, built, in its
+    parent's values."""
+    selects, clauses, params, readers = [], [], [], []
+    for index, join in enumerate(joins):
+        alias = joined(index)
+        select, convert = rows.select_list(join.model, alias=alias, prefix=f"{alias}__")
+        selects.append(f", {select}")
+        clause = f' LEFT JOIN "{join.model._meta.db_table}" {alias} ON {alias}."id" = {parent}."{join.column}"'
+        if join.tenant_scoped:
+            clause += f' AND {alias}."tenant_id" = ?'
+            params.append(tenant_id)
+        clauses.append(clause)
+        readers.append((alias, convert, join.build))
+
+    def read(row: Any, values: dict[str, Any]) -> dict[str, Any]:
+        for alias, convert, build in readers:
+            values[alias] = None if row[f"{alias}__id"] is None else build(rows.convert(row, convert))
+        return values
+
+    return "".join(selects), "".join(clauses), params, read
+
+
+async def subscription_page(
+    actor: Actor,
+    page: PageRequest,
+    statuses: Sequence[str] | None,
+    channels: Sequence[str] | None,
+    product_id: int | None,
+    joins: Sequence[Join] = (),
+) -> list[dict[str, Any]]:
+    """One page (`limit + 1` rows) of the subscriptions the caller may see, filtered, with
+    `joins` read in passing: one fixed statement (`visibility.subscriptions_sql`)."""
+    dialect = rows.dialect()
+    names, converters = rows.select_list(models.Subscription, alias="s")
+    joined_select, joined_from, params, read_joined = _joins(joins, "s", actor.tenant_id)
+    visible, visible_params = visibility.subscriptions_sql(actor, "s")
+    conditions, params = [visible], [*params, *visible_params]
+    if statuses:
+        conditions.append(f's."status" {_in_list(dialect)}')
+        params.append(_list_param(dialect, statuses))
+    if channels:
+        conditions.append(f's."purchase_channel" {_in_list(dialect)}')
+        params.append(_list_param(dialect, channels))
+    if product_id is not None:
+        conditions.append('s."product_id" = ?')
+        params.append(product_id)
+    for operator, pk in page.bounds():
+        conditions.append(f's."id" {operator} ?')
+        params.append(pk)
+    direction = "DESC" if page.sql_descending else "ASC"
+    sql = (f'SELECT {names}{joined_select} FROM "subscription" s{joined_from} WHERE ' + " AND ".join(conditions)
+           + f' ORDER BY s."id" {direction} LIMIT ?')
+    return [read_joined(row, rows.convert(row, converters)) for row in await _fetch(sql, [*params, page.limit + 1])]
 
 
 def joined(index: int) -> str:
@@ -182,22 +225,21 @@ async def rows_with_ids(
     tenant's (users, domains) or global (products) — see `domain.visibility`."""
     wanted = list(ids)
     found: dict[int, Any] = {}
-    connection = Tortoise.get_connection("default")
-    dialect = connection.capabilities.dialect
+    dialect = rows.dialect()
     # The id list is one parameter, so the text never changes (PostgreSQL reuses its
     # prepared statement) and no query builder runs per call: measured, Tortoise spent more
     # time building `IN ($1, ..., $500)` than the database spent running it.
     names, converters = rows.select_list(model)
-    sql = f'SELECT {names} FROM "{model._meta.db_table}" WHERE "id" {_in_list(dialect, 1)}'
+    sql = f'SELECT {names} FROM "{model._meta.db_table}" WHERE "id" {_in_list(dialect)}'
     if tenant_id is not None:
-        sql += f' AND "tenant_id" = {_param(dialect, 2)}'
+        sql += ' AND "tenant_id" = ?'
     # Nested pages can name 100 x 100 ids per parent level: stay under asyncpg's limit.
     for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
         chunk = wanted[start : start + MAX_IDS_PER_STATEMENT]
-        params: list[Any] = [chunk if dialect == "postgres" else json.dumps(chunk)]
+        params: list[Any] = [_list_param(dialect, chunk)]
         if tenant_id is not None:
             params.append(tenant_id)
-        for row in await connection.execute_query_dict(sql, params):
+        for row in await _fetch(sql, params):
             values = rows.convert(row, converters)
             found[values["id"]] = build(values)
     return found
