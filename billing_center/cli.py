@@ -71,8 +71,6 @@ async def _run_billing(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    import uvicorn
-
     if workers > 1 and is_sqlite(settings.database_url):
         print(
             "SQLite allows one writer process: run one worker, or set DATABASE_URL to a "
@@ -80,11 +78,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
             file=sys.stderr,
         )
         return 2
-    uvicorn.run(
-        "billing_center.app:create_app", factory=True, host=host, port=port, workers=workers,
-        access_log=False, log_level="info",
-    )
-    return 0
+    from billing_center import workers as worker_processes
+
+    return worker_processes.serve(host, port, workers)
 
 
 def main(argv: list[str] | None = None) -> int:
