@@ -7,6 +7,7 @@ gives their select lists and turns their rows into the same Python values the OR
 
 from __future__ import annotations
 
+import functools
 from datetime import timezone as dt_timezone
 from typing import Any, Callable
 
@@ -65,6 +66,7 @@ def convert(row: Any, converters: Converters) -> dict[str, Any]:
     return values
 
 
+@functools.lru_cache(maxsize=512)
 def numbered(sql: str, first: int) -> str:
     """`sql` with its `?` placeholders as PostgreSQL's `$first`, `$first+1`, ... (our fixed
     statements have no `?` inside literals)."""
