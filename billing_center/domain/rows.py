@@ -8,15 +8,25 @@ gives their select lists and turns their rows into the same Python values the OR
 from __future__ import annotations
 
 import functools
+import operator
 from datetime import timezone as dt_timezone
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from tortoise import Tortoise, fields, timezone
 from tortoise.models import Model
 
-# Per column: (key in the result row, field name, conversion or None when the driver's value
-# already is the Python value).
-Converters = list[tuple[str, str, Callable[[Any], Any] | None]]
+
+
+class Converters(NamedTuple):
+    """How to read a model's columns from a result row: all of them at once (`read`, keys
+    in the row), under their field `names`, then the conversions of the few whose driver
+    value is not the Python value yet (field name, conversion)."""
+
+    read: Callable[[Any], tuple]
+    names: tuple[str, ...]
+    conversions: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
 _CACHE: dict[tuple[type, str, str, str], tuple[str, Converters]] = {}
 
 
@@ -37,8 +47,13 @@ def select_list(model: type[Model], alias: str = "", prefix: str = "") -> tuple[
         qualifier = f'{alias}.' if alias else ""
         columns = list(meta.fields_db_projection.items())
         select = ", ".join(f'{qualifier}"{column}" AS "{prefix}{name}"' for name, column in columns)
-        converters = [(prefix + name, name, None if name in native else _converter(meta.fields_map[name]))
-                      for name, _ in columns]
+        names = tuple(name for name, _ in columns)
+        # itemgetter of one key returns the value, not a 1-tuple: a model has more columns.
+        converters = Converters(
+            read=operator.itemgetter(*(prefix + name for name in names)),
+            names=names,
+            conversions=tuple((name, _converter(meta.fields_map[name])) for name in names if name not in native),
+        )
         _CACHE[key] = (select, converters)
     return _CACHE[key]
 
@@ -59,10 +74,11 @@ def _converter(field: fields.Field) -> Callable[[Any], Any]:
 
 def convert(row: Any, converters: Converters) -> dict[str, Any]:
     """A result row's columns (see `select_list`) as field name -> Python value."""
-    values = {}
-    for key, name, to_python in converters:
-        value = row[key]
-        values[name] = value if to_python is None or value is None else to_python(value)
+    values = dict(zip(converters.names, converters.read(row)))
+    for name, to_python in converters.conversions:
+        value = values[name]
+        if value is not None:
+            values[name] = to_python(value)
     return values
 
 
