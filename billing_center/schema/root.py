@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
-from billing_center.resolvers import mutations, queries, relations
+from billing_center.resolvers import limits, mutations, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter
 from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.schema import enums, inputs, payloads, types
@@ -280,7 +280,12 @@ schema = BillingSchema(
     query=Query,
     mutation=Mutation,
     types=list(types.NODE_TYPES.values()),
-    extensions=[ErrorPresenter, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    extensions=[
+        ErrorPresenter,
+        *limits.extensions(),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
     execution_context_class=LeanExecutionContext,
 )
 relations.install_fast_paths(schema._schema)
