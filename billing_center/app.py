@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from billing_center.domain.clock import Clock, SystemClock
 from billing_center.domain.payments import PaymentGateway, SandboxGateway
 from billing_center.resolvers.context import Context
 from billing_center.schema.root import schema
+from billing_center.transport import BodyLimit, RequestTimeout, error_body, respond
 
 try:  # the exception Strawberry's views turn into an HTTP status (cross-web since 0.33x)
     from cross_web import HTTPException
@@ -32,12 +34,6 @@ except ImportError:  # pragma: no cover - older Strawberry
     from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
 log = logging.getLogger("billing_center.app")
-
-
-def _error_body(message: str, code: str, request_id: str) -> bytes:
-    return orjson.dumps(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
-    )
 
 
 class RequestIdentity:
@@ -74,12 +70,12 @@ class RequestIdentity:
                     session = await authenticate(token, self.settings.operator_token) if token else None
                 except Exception:
                     log.exception("authentication failed in request %s", request_id)
-                    await _respond(send_with_id, 503, _error_body("Service unavailable.", "INTERNAL", request_id))
+                    await respond(send_with_id, 503, error_body("Service unavailable.", "INTERNAL", request_id))
                     return
                 if session is None:
-                    await _respond(
+                    await respond(
                         send_with_id, 401,
-                        _error_body("Invalid or revoked token.", "UNAUTHENTICATED", request_id),
+                        error_body("Invalid or revoked token.", "UNAUTHENTICATED", request_id),
                         extra=[(b"www-authenticate", b"Bearer")],
                     )
                     return
@@ -94,12 +90,6 @@ def _bearer_token(scope: Scope) -> str | None:
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" else ""
     return None
-
-
-async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
-    await send({"type": "http.response.body", "body": body})
 
 
 # U+0000 in text: PostgreSQL cannot store it, and no name, key or card number contains it.
@@ -134,10 +124,11 @@ class BillingGraphQL(GraphQL):
     def parse_query_params(self, params: Any) -> dict[str, Any]:
         return _refuse_nul(super().parse_query_params(params))
 
-    def __init__(self, clock: Clock, gateway: PaymentGateway, **kwargs: Any):
+    def __init__(self, clock: Clock, gateway: PaymentGateway, production: bool = False, **kwargs: Any):
         super().__init__(schema, **kwargs)
         self.clock = clock
         self.gateway = gateway
+        self.production = production
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         state = request.scope.get("state", {})
@@ -149,6 +140,7 @@ class BillingGraphQL(GraphQL):
             actor=session.actor if session else None,
             tenant_clock_now=session.tenant_clock_now if session else None,
             tenant_row=session.tenant if session else None,
+            production=self.production,
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -187,13 +179,14 @@ def create_app(
         clock=clock or SystemClock(),
         gateway=gateway or SandboxGateway(),
         graphql_ide="graphiql" if settings.graphiql else None,
+        production=settings.production,
         allow_queries_via_get=True,
     )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if manage_db:
-            await db.init_db(settings.database_url, settings.db_pool_size)
+            await db.init_db(settings.database_url, settings.db_pool_size, settings.statement_timeout_ms)
             _tune_gc()
         try:
             yield
@@ -208,5 +201,13 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    # The last added runs first: request id and token, CORS, then the body and time limits.
+    app.add_middleware(RequestTimeout, seconds=settings.request_timeout_seconds)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type"], expose_headers=["x-request-id"], max_age=600,
+        )
     app.add_middleware(RequestIdentity, settings=settings)
     return app

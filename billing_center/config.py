@@ -46,15 +46,43 @@ class Settings:
     # Per worker: each uvicorn worker owns a pool, so workers x pool must stay below
     # PostgreSQL's max_connections.
     db_pool_size: int = 10
+    # "production" turns GraphiQL, introspection and field suggestions off (README).
+    environment: str = "development"
+    # Browser origins allowed to call the API (CORS); none by default: scripts need none.
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1024 * 1024
+    request_timeout_seconds: float = 10.0
+    # PostgreSQL only, for the API's connections (a billing run's statements may be longer).
+    statement_timeout_ms: int = 5000
+
+    @property
+    def production(self) -> bool:
+        """True for the production profile."""
+        return self.environment == "production"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
-        """Read DATABASE_URL, BILLING_OPERATOR_TOKEN, BILLING_GRAPHIQL, BILLING_DB_POOL_SIZE."""
+        """Read DATABASE_URL, BILLING_OPERATOR_TOKEN, BILLING_GRAPHIQL, BILLING_DB_POOL_SIZE,
+        BILLING_ENV, BILLING_CORS_ORIGINS (comma-separated), BILLING_MAX_BODY_BYTES,
+        BILLING_REQUEST_TIMEOUT_SECONDS and BILLING_STATEMENT_TIMEOUT_MS."""
         env = os.environ if environ is None else environ
         url = env.get("DATABASE_URL") or default_database_url()
+        environment = env.get("BILLING_ENV", "development").strip().lower() or "development"
+        if environment not in ("development", "production"):
+            raise ValueError(f"BILLING_ENV must be development or production, not {environment!r}")
+        production = environment == "production"
+        origins = tuple(o.strip() for o in env.get("BILLING_CORS_ORIGINS", "").split(",") if o.strip())
+        if "*" in origins:
+            raise ValueError("BILLING_CORS_ORIGINS must list origins (https://admin.example.com), not *")
         return cls(
             database_url=normalise_database_url(url),
             operator_token=env.get("BILLING_OPERATOR_TOKEN") or None,
-            graphiql=env.get("BILLING_GRAPHIQL", "1").lower() not in ("0", "false", "no"),
+            # GraphiQL is a development tool: production never serves it.
+            graphiql=not production and env.get("BILLING_GRAPHIQL", "1").lower() not in ("0", "false", "no"),
             db_pool_size=int(env.get("BILLING_DB_POOL_SIZE", "10")),
+            environment=environment,
+            cors_origins=origins,
+            max_body_bytes=int(env.get("BILLING_MAX_BODY_BYTES", str(1024 * 1024))),
+            request_timeout_seconds=float(env.get("BILLING_REQUEST_TIMEOUT_SECONDS", "10")),
+            statement_timeout_ms=int(env.get("BILLING_STATEMENT_TIMEOUT_MS", "5000")),
         )

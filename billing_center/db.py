@@ -41,13 +41,16 @@ class NoResetConnection(asyncpg.Connection):
         return ""
 
 
-def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
-    """The Tortoise config dict for `database_url` (SQLite or PostgreSQL)."""
+def tortoise_config(database_url: str, pool_size: int = 10, statement_timeout_ms: int | None = None) -> dict[str, Any]:
+    """The Tortoise config dict for `database_url` (SQLite or PostgreSQL); on PostgreSQL,
+    `statement_timeout_ms` caps every statement of these connections."""
     url = normalise_database_url(database_url)
     connection: str | dict[str, Any] = url
     if not is_sqlite(url):
         connection = expand_db_url(_with_pool_size(url, pool_size))
         connection["credentials"]["connection_class"] = NoResetConnection
+        if statement_timeout_ms:
+            connection["credentials"]["server_settings"] = {"statement_timeout": str(statement_timeout_ms)}
     return {
         "connections": {"default": connection},
         "apps": {
@@ -62,7 +65,7 @@ def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
     }
 
 
-async def init_db(database_url: str, pool_size: int = 10) -> None:
+async def init_db(database_url: str, pool_size: int = 10, statement_timeout_ms: int | None = None) -> None:
     """Open Tortoise for this process; requests run in other tasks than the lifespan, hence
     the global fallback context (STACK.md §0.1)."""
     # The executor cache is process-global and keyed by connection name: after a switch of
@@ -71,7 +74,8 @@ async def init_db(database_url: str, pool_size: int = 10) -> None:
     # Only one global context may exist: a process that switches databases (the test suite)
     # closes the previous one first.
     await close_db()
-    await Tortoise.init(config=tortoise_config(database_url, pool_size), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(database_url, pool_size, statement_timeout_ms),
+                        _enable_global_fallback=True)
 
 
 async def close_db() -> None:

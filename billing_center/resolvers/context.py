@@ -30,6 +30,8 @@ class Context:
     tenant_clock_now: datetime | None = None
     # The caller's tenant row, read with the token (`domain.auth.Session.tenant`).
     tenant_row: dict | None = None
+    # The production profile (`resolvers.profile`): no introspection, no field suggestions.
+    production: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

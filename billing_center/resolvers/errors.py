@@ -15,6 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.resolvers import profile
 from billing_center.schema import enums
 from billing_center.schema.payloads import UserError
 
@@ -54,9 +55,12 @@ class ErrorPresenter(MaskErrors):
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        request_id = getattr(self.execution_context.context, "request_id", None)
+        context = self.execution_context.context
+        request_id = getattr(context, "request_id", None)
         processed: list[GraphQLError] = []
         for error in errors:
+            if profile.is_production(context) and error.original_error is None:
+                error.message = profile.without_suggestions(error.message)
             original = error.original_error
             if isinstance(original, DomainError):
                 error.extensions = {**(error.extensions or {}), "code": original.code.value}

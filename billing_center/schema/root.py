@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
-from billing_center.resolvers import limits, mutations, queries, relations
+from billing_center.resolvers import limits, mutations, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter
 from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.schema import enums, inputs, payloads, types
@@ -282,6 +282,7 @@ schema = BillingSchema(
     types=list(types.NODE_TYPES.values()),
     extensions=[
         ErrorPresenter,
+        profile.IntrospectionGuard,
         *limits.extensions(),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

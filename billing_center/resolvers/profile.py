@@ -1,0 +1,62 @@
+"""The production profile (`BILLING_ENV=production`, RELIABILITY.md B5, B6): no introspection
+and no field suggestions, so the schema cannot be mapped from outside; GraphiQL is off too
+(`config.Settings`). The development profile keeps all three for people exploring the API.
+
+The profile is read from each request's context rather than baked into the schema, so one
+process (the test suite) can serve both, and the validation cache stays profile-free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+_INTROSPECTION = {"__schema", "__type"}
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def is_production(context: Any) -> bool:
+    """Whether the request runs under the production profile."""
+    return bool(getattr(context, "production", False))
+
+
+def without_suggestions(message: str) -> str:
+    """`message` without graphql-core's "Did you mean ...?" hints."""
+    return _SUGGESTION.sub("", message)
+
+
+class IntrospectionGuard(SchemaExtension):
+    """Refuses `__schema` and `__type` before execution under the production profile
+    (`__typename` stays: clients need it for unions and caching)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and is_production(context.context):
+            fragments = {d.name.value: d for d in document.definitions if hasattr(d, "type_condition")}
+            for definition in document.definitions:
+                if isinstance(definition, OperationDefinitionNode) and _introspects(definition.selection_set, fragments, set()):
+                    raise GraphQLError("Introspection is disabled on this server.", definition,
+                                       extensions={"code": "FORBIDDEN"})
+        yield
+
+
+def _introspects(selection_set: Any, fragments: dict, seen: set[str]) -> bool:
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            if selection.name.value in _INTROSPECTION or _introspects(selection.selection_set, fragments, seen):
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _introspects(selection.selection_set, fragments, seen):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name not in seen and name in fragments:
+                seen.add(name)
+                if _introspects(fragments[name].selection_set, fragments, seen):
+                    return True
+    return False

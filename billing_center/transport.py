@@ -1,0 +1,133 @@
+"""HTTP-level limits of /graphql (RELIABILITY.md A3, A8): body size and request time.
+
+Both answer in the API's error shape (`errors[].extensions.code`) with a request id, before
+or instead of the GraphQL layer:
+
+- a body over `max_body_bytes` (1 MiB) is refused with HTTP 413 `PAYLOAD_TOO_LARGE`, whether
+  `Content-Length` announces it or the stream only turns out that long; nothing is parsed;
+- a request still running after `request_timeout_seconds` (10 s) is answered with HTTP 504
+  `TIMEOUT`. The work is not cancelled: a mutation finishes (or rolls back) its transaction
+  as one whole, so the client's retry with the same idempotency key finds it done or
+  redoes it, and never half of it. PostgreSQL's `statement_timeout` bounds what a read can
+  still cost the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("billing_center.transport")
+
+
+def error_body(message: str, code: str, request_id: str) -> bytes:
+    """The JSON body of a request refused outside GraphQL execution."""
+    return orjson.dumps(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
+    )
+
+
+async def respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Send a whole JSON response."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _request_id(scope: Scope) -> str:
+    return scope.get("state", {}).get("request_id", "")
+
+
+class BodyLimit:
+    """Refuse /graphql bodies over `max_bytes` with 413, reading at most `max_bytes + 1`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        await respond(send, 413, error_body(
+            f"The request body is larger than {self.max_bytes:,} bytes.", "PAYLOAD_TOO_LARGE", _request_id(scope)
+        ))
+
+
+class RequestTimeout:
+    """Answer 504 TIMEOUT when a request runs longer than `seconds` (see the module doc)."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        timed_out = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if timed_out:
+                return  # the client already has its 504
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        work = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        done, _ = await asyncio.wait({work}, timeout=self.seconds)
+        if work in done:
+            work.result()  # re-raise what the application raised
+            return
+        if started:
+            await work  # the answer is already on its way: let it finish
+            return
+        timed_out = True
+        log.warning("request %s took longer than %.1f s: answered 504, left to finish", _request_id(scope), self.seconds)
+        work.add_done_callback(_log_failure)
+        await respond(send, 504, error_body(
+            f"The request took longer than {self.seconds:g} s. A mutation sent with an idempotency key may be "
+            "retried with the same key.", "TIMEOUT", _request_id(scope),
+        ))
+
+
+def _log_failure(task: Any) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a request answered with 504 later failed", exc_info=task.exception())
