@@ -24,6 +24,7 @@ from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
 from billing_center.domain.clock import Clock, SystemClock
 from billing_center.domain.payments import PaymentGateway, SandboxGateway
+from billing_center.redaction import install_log_redaction
 from billing_center.resolvers.context import Context
 from billing_center.schema.root import schema
 from billing_center.transport import BodyLimit, RequestTimeout, error_body, respond
@@ -175,6 +176,7 @@ def create_app(
     """The application. `manage_db=False` leaves opening the database to the caller (tests).
     The payment gateway is the built-in sandbox (SPEC §2) unless another is given."""
     settings = settings or Settings.from_env()
+    install_log_redaction()
     graphql = BillingGraphQL(
         clock=clock or SystemClock(),
         gateway=gateway or SandboxGateway(),

@@ -15,6 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.redaction import redact_error_message
 from billing_center.resolvers import profile
 from billing_center.schema import enums
 from billing_center.schema.payloads import UserError
@@ -59,6 +60,8 @@ class ErrorPresenter(MaskErrors):
         request_id = getattr(context, "request_id", None)
         processed: list[GraphQLError] = []
         for error in errors:
+            # graphql-core echoes invalid input values: a card number must not come back.
+            error.message = redact_error_message(error.message)
             if profile.is_production(context) and error.original_error is None:
                 error.message = profile.without_suggestions(error.message)
             original = error.original_error

@@ -1,0 +1,69 @@
+"""Card numbers, security codes and tokens never reach a log line or an error message
+(RELIABILITY.md B8; PCI DSS 3.3.1, 3.4.1).
+
+Two leaks exist whatever our own code does: graphql-core echoes an invalid input value in its
+coercion errors ("Int cannot represent non-integer value: '4242424242424242'"), and a logged
+exception or SQL statement may carry a value of the request. So:
+
+- `redact_error_message` removes the echoed value from GraphQL error messages (the message
+  still names the argument and what was wrong), then applies `redact`;
+- `install_log_redaction` makes every log record of the process pass through `redact`,
+  message, arguments and traceback alike.
+
+`redact` replaces digit runs of 12 or more (spaces and dashes allowed: any card number), our
+bearer tokens (`bc_...`) and gateway tokens (`tok_...`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from typing import Any
+
+MASK = "[redacted]"
+_CARD_NUMBER = re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,}(?![\w-])")
+_TOKENS = re.compile(r"\b(?:bc|tok)_[A-Za-z0-9_\-]{6,}")
+# graphql-core's echoes of an input value, up to where the message goes on.
+_ECHOES = [
+    (re.compile(r"got invalid value .*? at '"), "got an invalid value at '"),
+    (re.compile(r"got invalid value .*?;"), "got an invalid value;"),
+    (re.compile(r"(cannot represent [\w -]*value): .*?(;|$)"), r"\1\2"),
+    (re.compile(r"\bfound:? .*?(?=;|\.$|$)"), "found an invalid value"),
+    (re.compile(r"(Enum '[^']*' cannot represent value): .*?(;|$)"), r"\1\2"),
+]
+
+
+def redact(text: str) -> str:
+    """`text` with card-number-like digit runs and tokens masked."""
+    return _TOKENS.sub(MASK, _CARD_NUMBER.sub(MASK, text))
+
+
+def redact_error_message(message: str) -> str:
+    """A GraphQL error message without the input value graphql-core echoes in it."""
+    for pattern, replacement in _ECHOES:
+        message = pattern.sub(replacement, message)
+    return redact(message)
+
+
+def install_log_redaction() -> None:
+    """Make every log record of this process redacted (idempotent)."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "_redacting", False):
+        return
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logged as it is
+            return record
+        redacted = redact(message)
+        if redacted != message:  # records with nothing to hide keep their shape (msg, args)
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        return record
+
+    make_record._redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
