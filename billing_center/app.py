@@ -24,6 +24,7 @@ from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
 from billing_center.domain.clock import Clock, SystemClock
 from billing_center.domain.payments import PaymentGateway, SandboxGateway
+from billing_center.domain.throttle import PointsBucket
 from billing_center.redaction import install_log_redaction
 from billing_center.resolvers.context import Context
 from billing_center.schema.root import schema
@@ -125,11 +126,13 @@ class BillingGraphQL(GraphQL):
     def parse_query_params(self, params: Any) -> dict[str, Any]:
         return _refuse_nul(super().parse_query_params(params))
 
-    def __init__(self, clock: Clock, gateway: PaymentGateway, production: bool = False, **kwargs: Any):
+    def __init__(self, clock: Clock, gateway: PaymentGateway, production: bool = False,
+                 points: PointsBucket | None = None, **kwargs: Any):
         super().__init__(schema, **kwargs)
         self.clock = clock
         self.gateway = gateway
         self.production = production
+        self.points = points
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         state = request.scope.get("state", {})
@@ -142,6 +145,8 @@ class BillingGraphQL(GraphQL):
             tenant_clock_now=session.tenant_clock_now if session else None,
             tenant_row=session.tenant if session else None,
             production=self.production,
+            points=self.points,
+            client_address=request.client.host if request.client else "",
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -182,6 +187,7 @@ def create_app(
         gateway=gateway or SandboxGateway(),
         graphql_ide="graphiql" if settings.graphiql else None,
         production=settings.production,
+        points=PointsBucket(settings.rate_limit_points) if settings.rate_limit_points > 0 else None,
         allow_queries_via_get=True,
     )
 

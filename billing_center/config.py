@@ -54,6 +54,8 @@ class Settings:
     request_timeout_seconds: float = 10.0
     # PostgreSQL only, for the API's connections (a billing run's statements may be longer).
     statement_timeout_ms: int = 5000
+    # Points per caller and minute (query 1, mutation 5); 0 turns the limit off (benchmarks).
+    rate_limit_points: int = 2000
 
     @property
     def production(self) -> bool:
@@ -64,7 +66,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         """Read DATABASE_URL, BILLING_OPERATOR_TOKEN, BILLING_GRAPHIQL, BILLING_DB_POOL_SIZE,
         BILLING_ENV, BILLING_CORS_ORIGINS (comma-separated), BILLING_MAX_BODY_BYTES,
-        BILLING_REQUEST_TIMEOUT_SECONDS and BILLING_STATEMENT_TIMEOUT_MS."""
+        BILLING_REQUEST_TIMEOUT_SECONDS, BILLING_STATEMENT_TIMEOUT_MS and BILLING_RATE_LIMIT_POINTS."""
         env = os.environ if environ is None else environ
         url = env.get("DATABASE_URL") or default_database_url()
         environment = env.get("BILLING_ENV", "development").strip().lower() or "development"
@@ -85,4 +87,5 @@ class Settings:
             max_body_bytes=int(env.get("BILLING_MAX_BODY_BYTES", str(1024 * 1024))),
             request_timeout_seconds=float(env.get("BILLING_REQUEST_TIMEOUT_SECONDS", "10")),
             statement_timeout_ms=int(env.get("BILLING_STATEMENT_TIMEOUT_MS", "5000")),
+            rate_limit_points=int(env.get("BILLING_RATE_LIMIT_POINTS", "2000")),
         )

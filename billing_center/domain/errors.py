@@ -43,14 +43,17 @@ class ErrorCode(str, Enum):
 class DomainError(Exception):
     """A refused business rule: becomes a `userError` on a mutation, a coded error on a query.
 
-    `field` is the path of the input field at fault, e.g. ("input", "adminEmail").
+    `field` is the path of the input field at fault, e.g. ("input", "adminEmail");
+    `retry_after`, for THROTTLED, the seconds to wait before trying again.
     """
 
-    def __init__(self, code: ErrorCode, message: str, field: tuple[str, ...] | None = None):
+    def __init__(self, code: ErrorCode, message: str, field: tuple[str, ...] | None = None,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after = retry_after
 
 
 def not_found(what: str, field: tuple[str, ...] | None = None) -> DomainError:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, dunning, idempotency, models, visibility
+from billing_center.domain import actions, audit, dunning, idempotency, models, throttle, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
@@ -43,7 +43,7 @@ async def pay_invoice(
     """§7: charge what an open or past-due invoice asks for with any card of its billing
     account. A declined charge is recorded as a failed attempt and refused with
     PAYMENT_DECLINED. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_STATUS,
-    PAYMENT_DECLINED, IDEMPOTENCY_KEY_REUSED."""
+    PAYMENT_DECLINED, IDEMPOTENCY_KEY_REUSED, THROTTLED."""
     tenant_id = actor.require_tenant()
     key = idempotency.Key.of("payInvoice", idempotency_key,
                              {"invoiceId": invoice_id, "paymentMethodId": payment_method_id})
@@ -63,6 +63,7 @@ async def pay_invoice(
     if invoice["status"] not in PAYABLE or invoice["amount_due"] <= 0:
         raise DomainError(ErrorCode.INVALID_STATUS, f"The invoice is {invoice['status'].value}: nothing to pay.",
                           ("input", "invoiceId"))
+    await throttle.take_payment_attempt(invoice["billing_account_id"], clock.now(), ("input", "invoiceId"))
     cards = await models.PaymentMethod.filter(
         id=payment_method_id, tenant_id=tenant_id, billing_account_id=invoice["billing_account_id"]
     ).values("gateway_token")

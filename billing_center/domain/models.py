@@ -557,3 +557,16 @@ class TrialClaim(Model):
     class Meta:
         table = "trial_claim"
         unique_together = (("tenant_id", "product_id"),)
+
+
+class RateWindow(Model):
+    """A fixed window of a rate limit (RELIABILITY.md A9): how many attempts `key` made since
+    `started_at`. One row per key, updated in place by a single conditional upsert so that
+    racing requests of several processes cannot exceed the limit."""
+
+    key = fields.CharField(max_length=200, primary_key=True)
+    started_at = fields.DatetimeField()
+    count = fields.IntField()
+
+    class Meta:
+        table = "rate_window"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, models, visibility
+from billing_center.domain import actions, audit, models, throttle, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, not_found
@@ -49,10 +49,12 @@ async def add_payment_method(
 ) -> int:
     """§2: validate a card, hand it to the gateway, keep only the masked card and the token,
     and make it the profile's payment method. Raises NOT_FOUND, FORBIDDEN,
-    READ_ONLY_SELF_SERVICE, CARD_INVALID, PAYMENT_DECLINED. Returns the new card's id."""
+    READ_ONLY_SELF_SERVICE, THROTTLED, CARD_INVALID, PAYMENT_DECLINED. Returns the new card's id."""
     tenant_id = actor.require_tenant()
     profile = await _account_of(actor, models.BillingProfile, billing_profile_id, "Billing profile", "billingProfileId")
     now = clock.now()
+    # Card testing: every attempt counts, valid or not, before the gateway sees it (A9).
+    await throttle.take_payment_attempt(profile["billing_account_id"], now, ("input", "card"))
     valid = validate_card(card, now.date())
     # NOTE: the gateway is a network call: never inside the transaction (§2).
     token = await gateway.tokenize(valid, card.security_code)
@@ -76,9 +78,10 @@ async def add_payment_method(
 async def update_payment_method(actor: Actor, payment_method_id: int, edit: CardEdit, clock: Clock) -> None:
     """§2: edit a card's security code, expiry, name or address. The security code is checked
     and passed on, never stored. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE,
-    CARD_INVALID."""
+    THROTTLED, CARD_INVALID."""
     tenant_id = actor.require_tenant()
-    await _account_of(actor, models.PaymentMethod, payment_method_id, "Payment method", "paymentMethodId")
+    method = await _account_of(actor, models.PaymentMethod, payment_method_id, "Payment method", "paymentMethodId")
+    await throttle.take_payment_attempt(method["billing_account_id"], clock.now(), ("input",))
     current = await models.PaymentMethod.get(id=payment_method_id, tenant_id=tenant_id)
     path = ("input",)
     if edit.security_code is not None:

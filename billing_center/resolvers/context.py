@@ -12,6 +12,7 @@ from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock, FixedClock
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.payments import PaymentGateway, SandboxGateway
+from billing_center.domain.throttle import PointsBucket
 from billing_center.resolvers import relations
 from billing_center.resolvers.loaders import Loaders
 
@@ -32,6 +33,10 @@ class Context:
     tenant_row: dict | None = None
     # The production profile (`resolvers.profile`): no introspection, no field suggestions.
     production: bool = False
+    # The application's rate-limit buckets (`domain.throttle.PointsBucket`), and who pays:
+    # the user of the token, or the client address of an anonymous request.
+    points: PointsBucket | None = None
+    client_address: str = ""
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +75,19 @@ class Context:
         self.tenant_clock_now = tenant_clock_now
         self.loaders = Loaders(actor)
         self._use_tenant_clock()
+
+    @property
+    def caller(self) -> str:
+        """Whose rate limit this request is charged to."""
+        if self.actor is None:
+            return f"anonymous:{self.client_address}"
+        if self.actor.tenant_id is None:
+            return "operator"
+        return f"user:{self.actor.tenant_id}:{self.actor.user_id}"
+
+    def wall_now(self) -> datetime:
+        """The application's own clock (not a sandbox tenant's): rate limits run on it."""
+        return self._system_clock.now()
 
     def now(self) -> datetime:
         """Now for the caller's tenant (its sandbox clock when it has one)."""

@@ -30,6 +30,7 @@ def user_error(error: DomainError) -> UserError:
         code=enums.ErrorCode(error.code.value),
         field=list(error.field) if error.field else None,
         message=error.message,
+        retry_after=error.retry_after,
     )
 
 
@@ -69,6 +70,8 @@ class ErrorPresenter(MaskErrors):
                 error.extensions = {**(error.extensions or {}), "code": original.code.value}
                 if original.field:
                     error.extensions["field"] = list(original.field)
+                if original.retry_after is not None:
+                    error.extensions["retryAfter"] = original.retry_after
                 processed.append(error)
             elif is_expected(error):
                 processed.append(error)

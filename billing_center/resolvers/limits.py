@@ -9,6 +9,8 @@
   variables, so this one runs when the operation starts, not in (cached) validation.
 
 HTTP batching is not enabled (Strawberry's default): a JSON array body is refused with 400.
+Then, once the operation is known to be valid, it is charged to its caller's rate limit
+(`RateLimit`, RELIABILITY.md A9).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from billing_center.domain.errors import DomainError
 from billing_center.resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MAX_DEPTH = 8
@@ -47,6 +50,8 @@ MAX_ALIASES = 15
 MAX_TOKENS = 1_000
 MAX_ROOT_MUTATIONS = 5
 NODE_BUDGET = 10_000
+QUERY_POINTS = 1
+MUTATION_POINTS = 5
 CODE = "QUERY_TOO_COMPLEX"
 
 
@@ -156,6 +161,35 @@ def _page_size(field: FieldNode, field_def: Any, variables: dict, path: tuple[st
     return DEFAULT_PAGE_SIZE
 
 
+class RateLimit(SchemaExtension):
+    """Charge the operation to its caller's points (`domain.throttle.PointsBucket`) before it
+    runs: a query costs 1, a mutation 5 per root field. Over the budget: THROTTLED with
+    `retryAfter`, and nothing runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        bucket = getattr(context.context, "points", None)
+        document = context.graphql_document
+        if bucket is not None and document is not None:
+            try:
+                bucket.take(context.context.caller, _cost(document, context.operation_name), context.context.wall_now())
+            except DomainError as error:
+                # Raised before execution, it skips the error presenter: the extensions go here.
+                raise GraphQLError(error.message, original_error=error, extensions={
+                    "code": error.code.value, "retryAfter": error.retry_after}) from None
+        yield
+
+
+def _cost(document: DocumentNode, operation_name: str | None) -> int:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and _selected(definition, operation_name):
+            if definition.operation == OperationType.MUTATION:
+                return MUTATION_POINTS * max(1, sum(1 for _ in _fields(definition.selection_set, fragments.get)))
+            return QUERY_POINTS
+    return QUERY_POINTS
+
+
 def extensions() -> list[Any]:
     """The schema extensions (as factories) that enforce these limits."""
     return [
@@ -164,4 +198,5 @@ def extensions() -> list[Any]:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules([RootMutationLimit]),
         NodeBudget,
+        RateLimit,
     ]

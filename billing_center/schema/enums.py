@@ -140,7 +140,7 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "PRODUCT_KEY_ALREADY_REDEEMED": "The product key was redeemed already.",
     "PRODUCT_KEY_WRONG_CLOUD": "The product key is not valid in your tenant's cloud.",
     "PRODUCT_KEY_EXPIRED": "The product key has expired.",
-    "THROTTLED": "Too many failed attempts; wait and try again.",
+    "THROTTLED": "Too many attempts or points in too short a time; wait `retryAfter` seconds and try again.",
     "NOT_SELF_SERVICE": "The product cannot be bought self-service.",
     "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used with a different input.",
     "CLOCK_NOT_SANDBOX": "Only sandbox tenants have a clock that can be moved.",

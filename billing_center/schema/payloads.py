@@ -15,6 +15,9 @@ class UserError:
     code: enums.ErrorCode = strawberry.field(description="What went wrong, stable for scripts.")
     field: list[str] | None = strawberry.field(description="Path of the input field at fault, e.g. [\"input\", \"adminEmail\"].")
     message: str = strawberry.field(description="What went wrong, for people.")
+    retry_after: int | None = strawberry.field(
+        default=None, description="For THROTTLED: seconds to wait before trying again."
+    )
 
 
 @strawberry.type(description="Result of `signUp`.")
