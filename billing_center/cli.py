@@ -1,4 +1,4 @@
-"""The `billing-center` command: serve | migrate | seed-demo | run-billing | export-schema."""
+"""The `billing-center` command: serve | migrate | seed-demo | run-billing | check | export-schema."""
 
 from __future__ import annotations
 
@@ -70,6 +70,21 @@ async def _run_billing(settings: Settings) -> None:
     print(f"Billing run: {len(transitions)} transitions ({summary}).")
 
 
+async def _check(settings: Settings) -> int:
+    from billing_center import db
+    from billing_center.domain import integrity
+
+    await db.init_db(settings.database_url)
+    try:
+        found = await integrity.violations()
+    finally:
+        await db.close_db()
+    for violation in found:
+        print(violation)
+    print("Integrity: ok." if not found else f"Integrity: {len(found)} violations.")
+    return 1 if found else 0
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if workers > 1 and is_sqlite(settings.database_url):
         print(
@@ -94,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="create or upgrade the database and load the catalogue")
     commands.add_parser("seed-demo", help="create the demo organization and print its tokens")
     commands.add_parser("run-billing", help="process everything due for every live tenant up to now")
+    commands.add_parser("check", help="check every invariant of the billing data (exit 1 on a violation)")
     export = commands.add_parser("export-schema", help="write the schema as SDL")
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.add_argument("--check", action="store_true", help="fail if the file is stale")
@@ -102,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
+    if args.command == "check":
+        return asyncio.run(_check(settings))
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         return 0

@@ -98,3 +98,18 @@ def test_run_billing_runs_the_engine_for_live_tenants(tmp_path, env):
     billed = run(["run-billing"], env, tmp_path)
     assert billed.returncode == 0, billed.stderr
     assert billed.stdout.strip() == "Billing run: 0 transitions (nothing was due)."
+
+
+def test_check_passes_on_sound_data_and_names_a_broken_invariant(tmp_path, env):
+    import sqlite3
+
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    assert run(["seed-demo"], env, tmp_path).returncode == 0
+    checked = run(["check"], env, tmp_path)
+    assert checked.returncode == 0 and "Integrity: ok." in checked.stdout, checked.stdout + checked.stderr
+    with sqlite3.connect(tmp_path / "var" / "billing.db") as connection:
+        connection.execute("UPDATE subscription SET assigned_count = assigned_count + 1 WHERE id = "
+                           "(SELECT MIN(id) FROM subscription)")
+    checked = run(["check"], env, tmp_path)
+    assert checked.returncode == 1
+    assert "assignment rows" in checked.stdout and "Integrity: 1 violations." in checked.stdout
