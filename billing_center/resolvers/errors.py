@@ -74,6 +74,10 @@ class ErrorPresenter(MaskErrors):
                     error.extensions["retryAfter"] = original.retry_after
                 processed.append(error)
             elif is_expected(error):
+                if error.original_error is None and not (error.extensions or {}).get("code"):
+                    # The document itself was refused (syntax, validation, limits): say so in
+                    # the one place scripts read, like every other error.
+                    error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
                 processed.append(error)
             else:
                 log.error(
