@@ -28,7 +28,7 @@ from billing_center.domain.throttle import PointsBucket
 from billing_center.redaction import install_log_redaction
 from billing_center.resolvers.context import Context
 from billing_center.schema.root import schema
-from billing_center.transport import BodyLimit, RequestTimeout, error_body, respond
+from billing_center.transport import BodyLimit, ConcurrencyLimit, RequestTimeout, error_body, respond
 
 try:  # the exception Strawberry's views turn into an HTTP status (cross-web since 0.33x)
     from cross_web import HTTPException
@@ -209,7 +209,8 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    # The last added runs first: request id and token, CORS, then the body and time limits.
+    # The last added runs first: shedding, request id and token, CORS, then the body and
+    # time limits.
     app.add_middleware(RequestTimeout, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -218,4 +219,6 @@ def create_app(
             allow_headers=["authorization", "content-type"], expose_headers=["x-request-id"], max_age=600,
         )
     app.add_middleware(RequestIdentity, settings=settings)
+    # Outermost: an overloaded worker sheds a request before even its token is looked up.
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrency)
     return app

@@ -1,10 +1,14 @@
-"""HTTP-level limits of /graphql (RELIABILITY.md A3, A8): body size and request time.
+"""HTTP-level limits of /graphql (RELIABILITY.md A3, A8, A10): body size, request time and
+requests in flight.
 
 Both answer in the API's error shape (`errors[].extensions.code`) with a request id, before
 or instead of the GraphQL layer:
 
 - a body over `max_body_bytes` (1 MiB) is refused with HTTP 413 `PAYLOAD_TOO_LARGE`, whether
   `Content-Length` announces it or the stream only turns out that long; nothing is parsed;
+- past `max_concurrency` requests in flight in the worker (256), a request is shed at once
+  with HTTP 503 `OVERLOADED` and `Retry-After: 1`, before anything runs: under overload the
+  requests already admitted keep their latency instead of everyone timing out;
 - a request still running after `request_timeout_seconds` (10 s) is answered with HTTP 504
   `TIMEOUT`. The work is not cancelled: a mutation finishes (or rolls back) its transaction
   as one whole, so the client's retry with the same idempotency key finds it done or
@@ -87,6 +91,29 @@ class BodyLimit:
         await respond(send, 413, error_body(
             f"The request body is larger than {self.max_bytes:,} bytes.", "PAYLOAD_TOO_LARGE", _request_id(scope)
         ))
+
+
+class ConcurrencyLimit:
+    """Shed requests beyond `limit` in flight with 503 OVERLOADED (see the module doc)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.limit <= 0:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            await respond(send, 503, error_body("The server is busy; retry in a second.", "OVERLOADED",
+                                                _request_id(scope)), extra=[(b"retry-after", b"1")])
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class RequestTimeout:

@@ -163,3 +163,27 @@ async def test_a8_postgresql_statements_stop_at_the_statement_timeout(database_u
     finally:
         await connection.close()
     assert Settings.from_env({}).statement_timeout_ms == 5000
+
+
+class SlowCards(SandboxGateway):
+    async def tokenize(self, card, security_code):
+        await asyncio.sleep(0.3)
+        return await super().tokenize(card, security_code)
+
+
+async def test_a10_past_the_concurrency_limit_requests_are_shed_with_503_and_nothing_done(database, settings, clock):
+    org = await factories.sign_up(clock)
+    add = """mutation Add($input: AddPaymentMethodInput!) { addPaymentMethod(input: $input) { userErrors { code } } }"""
+    card = {"number": "4242424242424242", "securityCode": "123", "expiryMonth": 12, "expiryYear": 2030, "nameOnCard": "P"}
+    variables = {"input": {"billingProfileId": gid("BillingProfile", org.profile.id), "card": card}}
+    async with await _client(dataclasses.replace(settings, max_concurrency=2), clock, SlowCards()) as http:
+        responses = await asyncio.gather(*(
+            http.post("/graphql", json={"query": add, "variables": variables},
+                      headers={"authorization": f"Bearer {org.token}"}) for _ in range(6)))
+    served = [r for r in responses if r.status_code == 200]
+    shed = [r for r in responses if r.status_code == 503]
+    assert len(served) == 2 and len(shed) == 4
+    assert all(r.json()["data"]["addPaymentMethod"]["userErrors"] == [] for r in served)
+    assert all(r.headers["retry-after"] == "1" and r.json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
+               for r in shed)
+    assert await models.PaymentMethod.filter(tenant_id=org.tenant.id).count() == 2
