@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -117,7 +116,10 @@ class ConcurrencyLimit:
 
 
 class RequestTimeout:
-    """Answer 504 TIMEOUT when a request runs longer than `seconds` (see the module doc)."""
+    """Answer 504 TIMEOUT when a request runs longer than `seconds` (see the module doc).
+
+    A timer rather than a task per request: the request keeps running in its own task, and
+    only a request that times out costs anything more."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -127,8 +129,7 @@ class RequestTimeout:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-        timed_out = False
+        started = timed_out = False
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
@@ -138,23 +139,24 @@ class RequestTimeout:
                 started = True
             await send(message)
 
-        work = asyncio.ensure_future(self.app(scope, receive, guarded_send))
-        done, _ = await asyncio.wait({work}, timeout=self.seconds)
-        if work in done:
-            work.result()  # re-raise what the application raised
-            return
-        if started:
-            await work  # the answer is already on its way: let it finish
-            return
-        timed_out = True
-        log.warning("request %s took longer than %.1f s: answered 504, left to finish", _request_id(scope), self.seconds)
-        work.add_done_callback(_log_failure)
-        await respond(send, 504, error_body(
-            f"The request took longer than {self.seconds:g} s. A mutation sent with an idempotency key may be "
-            "retried with the same key.", "TIMEOUT", _request_id(scope),
-        ))
+        def expire() -> None:
+            nonlocal timed_out
+            if started:
+                return  # the answer is already on its way: let it finish
+            timed_out = True
+            log.warning("request %s took longer than %.1f s: answered 504, left to finish",
+                        _request_id(scope), self.seconds)
+            asyncio.ensure_future(respond(send, 504, error_body(
+                f"The request took longer than {self.seconds:g} s. A mutation sent with an idempotency key may "
+                "be retried with the same key.", "TIMEOUT", _request_id(scope),
+            )))
 
-
-def _log_failure(task: Any) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("a request answered with 504 later failed", exc_info=task.exception())
+        timer = asyncio.get_running_loop().call_later(self.seconds, expire)
+        try:
+            await self.app(scope, receive, guarded_send)
+        except Exception:
+            if not timed_out:
+                raise
+            log.exception("request %s, answered with 504, later failed", _request_id(scope))
+        finally:
+            timer.cancel()

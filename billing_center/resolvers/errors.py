@@ -61,36 +61,31 @@ class ErrorPresenter(MaskErrors):
         request_id = getattr(context, "request_id", None)
         processed: list[GraphQLError] = []
         for error in errors:
-            # graphql-core echoes invalid input values: a card number must not come back.
-            error.message = redact_error_message(error.message)
-            if profile.is_production(context) and error.original_error is None:
-                error.message = profile.without_suggestions(error.message)
             original = error.original_error
-            if isinstance(original, DomainError):
-                error.extensions = {**(error.extensions or {}), "code": original.code.value}
-                if original.field:
-                    error.extensions["field"] = list(original.field)
-                if original.retry_after is not None:
-                    error.extensions["retryAfter"] = original.retry_after
-                processed.append(error)
-            elif is_expected(error):
-                if error.original_error is None and not (error.extensions or {}).get("code"):
-                    # The document itself was refused (syntax, validation, limits): say so in
-                    # the one place scripts read, like every other error.
-                    error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
-                processed.append(error)
-            else:
+            if not is_expected(error):
                 log.error(
                     "unexpected error in request %s at %s", request_id, error.path,
                     exc_info=(type(original), original, original.__traceback__) if original else None,
                 )
-                processed.append(
-                    GraphQLError(
-                        "Internal error.",
-                        nodes=error.nodes,
-                        path=error.path,
-                        extensions={"code": "INTERNAL", "requestId": request_id},
-                    )
-                )
+                processed.append(GraphQLError("Internal error.", nodes=error.nodes, path=error.path,
+                                              extensions={"code": "INTERNAL", "requestId": request_id}))
+                continue
+            # graphql-core echoes invalid input values: a card number must not come back.
+            message = redact_error_message(error.message)
+            if profile.is_production(context) and original is None:
+                message = profile.without_suggestions(message)
+            extensions = dict(error.extensions or {})
+            if isinstance(original, DomainError):
+                extensions["code"] = original.code.value
+                if original.field:
+                    extensions["field"] = list(original.field)
+                if original.retry_after is not None:
+                    extensions["retryAfter"] = original.retry_after
+            elif original is None and not extensions.get("code"):
+                # The document itself was refused (syntax, validation, limits): say so in the
+                # one place scripts read, like every other error.
+                extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+            # A copy: validation errors are cached and shared by every request of a document.
+            processed.append(GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                                          path=error.path, original_error=original, extensions=extensions))
         return processed
-

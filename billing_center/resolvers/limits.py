@@ -190,13 +190,22 @@ def _cost(document: DocumentNode, operation_name: str | None) -> int:
     return QUERY_POINTS
 
 
+# Built once: Strawberry's validation cache is keyed by the rule classes, and these limiters
+# make a new class per instance, so per-request factories would miss the cache on every request
+# (measured: validation became half of a small read's CPU). Rule classes hold no state of a
+# request (graphql-core instantiates them per validation), so sharing them is safe.
+_VALIDATION_RULES = (
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    RootMutationLimit,
+)
+
+
 def extensions() -> list[Any]:
     """The schema extensions (as factories) that enforce these limits."""
     return [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(list(_VALIDATION_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: AddValidationRules([RootMutationLimit]),
         NodeBudget,
         RateLimit,
     ]

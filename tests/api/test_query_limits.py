@@ -126,3 +126,17 @@ async def test_a7_five_root_mutations_run_and_six_are_refused_with_nothing_writt
     error = await _refused(client, org.token, document(6))
     assert error["extensions"]["code"] == limits.CODE
     assert await models.ApiToken.all().count() == before + 5
+
+
+async def test_the_limits_keep_validation_cached(client, org):
+    # The limiters' rule classes are built once: a class per request would make every request
+    # miss the validation cache (validation was half of a small read's CPU).
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(256)
+    document = "{ tenant { name } subscriptions(first: 3) { totalCount } }"
+    await _passes(client, org.token, document)
+    before = cache.cache_info()
+    await _passes(client, org.token, document)
+    after = cache.cache_info()
+    assert after.hits == before.hits + 1 and after.misses == before.misses
