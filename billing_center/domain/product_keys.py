@@ -11,7 +11,7 @@ from datetime import timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import audit, idempotency, models
+from billing_center.domain import audit, idempotency, models, throttle
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import term_end
 from billing_center.domain.clock import Clock
@@ -99,9 +99,12 @@ async def redeem_product_key(
     if previous is not None:
         return previous["subscriptionId"], True
     now = clock.now()
-    failures = await models.ProductKeyAttempt.filter(tenant_id=tenant_id, at__gte=now - FAILURE_WINDOW).count()
-    if failures >= MAX_FAILURES:
-        raise DomainError(ErrorCode.THROTTLED, "Too many failed attempts; try again in 15 minutes.", ("input", "productKey"))
+    recent = await models.ProductKeyAttempt.filter(tenant_id=tenant_id, at__gte=now - FAILURE_WINDOW).order_by(
+        "-at").limit(MAX_FAILURES).values_list("at", flat=True)
+    if len(recent) >= MAX_FAILURES:
+        # Free again when the oldest of the last MAX_FAILURES failures leaves the window.
+        raise throttle.throttled("Too many failed attempts; try again in 15 minutes.",
+                                 (recent[-1] + FAILURE_WINDOW - now).total_seconds(), ("input", "productKey"))
     field = ("input", "productKey")
     if key is None:
         raise await _failed(tenant_id, DomainError(

@@ -20,7 +20,7 @@ mutation Redeem($input: RedeemProductKeyInput!) {
   redeemProductKey(input: $input) {
     replayed
     subscription { status purchaseChannel quantity commitmentTerm autoRenew product { sku } }
-    userErrors { code field message }
+    userErrors { code field message retryAfter }
   }
 }
 """
@@ -76,8 +76,10 @@ async def test_repeated_failures_are_throttled_per_tenant(client, clock):
     good = await _issue(client)
     for _ in range(5):
         await gql(client, REDEEM, _redeem("BBBBB-CCCCC-DDDDD-FFFFF-GGGGG"), token=org.token)
+    clock.set(clock.now() + timedelta(minutes=5))
     body = await gql(client, REDEEM, _redeem(good), token=org.token)
     assert body["data"]["redeemProductKey"]["userErrors"][0]["code"] == "THROTTLED"
+    assert body["data"]["redeemProductKey"]["userErrors"][0]["retryAfter"] == 10 * 60
     # another tenant is not throttled, and the throttled tenant recovers after the window
     clock.set(clock.now() + timedelta(minutes=16))
     body = await gql(client, REDEEM, _redeem(good), token=org.token)
