@@ -71,6 +71,7 @@ async def test_kill_9_mid_stream_loses_nothing_and_retries_take_effect_once(data
             "subscriptionId": gid("Subscription", seats.id), "userIds": [gid("User", users[i].id)]}}}
 
     answered: set[int] = set()
+    lost = 0
     rng = random.Random(7)
     for _ in range(KILLS):
         server, base = await _start(database)
@@ -91,12 +92,14 @@ async def test_kill_9_mid_stream_loses_nothing_and_retries_take_effect_once(data
 
             stream = [asyncio.ensure_future(send(i)) for i in rng.sample(range(PURCHASES + len(users)), 40)]
             # kill once the stream is well under way
-            while len(outcomes) < rng.randint(3, 10) and not all(task.done() for task in stream):
+            cut = rng.randint(10, 30)
+            while len(outcomes) < cut and not all(task.done() for task in stream):
                 await asyncio.sleep(0.005)
             os.kill(server.pid, signal.SIGKILL)
             server.wait()
             await asyncio.gather(*stream)
-        assert "lost" in outcomes, "the kill must cut requests off mid-stream"
+        lost += outcomes.count("lost")
+    assert lost, "the kills must cut requests off mid-stream"
     # restart; every purchase is retried with its key
     server, base = await _start(database)
     try:
@@ -113,3 +116,6 @@ async def test_kill_9_mid_stream_loses_nothing_and_retries_take_effect_once(data
     assert bought == PURCHASES == len({reply["subscription"]["id"] for reply in replies})
     assert await integrity.violations(org.tenant.id) == []
     assert await integrity.violations() == []
+    print(f"faults: {KILLS} kills, {lost} requests cut off, {len(answered)} purchases answered before a kill, "
+          f"{PURCHASES} retried after restart ({sum(bool(r['replayed']) for r in replies)} replayed: they had "
+          f"happened), {bought} subscriptions bought, 0 violations")
