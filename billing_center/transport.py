@@ -1,8 +1,8 @@
 """HTTP-level limits of /graphql (RELIABILITY.md A3, A8, A10): body size, request time and
 requests in flight.
 
-Both answer in the API's error shape (`errors[].extensions.code`) with a request id, before
-or instead of the GraphQL layer:
+Each answers in the API's error shape (`errors[].extensions.code`, and the request id once
+one is given: shedding runs before), before or instead of the GraphQL layer:
 
 - a body over `max_body_bytes` (1 MiB) is refused with HTTP 413 `PAYLOAD_TOO_LARGE`, whether
   `Content-Length` announces it or the stream only turns out that long; nothing is parsed;

@@ -1,7 +1,8 @@
 """What one GraphQL request may ask for (RELIABILITY.md A1–A7), refused before any resolver runs.
 
-- depth ≤ 8, aliases ≤ 15, tokens ≤ 1,000: Strawberry's limiters, passed as factories (an
-  extension instance shared by concurrent requests was CVE-prone, RELIABILITY.md B9);
+- depth ≤ 8, aliases ≤ 15, tokens ≤ 1,000: Strawberry's limiters. Extensions are passed as
+  factories (an extension instance shared by concurrent requests was CVE-prone, RELIABILITY.md
+  B9); the limiters' stateless rule classes are built once so validation stays cached;
 - at most 5 root fields in a mutation document: each is a separate write (and a separate
   charge to the rate limit), so a document cannot hide a burst of them;
 - page sizes: `first`/`last` between 1 and 100 (20 when omitted), and the product of the page
