@@ -48,7 +48,6 @@ def serve(host: str, port: int, workers: int) -> int:
         uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, access_log=False, log_level="info")
         return 0
     context = multiprocessing.get_context("spawn")
-    processes: list[Any] = []
     stopping = False
 
     def start() -> Any:

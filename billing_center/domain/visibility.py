@@ -10,6 +10,8 @@ two in step).
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.expressions import Q
 
 from billing_center.domain.actor import Actor
@@ -76,7 +78,7 @@ def subscriptions(actor: Actor) -> Q:
     return _tenant(actor) & Q(billing_account__owner_id=actor.user_id)
 
 
-def subscriptions_sql(actor: Actor, alias: str) -> tuple[str, list[int]]:
+def subscriptions_sql(actor: Actor, alias: str) -> tuple[str, list[Any]]:
     """`subscriptions` as an SQL condition on the subscription table under `alias`, with `?`
     placeholders and their values: the subscriptions page is a fixed statement (measured: the
     query builder cost more CPU than the page's SQL). The same rule; a test compares the rows

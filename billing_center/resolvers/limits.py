@@ -44,7 +44,7 @@ from strawberry.extensions import (
 )
 
 from billing_center.domain.errors import DomainError
-from billing_center.resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from billing_center.resolvers.pagination import DEFAULT_PAGE_SIZE, page_size
 
 MAX_DEPTH = 8
 MAX_ALIASES = 15
@@ -62,7 +62,7 @@ class RootMutationLimit(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         if node.operation != OperationType.MUTATION:
             return
-        count = sum(1 for _ in _fields(node.selection_set, self.context.get_fragment))
+        count = sum(1 for _ in flattened_fields(node.selection_set, self.context.get_fragment))
         if count > MAX_ROOT_MUTATIONS:
             self.report_error(GraphQLError(
                 f"A document may run at most {MAX_ROOT_MUTATIONS} mutations; this one has {count}.",
@@ -70,18 +70,19 @@ class RootMutationLimit(ValidationRule):
             ))
 
 
-def _fields(selection_set: SelectionSetNode | None, fragment: Any, seen: frozenset[str] = frozenset()) -> Iterator[FieldNode]:
+def flattened_fields(selection_set: SelectionSetNode | None, fragment: Any,
+                     seen: frozenset[str] = frozenset()) -> Iterator[FieldNode]:
     """The fields of a selection set, fragments flattened (each fragment once per path)."""
     for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
             yield selection
         elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragment, seen)
+            yield from flattened_fields(selection.selection_set, fragment, seen)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             definition: FragmentDefinitionNode | None = fragment(name)
             if definition is not None and name not in seen:
-                yield from _fields(definition.selection_set, fragment, seen | {name})
+                yield from flattened_fields(definition.selection_set, fragment, seen | {name})
 
 
 class NodeBudget(SchemaExtension):
@@ -155,10 +156,11 @@ def _page_size(field: FieldNode, field_def: Any, variables: dict, path: tuple[st
             value = int(value.value)
         if value is None:
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_PAGE_SIZE:
-            raise GraphQLError(f"`{name}` must be between 1 and {MAX_PAGE_SIZE}.", field, path=path,
-                               extensions={"code": "INVALID_INPUT", "field": [name]})
-        return value
+        try:
+            return page_size(value, name)
+        except DomainError as error:
+            raise GraphQLError(error.message, field, path=path,
+                               extensions={"code": error.code.value, "field": list(error.field or ())}) from None
     return DEFAULT_PAGE_SIZE
 
 
@@ -186,7 +188,7 @@ def _cost(document: DocumentNode, operation_name: str | None) -> int:
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and _selected(definition, operation_name):
             if definition.operation == OperationType.MUTATION:
-                return MUTATION_POINTS * max(1, sum(1 for _ in _fields(definition.selection_set, fragments.get)))
+                return MUTATION_POINTS * max(1, sum(1 for _ in flattened_fields(definition.selection_set, fragments.get)))
             return QUERY_POINTS
     return QUERY_POINTS
 

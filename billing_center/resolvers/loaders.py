@@ -163,37 +163,54 @@ def _joins(joins: Sequence[Join], parent: str, tenant_id: int | None) -> tuple[s
     return "".join(selects), "".join(clauses), params, read
 
 
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """The root `subscriptions` list's filter, as database values."""
+
+    statuses: Sequence[str] | None = None
+    channels: Sequence[str] | None = None
+    product_id: int | None = None
+
+    def where(self, actor: Actor, dialect: str) -> tuple[list[str], list[Any]]:
+        """SQL conditions on `subscription s` (visibility first) and their parameters."""
+        visible, params = visibility.subscriptions_sql(actor, "s")
+        conditions = [visible]
+        if self.statuses:
+            conditions.append(f's."status" {_in_list(dialect)}')
+            params.append(_list_param(dialect, self.statuses))
+        if self.channels:
+            conditions.append(f's."purchase_channel" {_in_list(dialect)}')
+            params.append(_list_param(dialect, self.channels))
+        if self.product_id is not None:
+            conditions.append('s."product_id" = ?')
+            params.append(self.product_id)
+        return conditions, params
+
+
 async def subscription_page(
-    actor: Actor,
-    page: PageRequest,
-    statuses: Sequence[str] | None,
-    channels: Sequence[str] | None,
-    product_id: int | None,
-    joins: Sequence[Join] = (),
+    actor: Actor, page: PageRequest, selected: SubscriptionFilter, joins: Sequence[Join] = ()
 ) -> list[dict[str, Any]]:
     """One page (`limit + 1` rows) of the subscriptions the caller may see, filtered, with
     `joins` read in passing: one fixed statement (`visibility.subscriptions_sql`)."""
     dialect = rows.dialect()
     names, converters = rows.select_list(models.Subscription, alias="s")
-    joined_select, joined_from, params, read_joined = _joins(joins, "s", actor.tenant_id)
-    visible, visible_params = visibility.subscriptions_sql(actor, "s")
-    conditions, params = [visible], [*params, *visible_params]
-    if statuses:
-        conditions.append(f's."status" {_in_list(dialect)}')
-        params.append(_list_param(dialect, statuses))
-    if channels:
-        conditions.append(f's."purchase_channel" {_in_list(dialect)}')
-        params.append(_list_param(dialect, channels))
-    if product_id is not None:
-        conditions.append('s."product_id" = ?')
-        params.append(product_id)
+    joined_select, joined_from, joined_params, read_joined = _joins(joins, "s", actor.tenant_id)
+    conditions, params = selected.where(actor, dialect)
     for operator, pk in page.bounds():
         conditions.append(f's."id" {operator} ?')
         params.append(pk)
     direction = "DESC" if page.sql_descending else "ASC"
     sql = (f'SELECT {names}{joined_select} FROM "subscription" s{joined_from} WHERE ' + " AND ".join(conditions)
            + f' ORDER BY s."id" {direction} LIMIT ?')
-    return [read_joined(row, rows.convert(row, converters)) for row in await _fetch(sql, [*params, page.limit + 1])]
+    found = await _fetch(sql, [*joined_params, *params, page.limit + 1])
+    return [read_joined(row, rows.convert(row, converters)) for row in found]
+
+
+async def subscription_count(actor: Actor, selected: SubscriptionFilter) -> int:
+    """How many subscriptions the caller may see match the filter (`totalCount`)."""
+    conditions, params = selected.where(actor, rows.dialect())
+    [row] = await _fetch('SELECT COUNT(*) AS "count" FROM "subscription" s WHERE ' + " AND ".join(conditions), params)
+    return row["count"]
 
 
 def joined(index: int) -> str:

@@ -59,7 +59,8 @@ class PageRequest:
         return conditions
 
 
-def _size(value: Any, argument: str) -> int:
+def page_size(value: Any, argument: str) -> int:
+    """`first` or `last` when it is between 1 and MAX_PAGE_SIZE; INVALID_INPUT otherwise."""
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_PAGE_SIZE:
         raise DomainError(
             ErrorCode.INVALID_INPUT,
@@ -86,9 +87,9 @@ def page_request(args: Mapping[str, Any], descending: bool = False) -> PageReque
         )
     backward = last is not None or (before is not None and first is None)
     if backward:
-        limit = _size(last if last is not None else DEFAULT_PAGE_SIZE, "last")
+        limit = page_size(last if last is not None else DEFAULT_PAGE_SIZE, "last")
     else:
-        limit = _size(first if first is not None else DEFAULT_PAGE_SIZE, "first")
+        limit = page_size(first if first is not None else DEFAULT_PAGE_SIZE, "first")
     return PageRequest(
         limit=limit,
         after_id=decode_cursor(after, "after") if after is not None else None,

@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode
+from graphql import FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
+
+from billing_center.resolvers.limits import flattened_fields
 
 _INTROSPECTION = {"__schema", "__type"}
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -31,32 +33,18 @@ def without_suggestions(message: str) -> str:
 
 class IntrospectionGuard(SchemaExtension):
     """Refuses `__schema` and `__type` before execution under the production profile
-    (`__typename` stays: clients need it for unions and caching)."""
+    (`__typename` stays: clients need it for unions and caching). Both exist only on the
+    query root, and validation has run by then, so the root fields are enough to look at."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None and is_production(context.context):
-            fragments = {d.name.value: d for d in document.definitions if hasattr(d, "type_condition")}
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
             for definition in document.definitions:
-                if isinstance(definition, OperationDefinitionNode) and _introspects(definition.selection_set, fragments, set()):
+                if isinstance(definition, OperationDefinitionNode) and any(
+                        field.name.value in _INTROSPECTION
+                        for field in flattened_fields(definition.selection_set, fragments.get)):
                     raise GraphQLError("Introspection is disabled on this server.", definition,
                                        extensions={"code": "FORBIDDEN"})
         yield
-
-
-def _introspects(selection_set: Any, fragments: dict, seen: set[str]) -> bool:
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            if selection.name.value in _INTROSPECTION or _introspects(selection.selection_set, fragments, seen):
-                return True
-        elif isinstance(selection, InlineFragmentNode):
-            if _introspects(selection.selection_set, fragments, seen):
-                return True
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name not in seen and name in fragments:
-                seen.add(name)
-                if _introspects(fragments[name].selection_set, fragments, seen):
-                    return True
-    return False

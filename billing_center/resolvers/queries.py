@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tortoise.functions import Sum
@@ -45,17 +45,16 @@ async def _page(
     """One page of `queryset` as a connection, its nested relations prefetched."""
     bounded = queryset.filter(**{_BOUND_LOOKUP[op]: pk for op, pk in page.bounds()})
     rows = await bounded.order_by("-id" if page.sql_descending else "id").limit(page.limit + 1).values()
-    return await _connection(info, queryset, [build(row) for row in rows], page, connection_type, edge_type)
+    return await _connection(info, [build(row) for row in rows], page, queryset.count, connection_type, edge_type)
 
 
-async def _connection(info: Info, queryset: QuerySet, objects: list[Any], page: PageRequest,
+async def _connection(info: Info, objects: list[Any], page: PageRequest, count: Callable[[], Awaitable[int]],
                       connection_type: type, edge_type: type) -> Any:
-    """A connection of `objects` (a page of `queryset`, fetched with `limit + 1`), nested
-    relations prefetched."""
+    """A connection of `objects` (a page fetched with `limit + 1`), nested relations
+    prefetched; `count` runs only when `totalCount` is selected (a statement of its own)."""
     field = _selected(info)
-    # Counting is a statement of its own: only when the client asks for it.
     wants_total = any(f.name == "totalCount" for f in fields_of(field.selections))
-    total = await queryset.count() if wants_total else 0
+    total = await count() if wants_total else 0
     result = connection(
         connection_type, edge_type, objects, page, build=lambda obj: obj, pk=lambda obj: obj.pk, total_count=total
     )
@@ -129,22 +128,17 @@ async def resolve_subscriptions(info: Info, status: list[str] | None, channels: 
     """The subscriptions the caller may see, oldest first, filtered.
 
     The page is one fixed statement that also reads the selected products (the most read
-    list of the API); `totalCount`, when selected, counts through the ORM."""
+    list of the API); `totalCount`, when selected, counts with the same conditions."""
     ctx = info.context
     actor = ctx.require_user()
     page = page_request(args)
     product_pk = decode_id(product_id, "Product", ("filter", "productId")) if product_id is not None else None
+    selected = batch.SubscriptionFilter(status, channels, product_pk)
     joins = joins_selected(types.Subscription, edge_node_selections(_selected(info)))
-    found = await batch.subscription_page(actor, page, status, channels, product_pk, [join for _, join in joins])
-    queryset = models.Subscription.filter(visibility.subscriptions(actor))
-    if status:
-        queryset = queryset.filter(status__in=status)
-    if channels:
-        queryset = queryset.filter(purchase_channel__in=channels)
-    if product_pk is not None:
-        queryset = queryset.filter(product_id=product_pk)
+    found = await batch.subscription_page(actor, page, selected, [join for _, join in joins])
     objects = [with_joined(types.Subscription.from_row(row), row, joins) for row in found]
-    return await _connection(info, queryset, objects, page, types.SubscriptionConnection, types.SubscriptionEdge)
+    return await _connection(info, objects, page, lambda: batch.subscription_count(actor, selected),
+                             types.SubscriptionConnection, types.SubscriptionEdge)
 
 
 async def resolve_license_summary(info: Info) -> list[types.ProductLicenseSummary]:
