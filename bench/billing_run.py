@@ -29,7 +29,9 @@ import asyncpg  # noqa: E402
 
 from billing_center import db  # noqa: E402
 from billing_center.config import sqlite_url  # noqa: E402
-from billing_center.domain import billing_engine, models  # noqa: E402
+from billing_center.domain import models  # noqa: E402
+from billing_center.domain.billing import engine  # noqa: E402
+from billing_center.domain.billing.scope import LIVE  # noqa: E402
 from billing_center.domain.catalogue import load_catalogue  # noqa: E402
 from billing_center.domain.clock import FixedClock  # noqa: E402
 from billing_center.domain.payments import SandboxGateway  # noqa: E402
@@ -102,7 +104,7 @@ async def one_month() -> tuple[float, int]:
     started = time.perf_counter()
     for day in range(1, 29):
         moment = datetime(2026, 2, day, 23, 59, 59, tzinfo=UTC)
-        transitions += len(await billing_engine.run(billing_engine.LIVE, moment, gateway,
+        transitions += len(await engine.run(LIVE, moment, gateway,
                                                     lease_clock=FixedClock(moment)))
     return time.perf_counter() - started, transitions
 

@@ -56,7 +56,7 @@ async def _run_billing(settings: Settings) -> None:
 
     from billing_center import db
     from billing_center.domain.actor import Actor
-    from billing_center.domain.billing_runs import run_billing
+    from billing_center.domain.billing.runs import run_billing
     from billing_center.domain.clock import SystemClock
     from billing_center.domain.payments import SandboxGateway
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from tortoise.expressions import Q, Subquery
+
 from billing_center.domain import lifecycle, models
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
@@ -22,9 +24,18 @@ from billing_center.domain.models import (
 
 # §5: MCA subscriptions can be cancelled within 7 days (168 hours) of the term's start.
 MCA_CANCELLATION_WINDOW = timedelta(hours=168)
-# §5 Decision: 25 or fewer assigned licences may be cancelled online (MOSA).
-MOSA_ONLINE_CANCEL_MAX_ASSIGNED = 25
+# §5 Decision (rev. 2): 25 or fewer assigned licences may be cancelled online, whatever the
+# agreement type.
+ONLINE_CANCEL_MAX_ASSIGNED = 25
 SEAT_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.EXPIRED)
+
+
+def offers_seats(tenant_id: int) -> Q:
+    """§4, §5 (rev. 2): the subscriptions of a tenant that take assignments and count in its
+    licence summary: ACTIVE or EXPIRED, and not the predecessor of an MCA reactivation (its
+    seats moved to the new subscription)."""
+    predecessors = models.Subscription.filter(tenant_id=tenant_id, reactivated_from_id__not_isnull=True)
+    return Q(status__in=SEAT_STATUSES) & ~Q(id__in=Subquery(predecessors.values("reactivated_from_id")))
 
 
 class Action(str, Enum):
@@ -67,6 +78,8 @@ class SubscriptionFacts:
     successor_id: int | None = None
     # The current term is a free trial (§5 Trials).
     trial: bool = False
+    # §3 MCA: the licence count a decrease after the cancellation window sets at the renewal.
+    scheduled_quantity: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +136,13 @@ def cancel_blockers(facts: SubscriptionFacts, now: datetime) -> list[ActionState
     if facts.custom_domains:
         blockers.append(_refused(Action.CANCEL, ErrorCode.DOMAIN_MUST_BE_REMOVED,
                                  f"Remove the custom domain(s) {', '.join(facts.custom_domains)} first."))
-    if facts.account_type is BillingAccountType.MOSA:
-        if facts.assigned_count > MOSA_ONLINE_CANCEL_MAX_ASSIGNED:
-            blockers.append(_refused(
-                Action.CANCEL, ErrorCode.CONTACT_SUPPORT_TO_CANCEL,
-                f"{facts.assigned_count} licences are assigned; with more than "
-                f"{MOSA_ONLINE_CANCEL_MAX_ASSIGNED} contact support, or unassign first.",
-            ))
-    elif now > cancellation_window_end(facts):
+    if facts.assigned_count > ONLINE_CANCEL_MAX_ASSIGNED:
+        blockers.append(_refused(
+            Action.CANCEL, ErrorCode.CONTACT_SUPPORT_TO_CANCEL,
+            f"{facts.assigned_count} licences are assigned; with more than "
+            f"{ONLINE_CANCEL_MAX_ASSIGNED} contact support, or unassign first.",
+        ))
+    if facts.account_type is BillingAccountType.MCA and now > cancellation_window_end(facts):
         blockers.append(_refused(
             Action.CANCEL, ErrorCode.CANCELLATION_WINDOW_CLOSED,
             f"The cancellation window closed at {_iso(cancellation_window_end(facts))}; the term runs "
@@ -142,6 +154,13 @@ def cancel_blockers(facts: SubscriptionFacts, now: datetime) -> list[ActionState
 def cancellation_window_end(facts: SubscriptionFacts) -> datetime:
     """§5 MCA: 168 hours after the start or the last renewal of the term."""
     return facts.term_start + MCA_CANCELLATION_WINDOW
+
+
+def decrease_waits_for_renewal(facts: SubscriptionFacts, now: datetime) -> bool:
+    """§3 Decision (rev. 2): on an MCA account a licence decrease is credited only inside the
+    cancellation window; after it, the decrease is scheduled for the next renewal. A trial
+    costs nothing, so its count changes at once."""
+    return facts.account_type is BillingAccountType.MCA and not facts.trial and now > cancellation_window_end(facts)
 
 
 def _cancel(facts: SubscriptionFacts, now: datetime) -> ActionState:
@@ -198,6 +217,9 @@ def _assign(facts: SubscriptionFacts) -> ActionState:
     if facts.status not in SEAT_STATUSES:
         return _refused(Action.ASSIGN_LICENSES, ErrorCode.INVALID_STATUS,
                         f"A {facts.status.value} subscription takes no new assignments.")
+    if facts.successor_id is not None:
+        return _refused(Action.ASSIGN_LICENSES, ErrorCode.INVALID_STATUS,
+                        "It was reactivated as a new subscription, which holds its seats now.")
     if facts.assigned_count >= facts.quantity:
         return _refused(Action.ASSIGN_LICENSES, ErrorCode.INSUFFICIENT_LICENSES,
                         "Every licence is assigned; buy more or unassign first.")
@@ -250,6 +272,11 @@ def timeline(facts: SubscriptionFacts) -> list[LifecycleEvent]:
                 facts.term_end, SubscriptionStatus.ACTIVE,
                 f"The trial ends: it becomes a paid {term}ly term, charged like a renewal, when a payment method "
                 "is on file; otherwise it expires."))
+        elif facts.auto_renew and facts.scheduled_quantity is not None:
+            events.append(LifecycleEvent(
+                facts.term_end, SubscriptionStatus.ACTIVE,
+                f"Renews for another {term} with {facts.scheduled_quantity} licence(s) instead of {facts.quantity} "
+                "(a scheduled decrease; it can be withdrawn until then)."))
         elif facts.auto_renew:
             events.append(LifecycleEvent(facts.term_end, SubscriptionStatus.ACTIVE, f"Renews for another {term}."))
         else:
@@ -266,6 +293,9 @@ def timeline(facts: SubscriptionFacts) -> list[LifecycleEvent]:
             LifecycleEvent(disabled, SubscriptionStatus.DISABLED, "Users lose the service; admins can still read everything."),
             LifecycleEvent(disabled + lifecycle.DISABLED_PERIOD, SubscriptionStatus.DELETED, "The subscription is deleted."),
         ]
+    elif facts.status is SubscriptionStatus.DELETED and facts.disabled_at is not None:
+        dates = lifecycle.retention_dates(facts.status, facts.disabled_at, facts.cancelled_at)
+        events.append(LifecycleEvent(dates.data_deleted_by, None, "Customer data is deleted by now at the latest."))  # type: ignore[arg-type]
     elif facts.status is SubscriptionStatus.DISABLED and facts.disabled_at is not None:
         dates = lifecycle.retention_dates(facts.status, facts.disabled_at, facts.cancelled_at)
         events += [
@@ -284,7 +314,7 @@ def _iso(moment: datetime) -> str:
 FACT_COLUMNS = (
     "id", "status", "quantity", "assigned_count", "commitment_term", "auto_renew", "term_start",
     "term_end", "expired_at", "disabled_at", "cancelled_at", "billing_account__type",
-    "billing_account__self_service", "billing_account__owner_id", "trial",
+    "billing_account__self_service", "billing_account__owner_id", "trial", "scheduled_quantity",
 )
 
 
@@ -309,6 +339,7 @@ def facts_from_row(
         custom_domains=custom_domains,
         successor_id=successor_id,
         trial=bool(row.get("trial", False)),
+        scheduled_quantity=row.get("scheduled_quantity"),
     )
 
 

@@ -51,3 +51,13 @@ async def record(
         after=snapshot(after) if after is not None else None,
         at=at,
     )
+
+
+def system_event(tenant_id: int, action: str, object_type: str, object_id: int, at: datetime,
+                 before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    """An audit row for `bulk.insert_rows` of a change the billing engine made on its own:
+    no actor user (SPEC §8 "who" is the system)."""
+    return dict(
+        tenant_id=tenant_id, actor_user_id=None, action=action, object_type=object_type, object_id=object_id,
+        before=snapshot(before) if before else None, after=snapshot(after) if after else None, at=at,
+    )

@@ -10,7 +10,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, credits, idempotency, lifecycle, models
+from billing_center.domain import actions, audit, idempotency, lifecycle, models
+from billing_center.domain.billing import credits, ledger
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.clock import Clock
@@ -131,19 +132,22 @@ async def cancel_subscription(
             await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
                 state=models.LicenseState.SUSPENDED
             )
+            if not row["trial"]:
+                await ledger.record_service(actor.tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
+                                           models.ServiceChange.CANCELLED)
             if credit > 0:
-                await models.InvoiceLine.create(
+                await credits.place_credit(dict(
                     tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
                     subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
                     description=f"{row['product__name']}: cancelled, unused part of the term",
                     quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
                     currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
                     explanation=explanation,
-                    # "Within the next billing cycle": the credit waits for the next invoice.
+                    # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
                     charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
                                           row["billing_account__billing_day"]),
                     created_at=now,
-                )
+                ))
             await audit.record(
                 actor, actor.tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
                 before={"status": facts.status},

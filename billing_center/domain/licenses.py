@@ -113,7 +113,7 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
         _check_may_manage(actor, rows[0])
         if target.expected_version is not None and rows[0]["version"] != target.expected_version:
             raise state_changed(rows[0]["version"])
-        if for_assign and rows[0]["status"] not in SEAT_STATUSES:
+        if for_assign and not await visible.filter(actions.offers_seats(actor.tenant_id), id=rows[0]["id"]).exists():
             raise DomainError(
                 ErrorCode.INVALID_STATUS,
                 f"A {rows[0]['status'].value} subscription takes no new assignments.",
@@ -138,7 +138,11 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
         managed.append(row)
     if not managed and rows:
         _check_may_manage(actor, rows[0])  # say why: read-only or forbidden
-    return [row for row in managed if row["status"] in SEAT_STATUSES] if for_assign else managed
+    if not for_assign:
+        return managed
+    seated = set(await visible.filter(actions.offers_seats(actor.tenant_id), product_id=target.product_id)
+                 .values_list("id", flat=True))
+    return [row for row in managed if row["id"] in seated]
 
 
 async def assign_licenses(actor: Actor, user_ids: list[int], target: Target, clock: Clock) -> LicenseChange:
@@ -247,9 +251,9 @@ async def _claim_seats(subscription_id: int, tenant_id: int, count: int, expecte
     if expected_version is not None:
         conditions["version"] = expected_version
     updated = await models.Subscription.filter(
+        actions.offers_seats(tenant_id),
         id=subscription_id,
         tenant_id=tenant_id,
-        status__in=SEAT_STATUSES,
         assigned_count__lte=F("quantity") - count,
         **conditions,
     ).update(assigned_count=F("assigned_count") + count, version=F("version") + 1)

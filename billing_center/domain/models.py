@@ -102,9 +102,38 @@ class InvoiceLineKind(str, Enum):
     PRORATED_CREDIT = "PRORATED_CREDIT"
 
 
+class InvoiceKind(str, Enum):
+    INVOICE = "INVOICE"
+    CREDIT_NOTE = "CREDIT_NOTE"
+
+
+class PaymentAttemptKind(str, Enum):
+    CHARGE = "CHARGE"
+    REFUND = "REFUND"
+
+
 class PaymentAttemptStatus(str, Enum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+
+class ServiceChange(str, Enum):
+    """Why the licences in paid service changed (§7 the ledger rule)."""
+
+    PURCHASED = "PURCHASED"
+    TRIAL_STARTED = "TRIAL_STARTED"
+    REACTIVATED_AS_NEW = "REACTIVATED_AS_NEW"
+    LICENCES_CHANGED = "LICENCES_CHANGED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    TRIAL_CONVERTED = "TRIAL_CONVERTED"
+    RENEWED = "RENEWED"
+    NON_PAYMENT = "NON_PAYMENT"
+    REACTIVATED = "REACTIVATED"
+
+
+# The changes that open a subscription's service record.
+OPENING_CHANGES = (ServiceChange.PURCHASED, ServiceChange.TRIAL_STARTED, ServiceChange.REACTIVATED_AS_NEW)
 
 
 class Tenant(Model):
@@ -322,6 +351,8 @@ class Subscription(Model):
     reactivated_from = fields.ForeignKeyField(
         "models.Subscription", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # §3 MCA: a decrease after the cancellation window waits for the renewal (null: none).
+    scheduled_quantity = fields.IntField(null=True)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField()
 
@@ -393,7 +424,10 @@ class ProductKey(Model):
 
 
 class Invoice(Model):
-    """An invoice of a billing profile (§7), `total` is the sum of its lines."""
+    """An invoice or credit note of a billing profile (§7), `total` is the sum of its lines.
+
+    A credit note (credits larger than charges) has a negative total, nothing due, and is
+    OPEN until its amount is refunded, then PAID."""
 
     id = fields.BigIntField(primary_key=True)
     tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
@@ -404,6 +438,11 @@ class Invoice(Model):
         "models.BillingProfile", related_name=False, on_delete=fields.RESTRICT
     )
     number = fields.CharField(max_length=32)
+    kind = fields.CharEnumField(InvoiceKind, max_length=12, default=InvoiceKind.INVOICE,
+                                db_default=InvoiceKind.INVOICE.value)
+    # The charge day this document closes (§7: one per profile and charge day); null for a
+    # document charged at once (a purchase, or a change under RENEWAL_DAY).
+    charge_day = fields.DateField(null=True)
     issue_date = fields.DateField()
     period_start = fields.DateField()
     period_end = fields.DateField()
@@ -427,6 +466,7 @@ class Invoice(Model):
         ]
         constraints = [
             UniqueConstraint(fields=("tenant_id", "number"), name="invoice_number_uq"),
+            UniqueConstraint(fields=("tenant_id", "billing_profile_id", "charge_day"), name="invoice_charge_day_uq"),
             CheckConstraint(check="amount_due >= 0", name="invoice_amount_due_ck"),
         ]
 
@@ -468,7 +508,8 @@ class InvoiceLine(Model):
 
 
 class PaymentAttempt(Model):
-    """One charge of an invoice at the gateway (§7), its key makes a retry charge once."""
+    """One charge of an invoice, or refund of a credit note, at the gateway (§5, §7); its
+    key makes a retry charge (or refund) once."""
 
     id = fields.BigIntField(primary_key=True)
     tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
@@ -476,6 +517,8 @@ class PaymentAttempt(Model):
     payment_method = fields.ForeignKeyField(
         "models.PaymentMethod", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    kind = fields.CharEnumField(PaymentAttemptKind, max_length=8, default=PaymentAttemptKind.CHARGE,
+                                db_default=PaymentAttemptKind.CHARGE.value)
     amount = fields.DecimalField(**MONEY)
     currency = fields.CharField(max_length=3, default="USD")
     status = fields.CharEnumField(PaymentAttemptStatus, max_length=10)
@@ -492,6 +535,25 @@ class PaymentAttempt(Model):
                 fields=("tenant_id", "gateway_idempotency_key"), name="payment_attempt_key_uq"
             )
         ]
+
+
+class ServiceLevel(Model):
+    """From `since` on, `licences` licences of a subscription are in paid service (§7 the
+    ledger rule); 0 when none are (trial, cancelled, expired, disabled). The latest row
+    whose `since` is on or before a day gives that day's level. Written with every change
+    of service, so the ledger can be checked against it: what was charged for a day, net
+    of credits, must equal the licences in paid service that day."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    subscription = fields.ForeignKeyField("models.Subscription", related_name=False, on_delete=fields.CASCADE)
+    since = fields.DateField()
+    licences = fields.IntField()
+    reason = fields.CharEnumField(ServiceChange, max_length=20)
+
+    class Meta:
+        table = "service_level"
+        indexes = [Index(fields=("tenant_id", "subscription_id"), name="service_level_subscription_idx")]
 
 
 class AuditEvent(Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 
@@ -63,9 +63,18 @@ class ProRata:
         exact = self.unit_price * self.licences * self.remaining_days / self.term_days
         return (
             f"{self.unit_price} {self.currency} x {self.licences} licence(s) x "
-            f"{self.remaining_days}/{self.term_days} days of the term = {exact.normalize():f}, "
+            f"{self.remaining_days}/{self.term_days} days of the term = {readable(exact)}, "
             f"rounded half-up to {self.amount} {self.currency}"
         )
+
+
+def readable(exact: Decimal) -> str:
+    """An exact amount as a person reads it: at most four decimals, "..." when it goes on
+    (61.3333... rather than 28 digits)."""
+    shown = exact.quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+    if shown == exact:
+        return f"{exact.normalize():f}" if exact == exact.to_integral() else f"{shown.normalize():f}"
+    return f"{shown:f}..."
 
 
 def pro_rata(unit_price: Decimal, licences: int, remaining_days: int, term_days: int, currency: str) -> ProRata:

@@ -11,6 +11,8 @@ The built-in sandbox gateway behaves by card number, like public test-card conve
 | any other valid one  | accepted    | succeeds     |
 | ...0002 (e.g. 4000000000000002) | declined | -      |
 | ...0341 (e.g. 4000000000000341) | accepted | declined, every time |
+
+Refunds of credit notes (§5) to any card the sandbox accepted succeed.
 """
 
 from __future__ import annotations
@@ -152,6 +154,11 @@ class PaymentGateway(Protocol):
         """Give back a charge whose purchase could not be recorded."""
         ...
 
+    async def refund_to_card(self, token: str, amount: Decimal, currency: str, idempotency_key: str) -> ChargeResult:
+        """Pay `amount` back to the card (a credit note's refund, §5); the same idempotency
+        key never refunds twice."""
+        ...
+
 
 class SandboxGateway:
     """The deterministic test gateway (see the module docstring for its cards)."""
@@ -185,3 +192,11 @@ class SandboxGateway:
 
     async def refund(self, reference: str, amount: Decimal, currency: str) -> None:
         self.refunds.append((reference, amount, currency))
+
+    async def refund_to_card(self, token: str, amount: Decimal, currency: str, idempotency_key: str) -> ChargeResult:
+        if idempotency_key in self._charges:
+            return self._charges[idempotency_key]
+        result = ChargeResult(True, "re_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16])
+        self._charges[idempotency_key] = result
+        self.refunds.append((result.reference, amount, currency))
+        return result

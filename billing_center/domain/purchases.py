@@ -19,14 +19,16 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, billing_engine, idempotency, models, visibility
+from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain.billing import invoicing, ledger
+from billing_center.domain.policies import policy_for
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import round_cents
 from billing_center.domain.payments import CardDetails, ChargeResult, PaymentGateway, validate_card
-from billing_center.domain.renewals import next_charge_on
+from billing_center.domain.billing.term_ends import next_charge_on
 
 MAX_QUANTITY = 100_000
 
@@ -53,17 +55,6 @@ class Purchased:
     invoice_line_id: int | None
     invoice_id: int | None = None
     replayed: bool = False
-
-
-async def policy_for(tenant_id: int, product_id: int) -> models.SelfServicePolicy:
-    """§6: the product's self-service policy in a tenant, or the tenant's default."""
-    own = await models.ProductSelfServicePolicy.filter(tenant_id=tenant_id, product_id=product_id).values_list(
-        "policy", flat=True
-    )
-    if own:
-        return models.SelfServicePolicy(own[0])
-    tenant = await models.Tenant.get(id=tenant_id)
-    return models.SelfServicePolicy(tenant.default_self_service_policy)
 
 
 async def set_self_service_policy(
@@ -233,8 +224,9 @@ async def purchase_subscription(
                 payment_method_id = method.id
             if payment_method_id is not None:
                 await models.BillingProfile.filter(id=profile_id).update(payment_method_id=payment_method_id)
-            # §7: the account's first purchase sets its billing day.
-            await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=now.day)
+            if not request.trial:
+                # §7: the account's first purchase sets its billing day; a trial is no purchase (§5).
+                await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=now.day)
             ends = now + timedelta(days=product["trial_days"]) if request.trial else term_end(now, term)
             subscription = await models.Subscription.create(
                 tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
@@ -242,7 +234,8 @@ async def purchase_subscription(
                 quantity=request.quantity, commitment_term=term, auto_renew=True, start_date=now.date(),
                 term_start=now, term_end=ends,
                 next_charge_date=next_charge_on(models.SubscriptionStatus.ACTIVE, True, ends, schedule,
-                                                billing_day or now.day) if request.trial or charge else charge_on,
+                                                billing_day if request.trial else billing_day or now.day)
+                if request.trial or charge else charge_on,
                 purchase_channel=(models.PurchaseChannel.TRIAL if request.trial
                                   else models.PurchaseChannel.SELF_SERVICE if self_service
                                   else models.PurchaseChannel.ADMIN),
@@ -265,6 +258,10 @@ async def purchase_subscription(
                 if charge is not None:
                     invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line, payment_method_id,
                                                      charge, gateway_key, now)  # type: ignore[arg-type]
+            # A trial is in service but not paid service (§7 the ledger rule).
+            await ledger.record_service(
+                tenant_id, subscription.id, now.date(), 0 if request.trial else request.quantity,
+                models.ServiceChange.TRIAL_STARTED if request.trial else models.ServiceChange.PURCHASED)
             await audit.record(actor, tenant_id, "subscription.purchased", "Subscription", subscription.id, now,
                                after={"productId": product["id"], "quantity": request.quantity,
                                       "term": term, "trial": request.trial, "selfService": self_service})
@@ -312,7 +309,7 @@ async def _refund(gateway: PaymentGateway, charge: ChargeResult | None, amount: 
 async def _paid_invoice(tenant_id: int, account_id: int, profile_id: int, line: models.InvoiceLine,
                         payment_method_id: int | None, charge: ChargeResult, gateway_key: str, now: datetime) -> int:
     """The invoice of a purchase charged at once: its one line, paid."""
-    number = (await billing_engine.number_invoices([profile_id]))[profile_id]
+    number = (await invoicing.number_invoices([profile_id]))[profile_id]
     invoice = await models.Invoice.create(
         tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id, number=number,
         issue_date=now.date(), period_start=line.period_start, period_end=line.period_end,

@@ -1,33 +1,39 @@
 """Reactivate an expired or disabled subscription (SPEC §5 Reactivate).
 
 MCA: a new subscription (same product, licence count and commitment term) starts today; the
-old one stays as it was, points to its successor, and hands over its assignments.
-MOSA: the same subscription returns to ACTIVE with a payment method. After expiry a new term
-starts where the old one ended and is charged now; after cancellation or non-payment the term
-end stays, and the credit for the days from now to the term end is charged back. Charges are
-outstanding lines the billing engine collects; a past-due amount is settled first, at once, with
-the payment method given.
+old one stays as it was, points to its successor, hands over its assignments and offers no
+seats any more. MOSA: the same subscription returns to ACTIVE. After expiry (users kept
+working) a new term starts where the old one ended; after cancellation or non-payment the
+term end stays and the days from today to it are charged. Whatever the path, no day is
+charged twice and no day without service is charged: when the term end has passed (or the
+subscription expired and was then disabled) a new term starts today. A payment method given
+in the call becomes the profile's default and pays the charge; a past-due amount is settled
+first, at once, with it (MOSA). Charges are dated when the reactivation happens.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, billing_engine, idempotency, invoices, models
+from billing_center.domain import actions, audit, idempotency, models
 from billing_center.domain.actor import Actor
+from billing_center.domain.billing import charging, invoicing, ledger
+from billing_center.domain.billing.pay_now import charge_invoice
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import pro_rata, round_cents
-from billing_center.domain.payments import CardDetails, PaymentGateway, validate_card
-from billing_center.domain.subscriptions import state_changed, visible_facts
+from billing_center.domain.payments import CardDetails, PaymentGateway, ValidCard, validate_card
+from billing_center.domain.subscriptions import at_once, state_changed, visible_facts
 
 INACTIVE = (models.SubscriptionStatus.EXPIRED, models.SubscriptionStatus.DISABLED)
+Status = models.SubscriptionStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,66 @@ class Reactivated:
     subscription_id: int
     previous_subscription_id: int
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Revival:
+    """What a reactivation charges: the term it runs in and the line for its days."""
+
+    term_start: datetime
+    term_end: datetime
+    period_start: date
+    amount: Decimal
+    kind: models.InvoiceLineKind
+    label: str
+    explanation: str
+    trial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Card:
+    """The payment method of the call: an existing one, or a new card already tokenized."""
+
+    method_id: int | None
+    token: str | None = None
+    card: ValidCard | None = None
+    details: CardDetails | None = None
+
+
+def plan_revival(facts: actions.SubscriptionFacts, reason: models.StatusReason | None, unit_price: Decimal,
+                 currency: str, mca: bool, now: datetime) -> Revival:
+    """§5: which days a reactivation now charges, and how much. Pure, so each path is tested
+    on its own: MCA and a lapsed term start a new term today; after expiry the new term
+    starts where the old one ended (users kept working); after cancellation or non-payment
+    the rest of the term is charged."""
+    term = facts.commitment_term
+    full = round_cents(unit_price * facts.quantity)
+    unit = "month" if term is models.CommitmentTerm.MONTHLY else "year"
+    whole = f"{unit_price} {currency} x {facts.quantity} licence(s) for one {unit} = {full} {currency}"
+
+    def new_term(starts: datetime, label: str) -> Revival:
+        ends = term_end(starts, term)
+        return Revival(starts, ends, starts.date(), full, models.InvoiceLineKind.RENEWAL, label, whole)
+
+    if mca:
+        return replace(new_term(now, "reactivated as a new subscription, first term"),
+                       kind=models.InvoiceLineKind.PURCHASE)
+    if facts.status is Status.EXPIRED:
+        if term_end(facts.term_end, term) > now:
+            return new_term(facts.term_end, "reactivated after expiry, new term from the end of the last one")
+        return new_term(now, "reactivated after expiry, new term from today")
+    if reason is models.StatusReason.TERM_ENDED or facts.term_end <= now:
+        # The disabled days are not charged: the term starts today.
+        return new_term(now, "reactivated, new term from today")
+    if facts.trial:
+        return Revival(facts.term_start, facts.term_end, now.date(), Decimal("0.00"), models.InvoiceLineKind.RENEWAL,
+                       "reactivated trial", "A trial is free: nothing is charged for its days.", trial=True)
+    share = pro_rata(unit_price, facts.quantity, (facts.term_end.date() - now.date()).days,
+                     (facts.term_end.date() - facts.term_start.date()).days, currency)
+    why = ("Charge back of the cancellation credit for the days from today to the end of the term: "
+           if reason is models.StatusReason.CANCELLED else "The days from today to the end of the term: ")
+    return Revival(facts.term_start, facts.term_end, now.date(), share.amount, models.InvoiceLineKind.PRORATED_CHARGE,
+                   "reactivated, rest of the term", why + share.explanation)
 
 
 async def reactivate_subscription(
@@ -50,7 +116,7 @@ async def reactivate_subscription(
     expected_version: int | None = None,
 ) -> Reactivated:
     """§5: reactivate within the 90 disabled days (or while expired). Raises NOT_FOUND,
-    FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_STATUS, REACTIVATION_UNAVAILABLE,
+    FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_STATUS, INVALID_INPUT, REACTIVATION_UNAVAILABLE,
     PAYMENT_METHOD_REQUIRED, CARD_INVALID, PAYMENT_DECLINED, STATE_CHANGED."""
     tenant_id = actor.require_tenant()
     key = idempotency.Key.of("reactivateSubscription", idempotency_key, {
@@ -67,57 +133,104 @@ async def reactivate_subscription(
     now = clock.now()
     actions.require(actor, facts, actions.Action.REACTIVATE, now)
     row = (await models.Subscription.filter(id=subscription_id).values(
-        "product_id", "billing_account_id", "billing_profile_id", "unit_price", "currency", "purchase_channel", "trial", "status_reason",
-        "billing_account__charge_schedule", "billing_account__billing_day", "product__name",
+        "product_id", "billing_account_id", "billing_profile_id", "unit_price", "currency", "purchase_channel",
+        "status_reason", "billing_account__charge_schedule", "billing_account__billing_day", "product__name",
     ))[0]
     mosa = facts.account_type is models.BillingAccountType.MOSA
-    token = card = None
-    if mosa:
-        if payment_method_id is not None and not await models.PaymentMethod.filter(
-            id=payment_method_id, tenant_id=tenant_id, billing_account_id=row["billing_account_id"]
-        ).exists():
-            raise not_found("Payment method", ("input", "paymentMethodId"))
-        if payment_method_id is None and new_payment_method is None:
-            raise DomainError(ErrorCode.PAYMENT_METHOD_REQUIRED,
-                              "MOSA reactivation needs a payment method: paymentMethodId or newPaymentMethod.",
-                              ("input", "paymentMethodId"))
-        if new_payment_method is not None:
-            card = validate_card(new_payment_method, now.date())
-            token = await gateway.tokenize(card, new_payment_method.security_code)  # outside the transaction
-        if facts.status is models.SubscriptionStatus.DISABLED:
-            await _settle_past_due(actor, row, token, payment_method_id, clock, gateway)
-    charge_on = charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
-                            row["billing_account__billing_day"])
+    card = await _payment_method(tenant_id, row["billing_account_id"], payment_method_id, new_payment_method,
+                                 mosa, now, gateway)
+    if mosa and facts.status is Status.DISABLED:
+        await _settle_past_due(actor, row, card, clock, gateway)
+    reason = models.StatusReason(row["status_reason"]) if row["status_reason"] else None
+    revival = plan_revival(facts, reason, row["unit_price"], row["currency"], not mosa, now)
+    schedule = models.ChargeSchedule(row["billing_account__charge_schedule"])
+    charge_on = charge_date(now.date(), schedule, row["billing_account__billing_day"])
+    invoice_id = None
     try:
         async with in_transaction():
+            if card.method_id is None and card.token is not None:
+                card = _Card(await _store_card(tenant_id, row["billing_account_id"], card, now))
+            if card.method_id is not None:
+                # §5: the card of the call pays, and becomes the profile's default.
+                await models.BillingProfile.filter(id=row["billing_profile_id"]).update(payment_method_id=card.method_id)
             if mosa:
-                result = await _revive_mosa(actor, subscription_id, facts, version, row, now, charge_on,
-                                            payment_method_id, token, card, new_payment_method)
+                active_id = await _revive_mosa(subscription_id, version, revival, charge_on, tenant_id, now)
             else:
-                result = await _successor_mca(actor, subscription_id, facts, version, row, now, charge_on)
-            await idempotency.claim(actor, key, {"subscriptionId": result.subscription_id,
+                active_id = await _successor_mca(actor, subscription_id, facts, version, row, revival, charge_on)
+            if revival.amount > 0:
+                line = await models.InvoiceLine.create(
+                    tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=active_id,
+                    kind=revival.kind, description=f"{row['product__name']}: {revival.label}", quantity=facts.quantity,
+                    unit_price=row["unit_price"], amount=revival.amount, currency=row["currency"],
+                    period_start=revival.period_start, period_end=revival.term_end.date(),
+                    explanation=revival.explanation, charge_on=charge_on, created_at=now)
+                if at_once(schedule, charge_on, now):
+                    invoice_id = await invoicing.issue_at_once(line.id, now)
+            if not revival.trial:
+                await ledger.record_service(tenant_id, active_id, revival.period_start, facts.quantity,
+                                            models.ServiceChange.REACTIVATED if mosa
+                                            else models.ServiceChange.REACTIVATED_AS_NEW)
+            await audit.record(actor, tenant_id, "subscription.reactivated", "Subscription", active_id, now,
+                               before={"from": subscription_id, "status": facts.status},
+                               after={"status": "ACTIVE", "termEnd": revival.term_end, "charge": revival.amount})
+            await idempotency.claim(actor, key, {"subscriptionId": active_id,
                                                  "previousSubscriptionId": subscription_id}, now)
     except (IntegrityError, DomainError):
         previous = await idempotency.previous_result(actor, key)
         if previous is None:
             raise
         return Reactivated(previous["subscriptionId"], previous["previousSubscriptionId"], True)
-    if charge_on <= now.date():
-        # §7: charged at once (RENEWAL_DAY), like a renewal.
-        await billing_engine.collect_now(tenant_id, now, gateway)
-    return result
+    if invoice_id is not None:
+        # §7: charged at once (RENEWAL_DAY), like a purchase; a decline starts dunning.
+        await charging.collect_now(invoice_id, now, gateway)
+    return Reactivated(active_id, subscription_id)
 
 
-async def _settle_past_due(actor, row, token, payment_method_id, clock, gateway) -> None:
-    """§5 MOSA: a past-due amount is settled first, with the payment method given."""
-    if token is None:
-        token = (await models.PaymentMethod.get(id=payment_method_id)).gateway_token
+async def _payment_method(tenant_id: int, account_id: int, payment_method_id: int | None,
+                          new_payment_method: CardDetails | None, required: bool, now: datetime,
+                          gateway: PaymentGateway) -> _Card:
+    """§5: the payment method the call names (MOSA must name one), validated and tokenized
+    before the transaction; input the call cannot use is refused."""
+    if payment_method_id is not None and new_payment_method is not None:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Give paymentMethodId or newPaymentMethod, not both.",
+                          ("input", "newPaymentMethod"))
+    if payment_method_id is not None:
+        if not await models.PaymentMethod.filter(id=payment_method_id, tenant_id=tenant_id,
+                                                 billing_account_id=account_id).exists():
+            raise not_found("Payment method", ("input", "paymentMethodId"))
+        return _Card(payment_method_id)
+    if new_payment_method is not None:
+        card = validate_card(new_payment_method, now.date())
+        token = await gateway.tokenize(card, new_payment_method.security_code)  # outside the transaction
+        return _Card(None, token, card, new_payment_method)
+    if required:
+        raise DomainError(ErrorCode.PAYMENT_METHOD_REQUIRED,
+                          "MOSA reactivation needs a payment method: paymentMethodId or newPaymentMethod.",
+                          ("input", "paymentMethodId"))
+    return _Card(None)
+
+
+async def _store_card(tenant_id: int, account_id: int, card: _Card, now: datetime) -> int:
+    details = card.details
+    method = await models.PaymentMethod.create(
+        tenant_id=tenant_id, billing_account_id=account_id, brand=card.card.brand, last4=card.card.last4,  # type: ignore[union-attr]
+        expiry_month=details.expiry_month, expiry_year=details.expiry_year,  # type: ignore[union-attr]
+        name_on_card=details.name_on_card.strip(), address=details.address, gateway_token=card.token,  # type: ignore[union-attr]
+        created_at=now,
+    )
+    return method.id
+
+
+async def _settle_past_due(actor: Actor, row: dict, card: _Card, clock: Clock, gateway: PaymentGateway) -> None:
+    """§5 MOSA: a past-due amount (only the days served, §7) is settled first, with the
+    payment method given."""
+    token = card.token or (await models.PaymentMethod.get(id=card.method_id)).gateway_token
     past_due = await models.Invoice.filter(
         tenant_id=actor.tenant_id, billing_account_id=row["billing_account_id"],
         status=models.InvoiceStatus.PAST_DUE,
-    ).order_by("id").values("id", "status", "amount_due", "currency")
+    ).order_by("id").values("id", "status", "amount_due", "currency", "first_failed_on")
     for invoice in past_due:
-        paid = await invoices.charge_invoice(actor, invoice["id"], invoice, token, payment_method_id, clock, gateway)
+        paid = await charge_invoice(actor, invoice["id"], invoice, token, card.method_id, clock, gateway)
         if paid is False:
             raise DomainError(ErrorCode.PAYMENT_DECLINED,
                               "The past-due amount could not be charged to this card; nothing was reactivated.",
@@ -135,80 +248,32 @@ async def _claim(subscription_id: int, version: int, **changes: object) -> None:
         raise state_changed(current.version)
 
 
-async def _successor_mca(actor, subscription_id, facts, version, row, now, charge_on) -> Reactivated:
+async def _successor_mca(actor: Actor, subscription_id: int, facts: actions.SubscriptionFacts, version: int,
+                         row: dict, revival: Revival, charge_on: date) -> int:
     await _claim(subscription_id, version, assigned_count=0)
-    term = facts.commitment_term
     successor = await models.Subscription.create(
         tenant_id=actor.tenant_id, billing_account_id=row["billing_account_id"],
         billing_profile_id=row["billing_profile_id"], product_id=row["product_id"],
-        status=models.SubscriptionStatus.ACTIVE, status_changed_at=now, quantity=facts.quantity,
-        assigned_count=facts.assigned_count, commitment_term=term, auto_renew=True, start_date=now.date(),
-        term_start=now, term_end=term_end(now, term), next_charge_date=charge_on,
-        purchase_channel=row["purchase_channel"], purchased_by_id=actor.user_id, unit_price=row["unit_price"],
-        currency=row["currency"], reactivated_from_id=subscription_id, created_at=now,
+        status=Status.ACTIVE, status_changed_at=revival.term_start, quantity=facts.quantity,
+        assigned_count=facts.assigned_count, commitment_term=facts.commitment_term, auto_renew=True,
+        start_date=revival.term_start.date(), term_start=revival.term_start, term_end=revival.term_end,
+        next_charge_date=charge_on, purchase_channel=row["purchase_channel"], purchased_by_id=actor.user_id,
+        unit_price=row["unit_price"], currency=row["currency"], reactivated_from_id=subscription_id,
+        created_at=revival.term_start,
     )
     await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
         subscription_id=successor.id, state=models.LicenseState.ACTIVE
     )
-    amount = round_cents(row["unit_price"] * facts.quantity)
-    await _line(actor, row, successor.id, models.InvoiceLineKind.PURCHASE,
-                f"{row['product__name']}: reactivated as a new subscription, first term", facts.quantity,
-                amount, now.date(), successor.term_end.date(), charge_on, now,
-                f"{row['unit_price']} {row['currency']} x {facts.quantity} licence(s) for one term")
-    await audit.record(actor, actor.tenant_id, "subscription.reactivated", "Subscription", successor.id, now,
-                       before={"from": subscription_id, "status": facts.status}, after={"status": "ACTIVE"})
-    return Reactivated(successor.id, subscription_id)
+    return successor.id
 
 
-async def _revive_mosa(actor, subscription_id, facts, version, row, now, charge_on,
-                       payment_method_id, token, card, new_payment_method) -> Reactivated:
-    term = facts.commitment_term
-    if facts.status is models.SubscriptionStatus.EXPIRED or row["status_reason"] == models.StatusReason.TERM_ENDED:
-        # A new term starts where the old one ended, charged now; when that term would be over
-        # already (disabled long after expiry), it starts now.
-        starts = facts.term_end if term_end(facts.term_end, term) > now else now
-        ends = term_end(starts, term)
-        amount = round_cents(row["unit_price"] * facts.quantity)
-        kind, label = models.InvoiceLineKind.RENEWAL, "reactivated after expiry, new term"
-        explanation = f"{row['unit_price']} {row['currency']} x {facts.quantity} licence(s) for one term"
-    else:
-        # Cancelled or disabled: the term end stays; the credit for now..term end is charged back.
-        starts, ends = facts.term_start, facts.term_end
-        share = pro_rata(row["unit_price"], facts.quantity, (ends.date() - now.date()).days,
-                         (ends.date() - starts.date()).days, row["currency"])
-        # A cancelled trial was credited nothing, so nothing is charged back: it stays a trial.
-        amount = Decimal("0.00") if row["trial"] else share.amount
-        kind, label = models.InvoiceLineKind.PRORATED_CHARGE, "reactivated, rest of the term"
-        explanation = "Charge back of the cancellation credit: " + share.explanation
-    await _claim(subscription_id, version, status=models.SubscriptionStatus.ACTIVE, status_reason=None,
-                 status_changed_at=now, term_start=starts, term_end=ends, auto_renew=True,
+async def _revive_mosa(subscription_id: int, version: int, revival: Revival, charge_on: date, tenant_id: int,
+                       now: datetime) -> int:
+    await _claim(subscription_id, version, status=Status.ACTIVE, status_reason=None, status_changed_at=now,
+                 term_start=revival.term_start, term_end=revival.term_end, auto_renew=True,
                  disabled_at=None, expired_at=None, cancelled_at=None, cancellation_reason=None,
-                 cancellation_feedback=None, next_charge_date=charge_on, trial=row["trial"] and amount == 0)
-    if token is not None:
-        method = await models.PaymentMethod.create(
-            tenant_id=actor.tenant_id, billing_account_id=row["billing_account_id"], brand=card.brand,
-            last4=card.last4, expiry_month=new_payment_method.expiry_month,
-            expiry_year=new_payment_method.expiry_year, name_on_card=new_payment_method.name_on_card.strip(),
-            address=new_payment_method.address, gateway_token=token, created_at=now,
-        )
-        payment_method_id = method.id
-    await models.BillingProfile.filter(id=row["billing_profile_id"]).update(payment_method_id=payment_method_id)
-    await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
+                 cancellation_feedback=None, next_charge_date=charge_on, trial=revival.trial)
+    await models.LicenseAssignment.filter(tenant_id=tenant_id, subscription_id=subscription_id).update(
         state=models.LicenseState.ACTIVE
     )
-    if amount > 0:
-        await _line(actor, row, subscription_id, kind, f"{row['product__name']}: {label}", facts.quantity,
-                    amount, max(starts.date(), now.date()), ends.date(), charge_on, now, explanation)
-    await audit.record(actor, actor.tenant_id, "subscription.reactivated", "Subscription", subscription_id, now,
-                       before={"status": facts.status}, after={"status": "ACTIVE", "termEnd": ends})
-    return Reactivated(subscription_id, subscription_id)
-
-
-async def _line(actor, row, subscription_id, kind, description, quantity, amount, start, end, charge_on, now,
-                explanation) -> None:
-    await models.InvoiceLine.create(
-        tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=subscription_id,
-        kind=kind, description=description, quantity=quantity, unit_price=row["unit_price"], amount=amount,
-        currency=row["currency"], period_start=start, period_end=end, explanation=explanation,
-        charge_on=charge_on, created_at=now,
-    )
+    return subscription_id

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, billing_engine, credits, idempotency, models, visibility
+from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain.billing import charging, credits, invoicing, ledger
 from billing_center.domain.billing_dates import charge_date
+from billing_center.domain.purchases import MAX_QUANTITY
 from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
@@ -83,10 +86,12 @@ async def update_license_quantity(
     expected_version: int | None = None,
     gateway: PaymentGateway | None = None,
 ) -> QuantityChange:
-    """§3: set the licence count to a new total (100 + 5 more: 105). Never below 1 nor below
-    the assigned count. An increase is charged and a decrease credited pro rata for the rest
-    of the term (§7), as an invoice line that explains itself; with `gateway`, a charge due
-    today (RENEWAL_DAY) is collected at once. The same total again changes nothing. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_INPUT,
+    """§3: set the licence count to a new total (100 + 5 more: 105), 1 to 100,000 and never
+    below the assigned count. An increase is charged and a decrease credited pro rata for the
+    rest of the term (§7), as an invoice line that explains itself; under RENEWAL_DAY the
+    charge is collected at once (with `gateway`). On an MCA account a decrease after the
+    cancellation window is scheduled for the renewal instead (no credit); the current total
+    again withdraws it. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_INPUT,
     INVALID_STATUS, QUANTITY_BELOW_ASSIGNED, STATE_CHANGED, IDEMPOTENCY_KEY_REUSED."""
     key = idempotency.Key.of("updateLicenseQuantity", idempotency_key,
                              {"subscriptionId": subscription_id, "totalLicenses": total,
@@ -95,12 +100,17 @@ async def update_license_quantity(
     previous = await idempotency.previous_result(actor, key)
     if previous is not None:
         return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
-    if total < 1:
-        raise DomainError(ErrorCode.INVALID_INPUT, "A subscription keeps at least 1 licence.", ("input", "totalLicenses"))
+    if not 1 <= total <= MAX_QUANTITY:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"A subscription has 1 to {MAX_QUANTITY} licences.",
+                          ("input", "totalLicenses"))
     facts, version = await visible_facts(actor, subscription_id)
     if expected_version is not None and expected_version != version:
         raise state_changed(version)
-    if total == facts.quantity:
+    row = (await models.Subscription.filter(id=subscription_id).values(
+        "unit_price", "currency", "billing_profile_id", "billing_account__charge_schedule",
+        "billing_account__billing_day", "product__name", "trial", "scheduled_quantity",
+    ))[0]
+    if total == facts.quantity and row["scheduled_quantity"] is None:
         return QuantityChange(subscription_id, None)
     increase = total > facts.quantity
     now = clock.now()
@@ -111,10 +121,8 @@ async def update_license_quantity(
             f"{facts.assigned_count} licences are assigned; unassign some before going down to {total}.",
             ("input", "totalLicenses"),
         )
-    row = (await models.Subscription.filter(id=subscription_id).values(
-        "unit_price", "currency", "billing_profile_id", "billing_account__charge_schedule",
-        "billing_account__billing_day", "product__name", "trial",
-    ))[0]
+    if not increase and actions.decrease_waits_for_renewal(facts, now):
+        return await _schedule_decrease(actor, subscription_id, facts, version, row, total, now, key)
     share = pro_rata(row["unit_price"], abs(total - facts.quantity),
                      (facts.term_end.date() - now.date()).days,
                      (facts.term_end.date() - facts.term_start.date()).days, row["currency"])
@@ -124,6 +132,9 @@ async def update_license_quantity(
     else:
         amount, explanation = await credits.credit_for(share, subscription_id, facts.term_start.date(),
                                                        facts.term_end.date(), row["trial"])
+    schedule = models.ChargeSchedule(row["billing_account__charge_schedule"])
+    charge_on = charge_date(now.date(), schedule, row["billing_account__billing_day"])
+    line_id = invoice_id = None
     try:
         async with in_transaction():
             # Write-first, and conditional on what was checked: a concurrent assignment or
@@ -131,37 +142,72 @@ async def update_license_quantity(
             updated = await models.Subscription.filter(
                 id=subscription_id, tenant_id=actor.tenant_id, version=version,
                 status=models.SubscriptionStatus.ACTIVE, assigned_count__lte=total,
-            ).update(quantity=total, version=F("version") + 1)
+            ).update(quantity=total, scheduled_quantity=None, version=F("version") + 1)
             if not updated:
                 current = await models.Subscription.get(id=subscription_id)
                 raise state_changed(current.version)
-            kind = models.InvoiceLineKind.PRORATED_CHARGE if increase else models.InvoiceLineKind.PRORATED_CREDIT
-            line = None if amount == 0 else await models.InvoiceLine.create(
+            if not row["trial"]:
+                await ledger.record_service(actor.tenant_id, subscription_id, now.date(), total,  # type: ignore[arg-type]
+                                           models.ServiceChange.LICENCES_CHANGED)
+            line = dict(
                 tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
-                subscription_id=subscription_id, kind=kind,
+                subscription_id=subscription_id,
+                kind=models.InvoiceLineKind.PRORATED_CHARGE if increase else models.InvoiceLineKind.PRORATED_CREDIT,
                 description=(f"{row['product__name']}: {'+' if increase else '-'}{abs(total - facts.quantity)} "
                              f"licence(s), {facts.quantity} -> {total}, rest of the term"),
                 quantity=abs(total - facts.quantity), unit_price=row["unit_price"],
                 amount=amount if increase else -amount, currency=row["currency"],
                 period_start=now.date(), period_end=facts.term_end.date(),
                 explanation=("Charge: " if increase else "Credit: ") + explanation,
-                charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
-                                      row["billing_account__billing_day"]),
-                created_at=now,
+                charge_on=charge_on, created_at=now,
             )
+            if amount == 0:
+                pass
+            elif increase:
+                line_id = (await models.InvoiceLine.create(**line)).id
+                if at_once(schedule, charge_on, now):
+                    invoice_id = await invoicing.issue_at_once(line_id, now)
+            else:
+                line_id = await credits.place_credit(line)
             await audit.record(
                 actor, actor.tenant_id, "subscription.quantity_changed", "Subscription", subscription_id, now,  # type: ignore[arg-type]
                 before={"quantity": facts.quantity},
-                after={"quantity": total, "invoiceLineId": line.id if line else None, "explanation": explanation},
+                after={"quantity": total, "invoiceLineId": line_id, "explanation": explanation},
             )
-            await idempotency.claim(actor, key, {"subscriptionId": subscription_id,
-                                                 "invoiceLineId": line.id if line else None}, now)
+            await idempotency.claim(actor, key, {"subscriptionId": subscription_id, "invoiceLineId": line_id}, now)
     except (IntegrityError, DomainError):
         # A concurrent call with the same key may have won the race: its result is ours.
         previous = await idempotency.previous_result(actor, key)
         if previous is None:
             raise
         return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
-    if gateway is not None and line is not None and increase and line.charge_on <= now.date():
-        await billing_engine.collect_now(actor.tenant_id, now, gateway)  # type: ignore[arg-type]
-    return QuantityChange(subscription_id, line.id if line else None)
+    if gateway is not None and invoice_id is not None:
+        await charging.collect_now(invoice_id, now, gateway)
+    return QuantityChange(subscription_id, line_id)
+
+
+def at_once(schedule: models.ChargeSchedule, charge_on: date, now: datetime) -> bool:
+    """§7: a change charged today under RENEWAL_DAY is charged at once, on a document of its
+    own; under ACCOUNT_BILLING_DAY it waits for the billing day's document."""
+    return schedule is models.ChargeSchedule.RENEWAL_DAY and charge_on <= now.date()
+
+
+async def _schedule_decrease(actor: Actor, subscription_id: int, facts: actions.SubscriptionFacts, version: int,
+                             row: dict, total: int, now: datetime, key: idempotency.Key | None) -> QuantityChange:
+    """§3 MCA after the cancellation window: the decrease waits for the renewal (no credit);
+    asking for the current count withdraws a scheduled one."""
+    scheduled = None if total == facts.quantity else total
+    async with in_transaction():
+        updated = await models.Subscription.filter(
+            id=subscription_id, tenant_id=actor.tenant_id, version=version, status=models.SubscriptionStatus.ACTIVE,
+        ).update(scheduled_quantity=scheduled, version=F("version") + 1)
+        if not updated:
+            current = await models.Subscription.get(id=subscription_id)
+            raise state_changed(current.version)
+        await audit.record(
+            actor, actor.tenant_id, "subscription.quantity_scheduled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
+            before={"quantity": facts.quantity, "scheduledQuantity": row["scheduled_quantity"]},
+            after={"scheduledQuantity": scheduled, "appliesOn": facts.term_end if scheduled else None},
+        )
+        await idempotency.claim(actor, key, {"subscriptionId": subscription_id, "invoiceLineId": None}, now)
+    return QuantityChange(subscription_id, None)

@@ -6,11 +6,8 @@ from collections import Counter
 from typing import Any
 
 from billing_center.domain import (
-    billing_engine,
-    billing_runs,
     cancellation,
     domains,
-    invoices,
     licenses,
     models,
     payment_methods,
@@ -20,6 +17,8 @@ from billing_center.domain import (
     subscriptions,
     tenants,
 )
+from billing_center.domain.billing import pay_now, runs
+from billing_center.domain.billing.transitions import Transition
 from billing_center.domain.payments import CardDetails
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
@@ -325,7 +324,7 @@ async def resolve_redeem_product_key(info: Info, data: inputs.RedeemProductKeyIn
     return await run_mutation(payloads.RedeemProductKeyPayload, work)
 
 
-def _transition(transition: billing_engine.Transition, loaded: dict[str, dict]) -> payloads.ClockTransition:
+def _transition(transition: Transition, loaded: dict[str, dict]) -> payloads.ClockTransition:
     return payloads.ClockTransition(
         at=transition.at, kind=enums.TransitionKind(transition.kind.value),
         subscription=loaded["subscriptions"].get(transition.subscription_id),
@@ -338,7 +337,7 @@ async def resolve_advance_clock(info: Info, data: inputs.AdvanceClockInput) -> p
 
     async def work() -> payloads.AdvanceClockPayload:
         actor = info.context.require_actor()
-        done = await billing_runs.advance_clock(actor, data.to, info.context.gateway)
+        done = await runs.advance_clock(actor, data.to, info.context.gateway)
         # The payload is read at the new moment (timelines, deadlines, dates).
         info.context.become(actor, done.now)
         loaders = info.context.loaders
@@ -361,7 +360,7 @@ async def resolve_run_billing(info: Info, data: inputs.RunBillingInput | None) -
         actor = info.context.require_actor()
         tenant_id = (decode_id(data.tenant_id, "Tenant", ("input", "tenantId"))
                      if data is not None and data.tenant_id is not None else None)
-        transitions = await billing_runs.run_billing(actor, info.context.clock, info.context.gateway, tenant_id)
+        transitions = await runs.run_billing(actor, info.context.clock, info.context.gateway, tenant_id)
         counts = Counter(t.kind for t in transitions)
         return payloads.RunBillingPayload(processed=len(transitions), counts=[
             payloads.TransitionCount(kind=enums.TransitionKind(kind.value), count=count)
@@ -455,7 +454,7 @@ async def resolve_pay_invoice(info: Info, data: inputs.PayInvoiceInput) -> paylo
 
     async def work() -> payloads.PayInvoicePayload:
         actor = info.context.require_actor()
-        payment = await invoices.pay_invoice(
+        payment = await pay_now.pay_invoice(
             actor, decode_id(data.invoice_id, "Invoice", ("input", "invoiceId")),
             decode_id(data.payment_method_id, "PaymentMethod", ("input", "paymentMethodId")),
             info.context.clock, info.context.gateway, data.idempotency_key,

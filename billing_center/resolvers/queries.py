@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 
-from billing_center.domain import cancellation, models, visibility
+from billing_center.domain import actions, cancellation, models, visibility
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
 from billing_center.resolvers.errors import user_error
@@ -143,13 +143,12 @@ async def resolve_subscriptions(info: Info, status: list[str] | None, channels: 
 
 async def resolve_license_summary(info: Info) -> list[types.ProductLicenseSummary]:
     """Purchased, assigned and available licences per product over the subscriptions that
-    take assignments (ACTIVE and EXPIRED, SPEC §4), in catalogue order."""
+    take assignments (ACTIVE and EXPIRED, not an MCA predecessor: SPEC §4, §5), in catalogue order."""
     ctx = info.context
     actor = ctx.require_user()
     rows = (
         await models.Subscription.filter(
-            visibility.subscriptions(actor),
-            status__in=[models.SubscriptionStatus.ACTIVE, models.SubscriptionStatus.EXPIRED],
+            visibility.subscriptions(actor), actions.offers_seats(actor.tenant_id),
         )
         .annotate(purchased=Sum("quantity"), assigned=Sum("assigned_count"))
         .group_by("product_id")

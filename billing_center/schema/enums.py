@@ -14,7 +14,7 @@ import strawberry
 from billing_center.domain import models
 from billing_center.domain.errors import ErrorCode as DomainErrorCode
 from billing_center.domain.actions import Action
-from billing_center.domain.billing_engine import TransitionKind as DomainTransitionKind
+from billing_center.domain.billing.transitions import TransitionKind as DomainTransitionKind
 from billing_center.domain.licenses import Outcome
 
 
@@ -99,10 +99,10 @@ LicenseState = mirror(models.LicenseState, "Whether an assigned licence gives se
 })
 
 InvoiceStatus = mirror(models.InvoiceStatus, "An invoice's status (SPEC §7).", {
-    "OPEN": "Issued and not yet paid.",
-    "PAID": "Paid in full.",
+    "OPEN": "Issued and not yet paid (a credit note: not yet refunded).",
+    "PAID": "Paid in full, or nothing was due (a credit note: refunded).",
     "PAST_DUE": "A charge was attempted and failed.",
-    "VOID": "Cancelled; nothing is owed.",
+    "VOID": "Credits took away everything it asked and nothing was collected; nothing is owed.",
 })
 
 InvoiceLineKind = mirror(models.InvoiceLineKind, "What an invoice line is for.", {
@@ -112,9 +112,19 @@ InvoiceLineKind = mirror(models.InvoiceLineKind, "What an invoice line is for.",
     "PRORATED_CREDIT": "Licences removed or a cancellation, credited pro rata.",
 })
 
-PaymentAttemptStatus = mirror(models.PaymentAttemptStatus, "The outcome of a charge.", {
-    "SUCCEEDED": "The card was charged.",
-    "FAILED": "The charge was declined.",
+PaymentAttemptStatus = mirror(models.PaymentAttemptStatus, "The outcome of a charge or refund.", {
+    "SUCCEEDED": "The card was charged (or, for a refund, credited).",
+    "FAILED": "The charge was declined (or the refund did not go through).",
+})
+
+InvoiceKind = mirror(models.InvoiceKind, "What a billing document is (SPEC §5, §7).", {
+    "INVOICE": "Charges (net of credits) the customer pays; nothing due when credits cover them.",
+    "CREDIT_NOTE": "Credits larger than the charges of a charge day: the difference is refunded to the card on file.",
+})
+
+PaymentAttemptKind = mirror(models.PaymentAttemptKind, "Which way money moved at the gateway.", {
+    "CHARGE": "Money taken from the card for an invoice.",
+    "REFUND": "Money paid back to the card for a credit note.",
 })
 
 ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (API.md).", {
@@ -176,10 +186,16 @@ TransitionKind = mirror(DomainTransitionKind, "What the billing engine did (SPEC
     "EXPIRED": "A term (or trial) ended without renewal: EXPIRED for 30 days, users keep working.",
     "DISABLED": "Expired for 30 days: DISABLED for 90 days, users lose the service.",
     "DELETED": "Disabled for 90 days: DELETED.",
-    "INVOICE_ISSUED": "Outstanding lines whose charge day came were put on an invoice.",
+    "INVOICE_ISSUED": "A charge day closed: the outstanding lines due went on the profile's one invoice of the day "
+                      "(nothing due when credits cover the charges).",
+    "CREDIT_NOTE_ISSUED": "A charge day closed with more credits than charges: a credit note for the difference, "
+                          "refunded the same day.",
     "PAYMENT_SUCCEEDED": "An invoice was charged and is paid.",
     "PAYMENT_FAILED": "A charge was declined: the invoice is past due and retried 1, 3 and 7 days after the first failure.",
-    "DISABLED_FOR_NON_PAYMENT": "The last retry failed: the subscription is DISABLED with NON_PAYMENT.",
+    "REFUND_SUCCEEDED": "A credit note's amount was refunded to the card on file.",
+    "REFUND_FAILED": "A refund did not go through; it is tried again the next day.",
+    "DISABLED_FOR_NON_PAYMENT": "The last retry failed: the subscription is DISABLED with NON_PAYMENT, and the days "
+                                "from then on are credited (the past-due invoice asks only for the days served).",
 })
 
 

@@ -346,6 +346,10 @@ class Subscription(Node):
     status: enums.SubscriptionStatus = strawberry.field(description="ACTIVE, EXPIRED, DISABLED or DELETED.")
     status_reason: enums.StatusReason | None = strawberry.field(description="Why it is not active; null while active.")
     quantity: int = strawberry.field(description="Licences bought (the licence count).")
+    scheduled_quantity: int | None = strawberry.field(
+        description="The licence count from the next renewal on, when a decrease is scheduled (an MCA decrease after "
+                    "the 7-day cancellation window, SPEC §3); null when none is. Set the current count again to "
+                    "withdraw it.")
     assigned_count: int = strawberry.field(description="Licences assigned to users.")
     available_count: int = strawberry.field(description="Licences bought but not assigned.")
     commitment_term: enums.CommitmentTerm = strawberry.field(description="MONTHLY or ANNUAL.")
@@ -379,6 +383,7 @@ class Subscription(Node):
             status=enums.SubscriptionStatus(row["status"]),
             status_reason=enums.StatusReason(row["status_reason"]) if row["status_reason"] else None,
             quantity=row["quantity"],
+            scheduled_quantity=row["scheduled_quantity"],
             assigned_count=row["assigned_count"],
             available_count=row["quantity"] - row["assigned_count"],
             commitment_term=enums.CommitmentTerm(row["commitment_term"]),
@@ -520,16 +525,18 @@ class InvoiceLine:
         return info.context.related(self, "subscription", info)
 
 
-@strawberry.type(description="One attempt to charge an invoice (SPEC §7).")
+@strawberry.type(description="One attempt to charge an invoice, or to refund a credit note (SPEC §5, §7).")
 class PaymentAttempt:
-    amount: Money = strawberry.field(description="Amount charged.")
+    kind: enums.PaymentAttemptKind = strawberry.field(description="CHARGE (an invoice) or REFUND (a credit note).")
+    amount: Money = strawberry.field(description="Amount charged or refunded.")
     status: enums.PaymentAttemptStatus = strawberry.field(description="SUCCEEDED or FAILED.")
-    attempted_at: datetime = strawberry.field(description="When the charge was attempted.")
-    failure_reason: str | None = strawberry.field(description="Why the charge failed.")
+    attempted_at: datetime = strawberry.field(description="When it was attempted.")
+    failure_reason: str | None = strawberry.field(description="Why it failed.")
 
     @classmethod
     def from_row(cls, row: dict) -> "PaymentAttempt":
         return cls(
+            kind=enums.PaymentAttemptKind(row["kind"]),
             amount=Money.from_amount(row["amount"], row["currency"]),
             status=enums.PaymentAttemptStatus(row["status"]),
             attempted_at=row["attempted_at"],
@@ -537,18 +544,20 @@ class PaymentAttempt:
         )
 
 
-@strawberry.type(description="An invoice of a billing profile (SPEC §7).")
+@strawberry.type(description="An invoice or credit note of a billing profile (SPEC §5, §7): one per profile and "
+                             "charge day, plus one per change charged at once.")
 class Invoice(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
     billing_profile_id: strawberry.Private[int]
-    number: str = strawberry.field(description="Invoice number, unique in the tenant.")
+    number: str = strawberry.field(description="Document number, unique in the tenant (INV-... or CN-...).")
+    kind: enums.InvoiceKind = strawberry.field(description="INVOICE, or CREDIT_NOTE when its credits exceed its charges.")
     issue_date: date = strawberry.field(description="Day of issue.")
     period_start: date = strawberry.field(description="First day of the billing period.")
     period_end: date = strawberry.field(description="Last day of the billing period.")
     status: enums.InvoiceStatus = strawberry.field(description="OPEN, PAID, PAST_DUE or VOID.")
-    total: Money = strawberry.field(description="Sum of its lines.")
-    amount_due: Money = strawberry.field(description="What is still owed.")
+    total: Money = strawberry.field(description="Sum of its lines; negative for a credit note.")
+    amount_due: Money = strawberry.field(description="What is still owed (0 for a credit note: it is refunded).")
 
     @classmethod
     def from_row(cls, row: dict) -> "Invoice":
@@ -558,6 +567,7 @@ class Invoice(Node):
             loaded={},
             billing_profile_id=row["billing_profile_id"],
             number=row["number"],
+            kind=enums.InvoiceKind(row["kind"]),
             issue_date=row["issue_date"],
             period_start=row["period_start"],
             period_end=row["period_end"],
@@ -574,7 +584,7 @@ class Invoice(Node):
     def lines(self, info: strawberry.Info) -> list[InvoiceLine]:
         return info.context.related(self, "lines", info)
 
-    @strawberry.field(description="Its charges at the payment gateway, oldest first.")
+    @strawberry.field(description="Its charges (or refunds) at the payment gateway, oldest first.")
     def payment_attempts(self, info: strawberry.Info) -> list[PaymentAttempt]:
         return info.context.related(self, "paymentAttempts", info)
 

@@ -105,7 +105,10 @@ async def test_renewal_day_schedule_renews_and_charges_on_the_same_day(client, c
     org = await sandbox(clock, at(2026, 1, 10, 8), charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
     bought = await buy(client, org, "O365_E3", quantity=2)
     payload = await advance(client, org, at(2026, 2, 10, 20))
-    assert kinds(payload) == ["RENEWED", "INVOICE_ISSUED", "PAYMENT_SUCCEEDED"]
+    assert kinds(payload) == ["RENEWED"]  # the charge day closes when it is over
+    payload = await advance(client, org, at(2026, 2, 11))
+    assert kinds(payload) == ["INVOICE_ISSUED", "PAYMENT_SUCCEEDED"]
+    assert payload["transitions"][1]["at"] == "2026-02-10T23:59:59+00:00"
     line = await models.InvoiceLine.get(subscription_id=bought, kind=models.InvoiceLineKind.RENEWAL)
     invoice = await models.Invoice.get(id=line.invoice_id)
     assert (str(line.charge_on), str(invoice.issue_date), invoice.status) == ("2026-02-10", "2026-02-10",
@@ -198,7 +201,7 @@ async def test_failed_charges_are_retried_after_1_3_and_7_days_then_the_subscrip
     await models.Subscription.filter(id=bought).update(assigned_count=1)
     await factories.add_card(org, clock, declines=True)
 
-    payload = await advance(client, org, at(2026, 2, 5, 12))
+    payload = await advance(client, org, at(2026, 2, 6))
     assert kinds(payload) == ["RENEWED", "INVOICE_ISSUED", "PAYMENT_FAILED"]
     invoice = await models.Invoice.get(status=models.InvoiceStatus.PAST_DUE)
     assert (str(invoice.first_failed_on), str(invoice.next_attempt_on)) == ("2026-02-05", "2026-02-06")
@@ -207,7 +210,7 @@ async def test_failed_charges_are_retried_after_1_3_and_7_days_then_the_subscrip
 
     tries = []
     for day in (6, 7, 8, 9, 10, 11, 12, 13):
-        payload = await advance(client, org, at(2026, 2, day, 12))
+        payload = await advance(client, org, at(2026, 2, day + 1))  # day is over
         tries += [(day, kind) for kind in kinds(payload)]
     assert tries == [(6, "PAYMENT_FAILED"), (8, "PAYMENT_FAILED"), (12, "PAYMENT_FAILED"),
                      (12, "DISABLED_FOR_NON_PAYMENT")]
@@ -217,7 +220,15 @@ async def test_failed_charges_are_retried_after_1_3_and_7_days_then_the_subscrip
     node = (await gql(client, SUBSCRIPTION, {"id": gid("Subscription", bought)}, token=org.token))["data"]["node"]
     assert (node["status"], node["statusReason"]) == ("DISABLED", "NON_PAYMENT")
     assert node["licenseAssignments"]["edges"][0]["node"]["state"] == "SUSPENDED"
-    assert (await models.Invoice.get(id=invoice.id)).next_attempt_on is None
+    # §7 rev. 2: service ended on 12 February, so the days from then to 5 March are credited
+    # against the past-due invoice: 23.00 x 2 x 21/28 = 34.50; it asks 46.00 - 34.50 = 11.50
+    # for the 7 days served (5 to 11 February).
+    cut = await models.Invoice.get(id=invoice.id)
+    assert (cut.next_attempt_on, cut.status, cut.total, cut.amount_due) == (
+        None, models.InvoiceStatus.PAST_DUE, Decimal("11.50"), Decimal("11.50"))
+    credit = await models.InvoiceLine.get(invoice_id=invoice.id, kind=models.InvoiceLineKind.PRORATED_CREDIT)
+    assert (credit.amount, str(credit.period_start), str(credit.period_end), credit.quantity) == (
+        Decimal("-34.50"), "2026-02-12", "2026-03-05", 2)
     # Nothing more is tried, and a disabled subscription does not renew.
     payload = await advance(client, org, at(2026, 4, 1))
     assert kinds(payload) == []
@@ -228,9 +239,9 @@ async def test_a_new_card_during_dunning_pays_at_the_next_retry(client, clock):
     org = await sandbox(clock, at(2026, 1, 5, 10), charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
     bought = await buy(client, org, "O365_E1")
     await factories.add_card(org, clock, declines=True)
-    await advance(client, org, at(2026, 2, 5, 12))
+    await advance(client, org, at(2026, 2, 6))
     await factories.add_card(org, clock)
-    payload = await advance(client, org, at(2026, 2, 6, 12))
+    payload = await advance(client, org, at(2026, 2, 7))
     assert kinds(payload) == ["PAYMENT_SUCCEEDED"]
     invoice = await models.Invoice.get(billing_profile_id=org.profile.id, issue_date="2026-02-05")
     assert (invoice.status, invoice.amount_due, invoice.next_attempt_on) == (models.InvoiceStatus.PAID, 0, None)
@@ -242,7 +253,7 @@ async def test_paying_a_past_due_invoice_now_stops_the_retries(client, clock):
     org = await sandbox(clock, at(2026, 1, 5, 10), charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
     await buy(client, org, "O365_E1")
     await factories.add_card(org, clock, declines=True)
-    await advance(client, org, at(2026, 2, 5, 12))
+    await advance(client, org, at(2026, 2, 6))
     good = await factories.add_card(org, clock)
     invoice = await models.Invoice.get(status=models.InvoiceStatus.PAST_DUE)
     body = await gql(client, """mutation P($input: PayInvoiceInput!) { payInvoice(input: $input) {
@@ -255,31 +266,38 @@ async def test_paying_a_past_due_invoice_now_stops_the_retries(client, clock):
     assert await models.PaymentAttempt.filter(invoice_id=invoice.id).count() == 2
 
 
-async def test_a_cancellation_credit_lands_on_the_next_invoice(client, clock):
-    """§5, §7: the pro-rata credit of a cancellation is on the next invoice of its profile;
-    credits alone wait as a credit balance."""
+async def test_a_cancellation_credit_with_no_charges_that_day_is_refunded_on_a_credit_note(client, clock):
+    """§5 rev. 2 "the credit always reaches the customer": under RENEWAL_DAY a credit is due
+    the day it is given; with no charges that day to net it against, that day's document is
+    a credit note and its amount is refunded to the card the same day."""
     org = await sandbox(clock, at(2026, 1, 10, 10), account_type=models.BillingAccountType.MOSA,
                         charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
     keep = await buy(client, org, "O365_E3", quantity=2)
     await advance(client, org, at(2026, 1, 20, 10))
-    cancel = await buy(client, org, "O365_E1", quantity=3)
+    cancel = await buy(client, org, "O365_E1", quantity=3)  # 30.00, 20 January to 20 February
     await advance(client, org, at(2026, 1, 25, 10))
     body = await gql(client, """mutation C($input: CancelSubscriptionInput!) { cancelSubscription(input: $input) {
         credit { amount } userErrors { code } } }""",
                      {"input": {"subscriptionId": gid("Subscription", cancel), "reason": "NOT_USING"}}, token=org.token)
-    credit = Decimal(body["data"]["cancelSubscription"]["credit"]["amount"])
-    assert credit > 0
+    # 10.00 x 3 x 26/31 days (25 January to 20 February) = 25.161... -> 25.16
+    assert body["data"]["cancelSubscription"]["credit"] == {"amount": "25.16"}
     balances = (await gql(client, ACCOUNT, token=org.token))["data"]["billingAccounts"][0]
-    assert balances["creditBalance"] == {"amount": str(credit)}
-    assert await models.Invoice.filter(issue_date__gt="2026-01-20").count() == 0  # a credit alone waits
+    assert balances["creditBalance"] == {"amount": "25.16"}
 
+    payload = await advance(client, org, at(2026, 1, 26))
+    assert kinds(payload) == ["CREDIT_NOTE_ISSUED", "REFUND_SUCCEEDED"]
+    note = await models.Invoice.get(kind=models.InvoiceKind.CREDIT_NOTE)
+    assert (str(note.issue_date), note.total, note.amount_due, note.status) == (
+        "2026-01-25", Decimal("-25.16"), Decimal("0.00"), models.InvoiceStatus.PAID)
+    refund = await models.PaymentAttempt.get(invoice_id=note.id)
+    assert (refund.kind, refund.amount, refund.status) == (
+        models.PaymentAttemptKind.REFUND, Decimal("25.16"), models.PaymentAttemptStatus.SUCCEEDED)
+    balances = (await gql(client, ACCOUNT, token=org.token))["data"]["billingAccounts"][0]
+    assert balances["creditBalance"] == {"amount": "0.00"}
+    # keep's renewal on 10 February is charged in full: the credit was returned already.
     await advance(client, org, at(2026, 2, 11))
-    line = await models.InvoiceLine.get(kind=models.InvoiceLineKind.PRORATED_CREDIT)
-    invoice = await models.Invoice.get(id=line.invoice_id)
-    assert str(invoice.issue_date) == "2026-02-10"  # the next invoice: keep's renewal
-    assert invoice.total == Decimal("46.00") - credit
-    assert await models.InvoiceLine.filter(invoice_id=invoice.id).values_list("subscription_id", flat=True) in (
-        [keep, cancel], [cancel, keep])
+    renewal = await models.InvoiceLine.get(subscription_id=keep, kind=models.InvoiceLineKind.RENEWAL)
+    assert (await models.Invoice.get(id=renewal.invoice_id)).total == Decimal("46.00")
 
 
 async def test_running_twice_for_the_same_moment_changes_nothing(client, clock):

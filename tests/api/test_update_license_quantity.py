@@ -54,7 +54,8 @@ async def test_the_caller_gives_the_new_total_and_the_increase_is_charged_pro_ra
 
 
 async def test_a_decrease_is_credited_pro_rata(client, clock):
-    org = await factories.sign_up(clock)
+    # MOSA: at any time (an MCA decrease after the cancellation window waits for the renewal).
+    org = await factories.sign_up(clock, account_type=models.BillingAccountType.MOSA)
     subscription = await _subscription(org, clock, charged=True)
     body = await gql(client, UPDATE, _input(subscription, 97), token=org.token)
     line = body["data"]["updateLicenseQuantity"]["invoiceLine"]

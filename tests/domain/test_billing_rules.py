@@ -10,8 +10,8 @@ import pytest
 
 from billing_center.domain import models
 from billing_center.domain.billing_dates import charge_date, term_end
-from billing_center.domain.dunning import gateway_key, next_retry
-from billing_center.domain.renewals import TermEndOutcome, plan_term_end
+from billing_center.domain.billing.dunning import gateway_key, next_retry
+from billing_center.domain.billing.term_ends import TermEndOutcome, plan_term_end
 
 ABD = models.ChargeSchedule.ACCOUNT_BILLING_DAY
 RD = models.ChargeSchedule.RENEWAL_DAY

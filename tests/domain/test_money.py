@@ -29,9 +29,9 @@ def test_pro_rata_example_explains_itself():
     result = pro_rata(Decimal("23.00"), 5, 10, 30, "USD")
     assert result.amount == Decimal("38.33")
     assert result.explanation == (
-        "23.00 USD x 5 licence(s) x 10/30 days of the term = 38.33333333333333333333333333, "
+        "23.00 USD x 5 licence(s) x 10/30 days of the term = 38.3333..., "
         "rounded half-up to 38.33 USD"
-    )
+    )  # §7: numbers a person reads, not 28 digits
 
 
 @given(

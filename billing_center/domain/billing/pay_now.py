@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, dunning, idempotency, models, throttle, visibility
+from billing_center.domain import actions, audit, idempotency, models, throttle, visibility
+from billing_center.domain.billing import dunning
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from billing_center.domain import audit, billing_engine, models
+from billing_center.domain import audit, models
+from billing_center.domain.billing import engine
+from billing_center.domain.billing.scope import LIVE, Scope
 from billing_center.domain.actor import Actor
-from billing_center.domain.billing_engine import Transition
+from billing_center.domain.billing.transitions import Transition
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.payments import PaymentGateway
@@ -53,7 +55,7 @@ async def advance_clock(actor: Actor, to: datetime, gateway: PaymentGateway) -> 
         raise DomainError(ErrorCode.INVALID_INPUT, f"Move the clock at most {MAX_ADVANCE.days} days per call.",
                           ("input", "to"))
     # Charge leases are about processes being alive, so they use wall time, not the test clock.
-    transitions = await billing_engine.run(billing_engine.Scope(tenant_id), to, gateway)
+    transitions = await engine.run(Scope(tenant_id, simulated=True), to, gateway)
     # Conditional: of two racing moves, the later moment stays.
     moved = await models.Tenant.filter(id=tenant_id, clock_now__lt=to).update(clock_now=to)
     if moved:
@@ -68,9 +70,9 @@ async def run_billing(actor: Actor, clock: Clock, gateway: PaymentGateway,
     (and the `run-billing` command). Raises FORBIDDEN, NOT_FOUND (no such live tenant)."""
     if not actor.is_operator:
         raise DomainError(ErrorCode.FORBIDDEN, "Only the platform operator runs billing.")
-    scope = billing_engine.LIVE
+    scope = LIVE
     if tenant_id is not None:
         if not await models.Tenant.filter(id=tenant_id, sandbox=False).exists():
             raise not_found("Live tenant", ("input", "tenantId"))
-        scope = billing_engine.Scope(tenant_id)
-    return await billing_engine.run(scope, clock.now(), gateway, lease_clock=clock)
+        scope = Scope(tenant_id)
+    return await engine.run(scope, clock.now(), gateway, lease_clock=clock)

@@ -1,0 +1,208 @@
+"""What happens to a subscription when its term ends (SPEC §3, §5 Trials, §7): it renews
+(a RENEWAL line for the new term, charged like a renewal), a trial converts to paid, or it
+expires."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from tortoise.transactions import in_transaction
+
+from billing_center.domain import audit, bulk, models
+from billing_center.domain.billing import ledger
+from billing_center.domain.billing.scope import Scope, claim
+from billing_center.domain.billing.transitions import Transition, TransitionKind
+from billing_center.domain.billing_dates import charge_date, term_end
+from billing_center.domain.money import round_cents
+from billing_center.domain.policies import policy_for
+
+Status = models.SubscriptionStatus
+
+
+class TermEndOutcome(str, Enum):
+    """Renewed for another term, a trial turned into a paid term, or expired."""
+
+    RENEWED = "RENEWED"
+    TRIAL_CONVERTED = "TRIAL_CONVERTED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True, slots=True)
+class TermEndPlan:
+    """The outcome at term end and, for a new term, its dates and its charge."""
+
+    outcome: TermEndOutcome
+    term_start: datetime | None = None
+    term_end: datetime | None = None
+    amount: Decimal | None = None
+    charge_on: date | None = None
+
+
+def plan_term_end(
+    ended_at: datetime,
+    term: models.CommitmentTerm,
+    auto_renew: bool,
+    trial: bool,
+    has_payment_method: bool,
+    unit_price: Decimal,
+    quantity: int,
+    schedule: models.ChargeSchedule,
+    billing_day: int | None,
+    renewal_day: int,
+    may_convert: bool = True,
+) -> TermEndPlan:
+    """§3: with auto-renew on, a new term of the same length starts where the old one ended,
+    ends on the subscription's renewal day (`renewal_day`, the day it started), and is charged like a renewal (§7: on the renewal day, or on the account's next billing
+    day). §5 Trials: a trial converts to paid only with auto-renew on, a payment method and,
+    for a self-service trial, a policy that allows the purchase (`may_convert`). Otherwise
+    the subscription expires."""
+    if not auto_renew or (trial and not has_payment_method) or not may_convert:
+        return TermEndPlan(TermEndOutcome.EXPIRED)
+    return TermEndPlan(
+        TermEndOutcome.TRIAL_CONVERTED if trial else TermEndOutcome.RENEWED,
+        term_start=ended_at,
+        term_end=term_end(ended_at, term, renewal_day),
+        amount=round_cents(unit_price * quantity),
+        charge_on=charge_date(ended_at.date(), schedule, billing_day),
+    )
+
+
+def next_charge_on(
+    status: models.SubscriptionStatus, auto_renew: bool, ends: datetime,
+    schedule: models.ChargeSchedule, billing_day: int | None,
+) -> date | None:
+    """When an active subscription whose charges are settled is charged next: the charge day
+    of its next renewal, or never (auto-renew off, or not active)."""
+    if status is not models.SubscriptionStatus.ACTIVE or not auto_renew:
+        return None
+    return charge_date(ends.date(), schedule, billing_day)
+
+
+async def _conversion_allowed(rows: list[dict], accounts: dict[int, dict]) -> set[int]:
+    """§5 Trials, §6: the ids of self-service trials whose product the buyer may still buy
+    (policy ALLOW at this moment); other trials are not limited by a policy."""
+    allowed: set[int] = set()
+    for row in rows:
+        if row["trial"] and accounts[row["billing_account_id"]]["self_service"]:
+            policy = await policy_for(row["tenant_id"], row["product_id"])
+            if policy is models.SelfServicePolicy.ALLOW:
+                allowed.add(row["id"])
+    return allowed
+
+
+def _licences_at_renewal(row: dict) -> tuple[int, str]:
+    """§3 MCA: a decrease scheduled for the renewal applies now, unless more licences are
+    assigned than it leaves; then the count stays and the transition says why."""
+    scheduled = row["scheduled_quantity"]
+    if scheduled is None:
+        return row["quantity"], ""
+    if scheduled < row["assigned_count"]:
+        return row["quantity"], (f" The scheduled decrease to {scheduled} licence(s) was not applied: "
+                                 f"{row['assigned_count']} are assigned; unassign first.")
+    return scheduled, f" The scheduled decrease from {row['quantity']} to {scheduled} licence(s) applies."
+
+
+async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
+    """§3, §5 Trials, §7: renew, convert or expire every active subscription whose term
+    ended by `bound`."""
+    async with in_transaction():
+        rows = await claim(
+            models.Subscription.filter(scope.q(), status=Status.ACTIVE, term_end__lte=bound),
+            "id", "tenant_id", "billing_account_id", "billing_profile_id", "product_id", "term_end", "start_date",
+            "commitment_term", "auto_renew", "trial", "quantity", "scheduled_quantity", "assigned_count",
+            "unit_price", "currency", "version")
+        if not rows:
+            return []
+        accounts = {row["id"]: row for row in await models.BillingAccount.filter(
+            id__in={row["billing_account_id"] for row in rows}).values(
+            "id", "charge_schedule", "billing_day", "self_service")}
+        with_card = set(await models.BillingProfile.filter(
+            id__in={row["billing_profile_id"] for row in rows}, payment_method_id__not_isnull=True
+        ).values_list("id", flat=True))
+        names = dict(await models.Product.filter(id__in={row["product_id"] for row in rows}).values_list("id", "name"))
+        convertible = await _conversion_allowed(rows, accounts)
+        renewed: list[dict] = []
+        expired: list[dict] = []
+        lines: list[dict] = []
+        service: list[dict] = []
+        events: list[dict] = []
+        transitions: list[Transition] = []
+        for row in rows:
+            account = accounts[row["billing_account_id"]]
+            schedule = models.ChargeSchedule(account["charge_schedule"])
+            term = models.CommitmentTerm(row["commitment_term"])
+            ended = row["term_end"]
+            self_service_trial = row["trial"] and account["self_service"]
+            quantity, note = _licences_at_renewal(row)
+            plan = plan_term_end(ended, term, row["auto_renew"], row["trial"],
+                                 row["billing_profile_id"] in with_card, row["unit_price"], quantity,
+                                 schedule, account["billing_day"],
+                                 # A converted trial starts as a paid subscription on that day.
+                                 ended.day if row["trial"] else row["start_date"].day,
+                                 may_convert=not self_service_trial or row["id"] in convertible)
+            name = names[row["product_id"]]
+            if plan.outcome is TermEndOutcome.EXPIRED:
+                expired.append(dict(
+                    id=row["id"], status=Status.EXPIRED, status_reason=models.StatusReason.TERM_ENDED,
+                    status_changed_at=ended, expired_at=ended, next_charge_date=None, scheduled_quantity=None,
+                    version=row["version"] + 1,
+                ))
+                service.append(ledger.service_row(row["tenant_id"], row["id"], ended.date(), 0,
+                                                   models.ServiceChange.EXPIRED))
+                if self_service_trial and row["id"] not in convertible and row["auto_renew"]:
+                    why = "the organization's self-service policy no longer allows buying this product"
+                elif row["trial"]:
+                    why = "the trial ended without auto-renew and a payment method"
+                else:
+                    why = "auto-renew is off"
+                events.append(audit.system_event(
+                    row["tenant_id"], "subscription.expired", "Subscription", row["id"], ended,
+                    {"status": Status.ACTIVE}, {"status": Status.EXPIRED, "reason": "TERM_ENDED"}))
+                transitions.append(Transition(ended, TransitionKind.EXPIRED, row["tenant_id"], row["id"], None,
+                                              f"{name}: the term ended and {why}; expired for 30 days."))
+                continue
+            converted = plan.outcome is TermEndOutcome.TRIAL_CONVERTED
+            renewed.append(dict(
+                id=row["id"], term_start=plan.term_start, term_end=plan.term_end, trial=False,
+                start_date=ended.date() if converted else row["start_date"], quantity=quantity,
+                scheduled_quantity=None, next_charge_date=plan.charge_on, version=row["version"] + 1,
+            ))
+            if converted or quantity != row["quantity"]:
+                service.append(ledger.service_row(
+                    row["tenant_id"], row["id"], ended.date(), quantity,
+                    models.ServiceChange.TRIAL_CONVERTED if converted else models.ServiceChange.RENEWED))
+            unit = "month" if term is models.CommitmentTerm.MONTHLY else "year"
+            label = "trial converted to paid" if converted else "renewal"
+            lines.append(dict(
+                tenant_id=row["tenant_id"], billing_profile_id=row["billing_profile_id"], subscription_id=row["id"],
+                kind=models.InvoiceLineKind.RENEWAL, description=f"{name}, {quantity} licence(s), {label}",
+                quantity=quantity, unit_price=row["unit_price"], amount=plan.amount, currency=row["currency"],
+                period_start=plan.term_start.date(), period_end=plan.term_end.date(),  # type: ignore[union-attr]
+                explanation=f"{row['unit_price']} {row['currency']} x {quantity} licence(s) for one {unit} "
+                            f"= {plan.amount} {row['currency']}, due on {plan.charge_on} "
+                            f"({schedule.value.replace('_', ' ').lower()})",
+                charge_on=plan.charge_on, created_at=ended,
+            ))
+            kind = TransitionKind.TRIAL_CONVERTED if converted else TransitionKind.RENEWED
+            events.append(audit.system_event(
+                row["tenant_id"], f"subscription.{kind.value.lower()}", "Subscription", row["id"], ended,
+                {"termEnd": ended, "quantity": row["quantity"]},
+                {"termEnd": plan.term_end, "chargeOn": plan.charge_on, "quantity": quantity}))
+            transitions.append(Transition(
+                ended, kind, row["tenant_id"], row["id"], None,
+                f"{name}: {label} until {plan.term_end:%Y-%m-%d}; {plan.amount} {row['currency']} "
+                f"to be charged on {plan.charge_on}.{note}",
+            ))
+        if renewed:
+            await bulk.update_rows(models.Subscription, ["term_start", "term_end", "trial", "start_date", "quantity",
+                                                         "scheduled_quantity", "next_charge_date", "version"], renewed)
+            await bulk.insert_rows(models.InvoiceLine, lines)
+        if expired:
+            await bulk.update_rows(models.Subscription, ["status", "status_reason", "status_changed_at", "expired_at",
+                                                         "next_charge_date", "scheduled_quantity", "version"], expired)
+        await bulk.insert_rows(models.ServiceLevel, service)
+        await bulk.insert_rows(models.AuditEvent, events)
+    return transitions
