@@ -113,3 +113,30 @@ def test_check_passes_on_sound_data_and_names_a_broken_invariant(tmp_path, env):
     checked = run(["check"], env, tmp_path)
     assert checked.returncode == 1
     assert "assignment rows" in checked.stdout and "Integrity: 1 violations." in checked.stdout
+
+
+LINE_COLUMNS = ("tenant_id, billing_profile_id, invoice_id, subscription_id, kind, description, quantity, unit_price, "
+                "amount, currency, period_start, period_end, explanation, charge_on, created_at")
+
+
+def test_check_reports_a_planted_double_charge_and_a_stranded_credit(tmp_path, env):
+    """SPEC §7 the ledger rule: `billing-center check` names a licence-day charged twice and a
+    credit that never reached the customer."""
+    import sqlite3
+
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    assert run(["seed-demo"], env, tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "var" / "billing.db") as connection:
+        # The same licence-days charged a second time, due far in the future (so not held back).
+        connection.execute(
+            f"INSERT INTO invoice_line ({LINE_COLUMNS}) SELECT tenant_id, billing_profile_id, NULL, subscription_id, "
+            "kind, description, quantity, unit_price, amount, currency, period_start, period_end, explanation, "
+            "'2999-01-01', created_at FROM invoice_line WHERE amount > 0 ORDER BY id LIMIT 1")
+        # A credit due years ago that no document took.
+        connection.execute(
+            f"INSERT INTO invoice_line ({LINE_COLUMNS}) SELECT tenant_id, billing_profile_id, NULL, subscription_id, "
+            "'PRORATED_CREDIT', 'planted', 0, unit_price, '-5.00', currency, period_start, period_start, 'planted', "
+            "'2000-01-01', created_at FROM invoice_line ORDER BY id LIMIT 1")
+    checked = run(["check"], env, tmp_path)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "(the ledger rule)" in checked.stdout and "still on no document (held back)" in checked.stdout

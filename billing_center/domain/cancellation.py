@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import actions, audit, idempotency, lifecycle, models
 from billing_center.domain.billing import credits, ledger
@@ -115,49 +113,46 @@ async def cancel_subscription(
     row = await _terms(subscription_id)
     credit, explanation = await _credit(subscription_id, row, facts, now)
     result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
-    try:
-        async with in_transaction():
-            updated = await models.Subscription.filter(
-                id=subscription_id, tenant_id=actor.tenant_id, version=version,
-                status=models.SubscriptionStatus.ACTIVE,
-            ).update(
-                status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
-                status_changed_at=now, disabled_at=now, cancelled_at=now, cancellation_reason=reason,
-                cancellation_feedback=feedback, auto_renew=False, next_charge_date=None,
-                version=F("version") + 1,
-            )
-            if not updated:
-                current = await models.Subscription.get(id=subscription_id)
-                raise state_changed(current.version)
-            await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
-                state=models.LicenseState.SUSPENDED
-            )
-            if not row["trial"]:
-                await ledger.record_service(actor.tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
-                                           models.ServiceChange.CANCELLED)
-            if credit > 0:
-                await credits.place_credit(dict(
-                    tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
-                    subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
-                    description=f"{row['product__name']}: cancelled, unused part of the term",
-                    quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
-                    currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
-                    explanation=explanation,
-                    # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
-                    charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
-                                          row["billing_account__billing_day"]),
-                    created_at=now,
-                ))
-            await audit.record(
-                actor, actor.tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
-                before={"status": facts.status},
-                after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
-                       "credit": credit},
-            )
-            await idempotency.claim(actor, key, result, now)
-    except (IntegrityError, DomainError):
-        previous = await idempotency.previous_result(actor, key)
-        if previous is None:
-            raise
-        return Cancelled(previous["subscriptionId"], Decimal(previous["credit"]), previous["currency"], True)
-    return Cancelled(subscription_id, credit, row["currency"])
+
+    async def cancel() -> dict:
+        updated = await models.Subscription.filter(
+            id=subscription_id, tenant_id=actor.tenant_id, version=version,
+            status=models.SubscriptionStatus.ACTIVE,
+        ).update(
+            status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
+            status_changed_at=now, disabled_at=now, cancelled_at=now, cancellation_reason=reason,
+            cancellation_feedback=feedback, auto_renew=False, next_charge_date=None,
+            version=F("version") + 1,
+        )
+        if not updated:
+            current = await models.Subscription.get(id=subscription_id)
+            raise state_changed(current.version)
+        await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
+            state=models.LicenseState.SUSPENDED
+        )
+        if not row["trial"]:
+            await ledger.record_service(actor.tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
+                                       models.ServiceChange.CANCELLED)
+        if credit > 0:
+            await credits.place_credit(dict(
+                tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
+                subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
+                description=f"{row['product__name']}: cancelled, unused part of the term",
+                quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
+                currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
+                explanation=explanation,
+                # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
+                charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
+                                      row["billing_account__billing_day"]),
+                created_at=now,
+            ))
+        await audit.record(
+            actor, actor.tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
+            before={"status": facts.status},
+            after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
+                   "credit": credit},
+        )
+        return result
+
+    outcome, replayed = await idempotency.run_once(actor, key, cancel, now)
+    return Cancelled(outcome["subscriptionId"], Decimal(outcome["credit"]), outcome["currency"], replayed)

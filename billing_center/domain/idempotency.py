@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from billing_center.domain import models
 from billing_center.domain.actor import Actor
@@ -75,3 +79,24 @@ async def claim(actor: Actor, key: Key | None, result: dict[str, Any], at: datet
         tenant_id=actor.tenant_id, user_id=actor.user_id, mutation=key.mutation, key=key.key,
         request_hash=key.fingerprint, response=result, created_at=at,
     )
+
+
+async def run_once(actor: Actor, key: Key | None, act: Callable[[], Awaitable[dict[str, Any]]], at: datetime,
+                   lost_race: tuple[type[Exception], ...] = (IntegrityError, DomainError)) -> tuple[dict[str, Any], bool]:
+    """Run `act` (the writes of a mutation, returning its result) in one transaction that
+    also records the result under `key`; return the result and whether it is a replay.
+
+    Call `previous_result` first, before any rule is checked, so that a repeat is answered
+    even when its rules no longer hold. A call that loses a race to another with the same
+    key fails on the unique key, or on the state the winner changed (`lost_race`), and
+    rolls back; it then returns the winner's result, or raises when there is none."""
+    try:
+        async with in_transaction():
+            result = await act()
+            await claim(actor, key, result, at)
+    except lost_race:
+        previous = await previous_result(actor, key)
+        if previous is None:
+            raise
+        return previous, True
+    return result, False

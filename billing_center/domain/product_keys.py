@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, idempotency, models, throttle
@@ -131,29 +130,25 @@ async def redeem_product_key(
     profile = await models.BillingProfile.filter(tenant_id=tenant_id, billing_account_id=account.id).order_by("id").first()
     term = models.CommitmentTerm(product_key["commitment_term"])
     price = product_key["product__monthly_price" if term is models.CommitmentTerm.MONTHLY else "product__annual_price"]
-    try:
-        async with in_transaction():
-            # Write-first and conditional: of two racing redemptions exactly one claims the key.
-            claimed = await models.ProductKey.filter(id=product_key["id"], redeemed_at=None).update(
-                redeemed_at=now, redeemed_by_tenant_id=tenant_id
-            )
-            if not claimed:
-                raise DomainError(ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.", field)
-            subscription = await models.Subscription.create(
-                tenant_id=tenant_id, billing_account_id=account.id, billing_profile_id=profile.id,
-                product_id=product_key["product_id"], status=models.SubscriptionStatus.ACTIVE,
-                status_changed_at=now, quantity=product_key["quantity"], commitment_term=term,
-                auto_renew=False, start_date=now.date(), term_start=now, term_end=term_end(now, term),
-                purchase_channel=models.PurchaseChannel.PRODUCT_KEY, purchased_by_id=actor.user_id,
-                unit_price=price, currency=product_key["product__currency"], created_at=now,
-            )
-            await models.ProductKey.filter(id=product_key["id"]).update(subscription_id=subscription.id)
-            await audit.record(actor, tenant_id, "product_key.redeemed", "Subscription", subscription.id, now,
-                               after={"productKey": format_key(key)[:11] + "-…", "quantity": product_key["quantity"]})
-            await idempotency.claim(actor, idem, {"subscriptionId": subscription.id}, now)
-    except (IntegrityError, DomainError):
-        previous = await idempotency.previous_result(actor, idem)
-        if previous is None:
-            raise
-        return previous["subscriptionId"], True
-    return subscription.id, False
+    async def redeem() -> dict:
+        # Write-first and conditional: of two racing redemptions exactly one claims the key.
+        claimed = await models.ProductKey.filter(id=product_key["id"], redeemed_at=None).update(
+            redeemed_at=now, redeemed_by_tenant_id=tenant_id
+        )
+        if not claimed:
+            raise DomainError(ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.", field)
+        subscription = await models.Subscription.create(
+            tenant_id=tenant_id, billing_account_id=account.id, billing_profile_id=profile.id,
+            product_id=product_key["product_id"], status=models.SubscriptionStatus.ACTIVE,
+            status_changed_at=now, quantity=product_key["quantity"], commitment_term=term,
+            auto_renew=False, start_date=now.date(), term_start=now, term_end=term_end(now, term),
+            purchase_channel=models.PurchaseChannel.PRODUCT_KEY, purchased_by_id=actor.user_id,
+            unit_price=price, currency=product_key["product__currency"], created_at=now,
+        )
+        await models.ProductKey.filter(id=product_key["id"]).update(subscription_id=subscription.id)
+        await audit.record(actor, tenant_id, "product_key.redeemed", "Subscription", subscription.id, now,
+                           after={"productKey": format_key(key)[:11] + "-…", "quantity": product_key["quantity"]})
+        return {"subscriptionId": subscription.id}
+
+    result, replayed = await idempotency.run_once(actor, idem, redeem, now)
+    return result["subscriptionId"], replayed

@@ -198,80 +198,79 @@ async def purchase_subscription(
         if not charge.succeeded:
             raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; nothing was bought.",
                               ("input", "newPaymentMethod" if token else "paymentMethodId"))
-    try:
-        async with in_transaction():
-            if request.trial:
-                # Write-first: the unique claim decides which of two racing trials wins.
-                await models.TrialClaim.create(tenant_id=tenant_id, product_id=product["id"], at=now)
-            if create_account:
-                account = await models.BillingAccount.create(
-                    tenant_id=tenant_id, name="Self-service purchases", type=models.BillingAccountType.MCA,
-                    owner_id=actor.user_id, charge_schedule=models.ChargeSchedule.RENEWAL_DAY,
-                    self_service=True, created_at=now,
-                )
-                account_id = account.id
-                profile_id = (await models.BillingProfile.create(
-                    tenant_id=tenant_id, billing_account_id=account_id, name="Self-service", created_at=now,
-                )).id
-            if token is not None and card is not None and request.new_payment_method is not None:
-                method = await models.PaymentMethod.create(
-                    tenant_id=tenant_id, billing_account_id=account_id, brand=card.brand, last4=card.last4,
-                    expiry_month=request.new_payment_method.expiry_month,
-                    expiry_year=request.new_payment_method.expiry_year,
-                    name_on_card=request.new_payment_method.name_on_card.strip(),
-                    address=request.new_payment_method.address, gateway_token=token, created_at=now,
-                )
-                payment_method_id = method.id
-            if payment_method_id is not None:
-                await models.BillingProfile.filter(id=profile_id).update(payment_method_id=payment_method_id)
-            if not request.trial:
-                # §7: the account's first purchase sets its billing day; a trial is no purchase (§5).
-                await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=now.day)
-            ends = now + timedelta(days=product["trial_days"]) if request.trial else term_end(now, term)
-            subscription = await models.Subscription.create(
-                tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
-                product_id=product["id"], status=models.SubscriptionStatus.ACTIVE, status_changed_at=now,
-                quantity=request.quantity, commitment_term=term, auto_renew=True, start_date=now.date(),
-                term_start=now, term_end=ends,
-                next_charge_date=next_charge_on(models.SubscriptionStatus.ACTIVE, True, ends, schedule,
-                                                billing_day if request.trial else billing_day or now.day)
-                if request.trial or charge else charge_on,
-                purchase_channel=(models.PurchaseChannel.TRIAL if request.trial
-                                  else models.PurchaseChannel.SELF_SERVICE if self_service
-                                  else models.PurchaseChannel.ADMIN),
-                trial=request.trial, purchased_by_id=actor.user_id, unit_price=price, currency=currency,
-                created_at=now,
+    async def record() -> dict:
+        nonlocal account_id, profile_id, payment_method_id
+        if request.trial:
+            # Write-first: the unique claim decides which of two racing trials wins.
+            await models.TrialClaim.create(tenant_id=tenant_id, product_id=product["id"], at=now)
+        if create_account:
+            account = await models.BillingAccount.create(
+                tenant_id=tenant_id, name="Self-service purchases", type=models.BillingAccountType.MCA,
+                owner_id=actor.user_id, charge_schedule=models.ChargeSchedule.RENEWAL_DAY,
+                self_service=True, created_at=now,
             )
-            line_id = invoice_id = None
-            if not request.trial:
-                line = await models.InvoiceLine.create(
-                    tenant_id=tenant_id, billing_profile_id=profile_id, subscription_id=subscription.id,
-                    kind=models.InvoiceLineKind.PURCHASE,
-                    description=f"{product['name']}, {request.quantity} licence(s), first {term.value.lower()} term",
-                    quantity=request.quantity, unit_price=price, amount=amount,
-                    currency=currency, period_start=now.date(), period_end=ends.date(),
-                    explanation=f"{price} {currency} x {request.quantity} licence(s) for one "
-                                f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'} = {amount} {currency}",
-                    charge_on=charge_on, created_at=now,
-                )
-                line_id = line.id
-                if charge is not None:
-                    invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line, payment_method_id,
-                                                     charge, gateway_key, now)  # type: ignore[arg-type]
-            # A trial is in service but not paid service (§7 the ledger rule).
-            await ledger.record_service(
-                tenant_id, subscription.id, now.date(), 0 if request.trial else request.quantity,
-                models.ServiceChange.TRIAL_STARTED if request.trial else models.ServiceChange.PURCHASED)
-            await audit.record(actor, tenant_id, "subscription.purchased", "Subscription", subscription.id, now,
-                               after={"productId": product["id"], "quantity": request.quantity,
-                                      "term": term, "trial": request.trial, "selfService": self_service})
-            await idempotency.claim(actor, key, {"subscriptionId": subscription.id, "invoiceLineId": line_id,
-                                                 "invoiceId": invoice_id}, now)
+            account_id = account.id
+            profile_id = (await models.BillingProfile.create(
+                tenant_id=tenant_id, billing_account_id=account_id, name="Self-service", created_at=now,
+            )).id
+        if token is not None and card is not None and request.new_payment_method is not None:
+            method = await models.PaymentMethod.create(
+                tenant_id=tenant_id, billing_account_id=account_id, brand=card.brand, last4=card.last4,
+                expiry_month=request.new_payment_method.expiry_month,
+                expiry_year=request.new_payment_method.expiry_year,
+                name_on_card=request.new_payment_method.name_on_card.strip(),
+                address=request.new_payment_method.address, gateway_token=token, created_at=now,
+            )
+            payment_method_id = method.id
+        if payment_method_id is not None:
+            await models.BillingProfile.filter(id=profile_id).update(payment_method_id=payment_method_id)
+        if not request.trial:
+            # §7: the account's first purchase sets its billing day; a trial is no purchase (§5).
+            await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=now.day)
+        ends = now + timedelta(days=product["trial_days"]) if request.trial else term_end(now, term)
+        subscription = await models.Subscription.create(
+            tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
+            product_id=product["id"], status=models.SubscriptionStatus.ACTIVE, status_changed_at=now,
+            quantity=request.quantity, commitment_term=term, auto_renew=True, start_date=now.date(),
+            term_start=now, term_end=ends,
+            next_charge_date=next_charge_on(models.SubscriptionStatus.ACTIVE, True, ends, schedule,
+                                            billing_day if request.trial else billing_day or now.day)
+            if request.trial or charge else charge_on,
+            purchase_channel=(models.PurchaseChannel.TRIAL if request.trial
+                              else models.PurchaseChannel.SELF_SERVICE if self_service
+                              else models.PurchaseChannel.ADMIN),
+            trial=request.trial, purchased_by_id=actor.user_id, unit_price=price, currency=currency,
+            created_at=now,
+        )
+        line_id = invoice_id = None
+        if not request.trial:
+            line = await models.InvoiceLine.create(
+                tenant_id=tenant_id, billing_profile_id=profile_id, subscription_id=subscription.id,
+                kind=models.InvoiceLineKind.PURCHASE,
+                description=f"{product['name']}, {request.quantity} licence(s), first {term.value.lower()} term",
+                quantity=request.quantity, unit_price=price, amount=amount,
+                currency=currency, period_start=now.date(), period_end=ends.date(),
+                explanation=f"{price} {currency} x {request.quantity} licence(s) for one "
+                            f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'} = {amount} {currency}",
+                charge_on=charge_on, created_at=now,
+            )
+            line_id = line.id
+            if charge is not None:
+                invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line, payment_method_id,
+                                                 charge, gateway_key, now)  # type: ignore[arg-type]
+        # A trial is in service but not paid service (§7 the ledger rule).
+        await ledger.record_service(
+            tenant_id, subscription.id, now.date(), 0 if request.trial else request.quantity,
+            models.ServiceChange.TRIAL_STARTED if request.trial else models.ServiceChange.PURCHASED)
+        await audit.record(actor, tenant_id, "subscription.purchased", "Subscription", subscription.id, now,
+                           after={"productId": product["id"], "quantity": request.quantity,
+                                  "term": term, "trial": request.trial, "selfService": self_service})
+        return {"subscriptionId": subscription.id, "invoiceLineId": line_id, "invoiceId": invoice_id}
+
+    try:
+        # A racing call with the same key charged with the same gateway key: nothing to refund.
+        result, replayed = await idempotency.run_once(actor, key, record, now, lost_race=(IntegrityError,))
     except IntegrityError:
-        previous = await idempotency.previous_result(actor, key)
-        if previous is not None:
-            # The first call with this key charged with the same gateway key: nothing to refund.
-            return Purchased(previous["subscriptionId"], previous["invoiceLineId"], previous.get("invoiceId"), True)
         await _refund(gateway, charge, amount, currency)
         if request.trial:
             raise DomainError(ErrorCode.TRIAL_ALREADY_USED, "Your organization has had a trial of this product.",
@@ -280,7 +279,7 @@ async def purchase_subscription(
     except BaseException:
         await _refund(gateway, charge, amount, currency)
         raise
-    return Purchased(subscription.id, line_id, invoice_id)
+    return Purchased(result["subscriptionId"], result["invoiceLineId"], result.get("invoiceId"), replayed)
 
 
 async def _profile_card_token(payment_method_id: int | None, profile_id: int) -> str:

@@ -17,9 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import actions, audit, idempotency, models
 from billing_center.domain.actor import Actor
@@ -145,45 +143,41 @@ async def reactivate_subscription(
     revival = plan_revival(facts, reason, row["unit_price"], row["currency"], not mosa, now)
     schedule = models.ChargeSchedule(row["billing_account__charge_schedule"])
     charge_on = charge_date(now.date(), schedule, row["billing_account__billing_day"])
-    invoice_id = None
-    try:
-        async with in_transaction():
-            if card.method_id is None and card.token is not None:
-                card = _Card(await _store_card(tenant_id, row["billing_account_id"], card, now))
-            if card.method_id is not None:
-                # §5: the card of the call pays, and becomes the profile's default.
-                await models.BillingProfile.filter(id=row["billing_profile_id"]).update(payment_method_id=card.method_id)
-            if mosa:
-                active_id = await _revive_mosa(subscription_id, version, revival, charge_on, tenant_id, now)
-            else:
-                active_id = await _successor_mca(actor, subscription_id, facts, version, row, revival, charge_on)
-            if revival.amount > 0:
-                line = await models.InvoiceLine.create(
-                    tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=active_id,
-                    kind=revival.kind, description=f"{row['product__name']}: {revival.label}", quantity=facts.quantity,
-                    unit_price=row["unit_price"], amount=revival.amount, currency=row["currency"],
-                    period_start=revival.period_start, period_end=revival.term_end.date(),
-                    explanation=revival.explanation, charge_on=charge_on, created_at=now)
-                if at_once(schedule, charge_on, now):
-                    invoice_id = await invoicing.issue_at_once(line.id, now)
-            if not revival.trial:
-                await ledger.record_service(tenant_id, active_id, revival.period_start, facts.quantity,
-                                            models.ServiceChange.REACTIVATED if mosa
-                                            else models.ServiceChange.REACTIVATED_AS_NEW)
-            await audit.record(actor, tenant_id, "subscription.reactivated", "Subscription", active_id, now,
-                               before={"from": subscription_id, "status": facts.status},
-                               after={"status": "ACTIVE", "termEnd": revival.term_end, "charge": revival.amount})
-            await idempotency.claim(actor, key, {"subscriptionId": active_id,
-                                                 "previousSubscriptionId": subscription_id}, now)
-    except (IntegrityError, DomainError):
-        previous = await idempotency.previous_result(actor, key)
-        if previous is None:
-            raise
-        return Reactivated(previous["subscriptionId"], previous["previousSubscriptionId"], True)
-    if invoice_id is not None:
+    async def revive() -> dict:
+        method_id = card.method_id
+        if method_id is None and card.token is not None:
+            method_id = await _store_card(tenant_id, row["billing_account_id"], card, now)
+        if method_id is not None:
+            # §5: the card of the call pays, and becomes the profile's default.
+            await models.BillingProfile.filter(id=row["billing_profile_id"]).update(payment_method_id=method_id)
+        if mosa:
+            active_id = await _revive_mosa(subscription_id, version, revival, charge_on, tenant_id, now)
+        else:
+            active_id = await _successor_mca(actor, subscription_id, facts, version, row, revival, charge_on)
+        invoice_id = None
+        if revival.amount > 0:
+            line = await models.InvoiceLine.create(
+                tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=active_id,
+                kind=revival.kind, description=f"{row['product__name']}: {revival.label}", quantity=facts.quantity,
+                unit_price=row["unit_price"], amount=revival.amount, currency=row["currency"],
+                period_start=revival.period_start, period_end=revival.term_end.date(),
+                explanation=revival.explanation, charge_on=charge_on, created_at=now)
+            if at_once(schedule, charge_on, now):
+                invoice_id = await invoicing.issue_at_once(line.id, now)
+        if not revival.trial:
+            await ledger.record_service(tenant_id, active_id, revival.period_start, facts.quantity,
+                                        models.ServiceChange.REACTIVATED if mosa
+                                        else models.ServiceChange.REACTIVATED_AS_NEW)
+        await audit.record(actor, tenant_id, "subscription.reactivated", "Subscription", active_id, now,
+                           before={"from": subscription_id, "status": facts.status},
+                           after={"status": "ACTIVE", "termEnd": revival.term_end, "charge": revival.amount})
+        return {"subscriptionId": active_id, "previousSubscriptionId": subscription_id, "invoiceId": invoice_id}
+
+    result, replayed = await idempotency.run_once(actor, key, revive, now)
+    if result.get("invoiceId") is not None and not replayed:
         # §7: charged at once (RENEWAL_DAY), like a purchase; a decline starts dunning.
-        await charging.collect_now(invoice_id, now, gateway)
-    return Reactivated(active_id, subscription_id)
+        await charging.collect_now(result["invoiceId"], now, gateway)
+    return Reactivated(result["subscriptionId"], result["previousSubscriptionId"], replayed)
 
 
 async def _payment_method(tenant_id: int, account_id: int, payment_method_id: int | None,

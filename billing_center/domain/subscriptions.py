@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -134,56 +133,52 @@ async def update_license_quantity(
                                                        facts.term_end.date(), row["trial"])
     schedule = models.ChargeSchedule(row["billing_account__charge_schedule"])
     charge_on = charge_date(now.date(), schedule, row["billing_account__billing_day"])
-    line_id = invoice_id = None
-    try:
-        async with in_transaction():
-            # Write-first, and conditional on what was checked: a concurrent assignment or
-            # change makes it apply to nothing instead of breaking assigned <= quantity.
-            updated = await models.Subscription.filter(
-                id=subscription_id, tenant_id=actor.tenant_id, version=version,
-                status=models.SubscriptionStatus.ACTIVE, assigned_count__lte=total,
-            ).update(quantity=total, scheduled_quantity=None, version=F("version") + 1)
-            if not updated:
-                current = await models.Subscription.get(id=subscription_id)
-                raise state_changed(current.version)
-            if not row["trial"]:
-                await ledger.record_service(actor.tenant_id, subscription_id, now.date(), total,  # type: ignore[arg-type]
-                                           models.ServiceChange.LICENCES_CHANGED)
-            line = dict(
-                tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
-                subscription_id=subscription_id,
-                kind=models.InvoiceLineKind.PRORATED_CHARGE if increase else models.InvoiceLineKind.PRORATED_CREDIT,
-                description=(f"{row['product__name']}: {'+' if increase else '-'}{abs(total - facts.quantity)} "
-                             f"licence(s), {facts.quantity} -> {total}, rest of the term"),
-                quantity=abs(total - facts.quantity), unit_price=row["unit_price"],
-                amount=amount if increase else -amount, currency=row["currency"],
-                period_start=now.date(), period_end=facts.term_end.date(),
-                explanation=("Charge: " if increase else "Credit: ") + explanation,
-                charge_on=charge_on, created_at=now,
-            )
-            if amount == 0:
-                pass
-            elif increase:
-                line_id = (await models.InvoiceLine.create(**line)).id
-                if at_once(schedule, charge_on, now):
-                    invoice_id = await invoicing.issue_at_once(line_id, now)
-            else:
-                line_id = await credits.place_credit(line)
-            await audit.record(
-                actor, actor.tenant_id, "subscription.quantity_changed", "Subscription", subscription_id, now,  # type: ignore[arg-type]
-                before={"quantity": facts.quantity},
-                after={"quantity": total, "invoiceLineId": line_id, "explanation": explanation},
-            )
-            await idempotency.claim(actor, key, {"subscriptionId": subscription_id, "invoiceLineId": line_id}, now)
-    except (IntegrityError, DomainError):
-        # A concurrent call with the same key may have won the race: its result is ours.
-        previous = await idempotency.previous_result(actor, key)
-        if previous is None:
-            raise
-        return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
-    if gateway is not None and invoice_id is not None:
-        await charging.collect_now(invoice_id, now, gateway)
-    return QuantityChange(subscription_id, line_id)
+    async def change() -> dict:
+        # Write-first, and conditional on what was checked: a concurrent assignment or
+        # change makes it apply to nothing instead of breaking assigned <= quantity.
+        updated = await models.Subscription.filter(
+            id=subscription_id, tenant_id=actor.tenant_id, version=version,
+            status=models.SubscriptionStatus.ACTIVE, assigned_count__lte=total,
+        ).update(quantity=total, scheduled_quantity=None, version=F("version") + 1)
+        if not updated:
+            current = await models.Subscription.get(id=subscription_id)
+            raise state_changed(current.version)
+        if not row["trial"]:
+            await ledger.record_service(actor.tenant_id, subscription_id, now.date(), total,  # type: ignore[arg-type]
+                                       models.ServiceChange.LICENCES_CHANGED)
+        line = dict(
+            tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
+            subscription_id=subscription_id,
+            kind=models.InvoiceLineKind.PRORATED_CHARGE if increase else models.InvoiceLineKind.PRORATED_CREDIT,
+            description=(f"{row['product__name']}: {'+' if increase else '-'}{abs(total - facts.quantity)} "
+                         f"licence(s), {facts.quantity} -> {total}, rest of the term"),
+            quantity=abs(total - facts.quantity), unit_price=row["unit_price"],
+            amount=amount if increase else -amount, currency=row["currency"],
+            period_start=now.date(), period_end=facts.term_end.date(),
+            explanation=("Charge: " if increase else "Credit: ") + explanation,
+            charge_on=charge_on, created_at=now,
+        )
+        line_id = invoice_id = None
+        if amount == 0:
+            pass
+        elif increase:
+            line_id = (await models.InvoiceLine.create(**line)).id
+            if at_once(schedule, charge_on, now):
+                invoice_id = await invoicing.issue_at_once(line_id, now)
+        else:
+            line_id = await credits.place_credit(line)
+        await audit.record(
+            actor, actor.tenant_id, "subscription.quantity_changed", "Subscription", subscription_id, now,  # type: ignore[arg-type]
+            before={"quantity": facts.quantity},
+            after={"quantity": total, "invoiceLineId": line_id, "explanation": explanation},
+        )
+        return {"subscriptionId": subscription_id, "invoiceLineId": line_id, "invoiceId": invoice_id}
+
+    # A concurrent call with the same key may win the race: its result is then ours.
+    result, replayed = await idempotency.run_once(actor, key, change, now)
+    if gateway is not None and result.get("invoiceId") is not None and not replayed:
+        await charging.collect_now(result["invoiceId"], now, gateway)
+    return QuantityChange(subscription_id, result["invoiceLineId"], replayed=replayed)
 
 
 def at_once(schedule: models.ChargeSchedule, charge_on: date, now: datetime) -> bool:
@@ -197,7 +192,8 @@ async def _schedule_decrease(actor: Actor, subscription_id: int, facts: actions.
     """§3 MCA after the cancellation window: the decrease waits for the renewal (no credit);
     asking for the current count withdraws a scheduled one."""
     scheduled = None if total == facts.quantity else total
-    async with in_transaction():
+
+    async def schedule() -> dict:
         updated = await models.Subscription.filter(
             id=subscription_id, tenant_id=actor.tenant_id, version=version, status=models.SubscriptionStatus.ACTIVE,
         ).update(scheduled_quantity=scheduled, version=F("version") + 1)
@@ -209,5 +205,7 @@ async def _schedule_decrease(actor: Actor, subscription_id: int, facts: actions.
             before={"quantity": facts.quantity, "scheduledQuantity": row["scheduled_quantity"]},
             after={"scheduledQuantity": scheduled, "appliesOn": facts.term_end if scheduled else None},
         )
-        await idempotency.claim(actor, key, {"subscriptionId": subscription_id, "invoiceLineId": None}, now)
-    return QuantityChange(subscription_id, None)
+        return {"subscriptionId": subscription_id, "invoiceLineId": None}
+
+    _, replayed = await idempotency.run_once(actor, key, schedule, now)
+    return QuantityChange(subscription_id, None, replayed=replayed)

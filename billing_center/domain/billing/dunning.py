@@ -75,14 +75,16 @@ async def cut_off(invoices: list[dict], day: date, moment: datetime, events: lis
 
 async def _withdraw_renewals(row: dict, day: date) -> date:
     """Withdraw the terms that renewed during the retry days (their charges are on no
-    document yet) and put the subscription back on the term before them (`row` is changed);
-    the first day not served any more."""
+    document yet: the next billing day comes after the last retry) and put the subscription
+    back on the term before them (`row` is changed); the first day not served any more."""
     withdrawn = await models.InvoiceLine.filter(
         subscription_id=row["id"], invoice_id=None, kind=models.InvoiceLineKind.RENEWAL, amount__gt=0,
     ).order_by("period_start").values("id", "period_start")
     if not withdrawn:
         return day
-    await models.InvoiceLine.filter(id__in=[line["id"] for line in withdrawn]).delete()
+    # With the terms go the changes made in them (more or fewer licences), none billed yet.
+    await models.InvoiceLine.filter(subscription_id=row["id"], invoice_id=None,
+                                    period_start__gte=withdrawn[0]["period_start"]).delete()
     months = 1 if models.CommitmentTerm(row["commitment_term"]) is models.CommitmentTerm.MONTHLY else 12
     ends = row["term_start"]
     for _ in withdrawn[1:]:
@@ -99,7 +101,7 @@ async def _credit_unserved_days(row: dict, since: date, moment: datetime, past_d
     paid = ledger.paid_licences(ledger.LineDays(line["period_start"], line["period_end"], line["quantity"],
                                                 line["amount"] > 0) for line in lines)
     unpaid = [line for line in lines if line["amount"] > 0 and line["invoice_id"] in past_due]
-    term_start, term_end = row["term_start"].date(), row["term_end"].date()
+    term_end = row["term_end"].date()
     bounds = sorted({since, term_end} | {day for day, _ in paid if since < day < term_end}
                     | {line[edge] for line in unpaid for edge in ("period_start", "period_end")
                        if since < line[edge] < term_end})
