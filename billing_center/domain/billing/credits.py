@@ -20,10 +20,17 @@ PAYABLE = (models.InvoiceStatus.OPEN, models.InvoiceStatus.PAST_DUE)
 async def left_to_credit(subscription_id: int, term_start: date, term_end: date) -> Decimal:
     """What was charged for a subscription's current term minus what was already credited
     for it: the most any further credit for this term may be."""
-    amounts = await models.InvoiceLine.filter(
+    lines = await models.InvoiceLine.filter(
         subscription_id=subscription_id, period_start__gte=term_start, period_end__lte=term_end
-    ).values_list("amount", flat=True)
-    return max(sum(amounts, Decimal("0.00")), Decimal("0.00"))
+    ).values("amount", "period_start", "period_end")
+    return left_in_term(lines, term_start, term_end)
+
+
+def left_in_term(lines: list[dict], term_start: date, term_end: date) -> Decimal:
+    """`left_to_credit` over lines already read (dicts with amount and period)."""
+    return max(sum((line["amount"] for line in lines
+                    if line["period_start"] >= term_start and line["period_end"] <= term_end), Decimal("0.00")),
+               Decimal("0.00"))
 
 
 async def credit_for(share: ProRata, subscription_id: int, term_start: date, term_end: date,
@@ -32,7 +39,13 @@ async def credit_for(share: ProRata, subscription_id: int, term_start: date, ter
     explanation. A trial credits nothing."""
     if trial:
         return Decimal("0.00"), TRIAL_EXPLANATION
-    available = await left_to_credit(subscription_id, term_start, term_end)
+    return capped(share, await left_to_credit(subscription_id, term_start, term_end))
+
+
+def capped(share: ProRata, available: Decimal) -> tuple[Decimal, str]:
+    """§7: the credit `share`, at most `available` (what its term was charged and not yet
+    credited), with its explanation."""
+    available = max(available, Decimal("0.00"))
     if share.amount <= available:
         return share.amount, share.explanation
     return available, (f"{share.explanation}; capped at {available} {share.currency}, what was charged for "

@@ -46,8 +46,9 @@ async def run(scope: Scope, until: datetime, gateway: PaymentGateway,
     after: date | None = None
     while (day := await _next_due_day(scope, until, after)) is not None:
         over = until >= last_second(day)
-        # A day being closed is processed to its end; the renewals of its last second are its own.
-        bound = midnight(day + timedelta(days=1)) if over else until
+        # A day being closed is processed to its very end: the renewals of its last second
+        # are its own, those at the next midnight the next day's.
+        bound = midnight(day + timedelta(days=1)) - timedelta(microseconds=1) if over else until
         transitions += await term_ends.renew_or_expire(scope, bound)
         transitions += await timers.advance(scope, bound)
         if not over:
