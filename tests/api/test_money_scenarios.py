@@ -280,6 +280,24 @@ async def test_reactivation_after_the_term_end_starts_a_new_term_today(client, c
     await books_balance(org, clock)
 
 
+async def test_a_mosa_reactivation_after_expiry_charges_the_term_its_dates_show(client, clock):
+    """§5: MOSA, RENEWAL_DAY: E3 x 2 bought 1 June with auto-renew off expires on 1 July
+    (users keep working); reactivated on 10 July, a new term runs from 1 July to 1 August:
+    the line says exactly that and charges one month, 46.00, on 10 July."""
+    org = await sandbox(clock, at(2027, 6, 1, 9), account_type=models.BillingAccountType.MOSA,
+                        charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
+    bought = await buy(client, org, "O365_E3", quantity=2)
+    await gql(client, """mutation($input: SetAutoRenewInput!) { setAutoRenew(input: $input) { userErrors { code } } }""",
+              {"input": {"subscriptionId": gid("Subscription", bought), "autoRenew": False}}, token=org.token)
+    await advance(client, org, at(2027, 7, 10, 9))
+    payload = await reactivate(client, org, bought, paymentMethodId=gid("PaymentMethod", org.profile.payment_method_id))
+    assert payload["userErrors"] == []
+    line = await models.InvoiceLine.get(subscription_id=bought, kind=models.InvoiceLineKind.RENEWAL)
+    assert (str(line.period_start), str(line.period_end), line.amount) == ("2027-07-01", "2027-08-01", Decimal("46.00"))
+    assert (await documents(org))[-1] == ("2027-07-10", "INVOICE", "46.00", "0.00", "PAID")
+    await books_balance(org, clock)
+
+
 # -- 6, 7. MCA reactivation: the predecessor offers no seats; the given card pays -----------
 
 async def test_mca_reactivation_after_expiry_moves_every_seat_to_the_new_subscription(client, clock):
@@ -319,6 +337,8 @@ async def test_mca_reactivation_charges_the_card_given_in_the_call(client, clock
     payload = await reactivate(client, org, bought, newPaymentMethod=GOOD_CARD)
     assert payload["userErrors"] == []
     assert (await documents(org))[-1] == ("2027-06-10", "INVOICE", "92.00", "0.00", "PAID")
+    line = await models.InvoiceLine.get(subscription_id=pk(payload["subscription"]["id"]))
+    assert line.explanation == "23.00 USD x 4 licence(s) for one month = 92.00 USD"
     profile = await models.BillingProfile.get(id=org.profile.id)
     card = await models.PaymentMethod.get(id=profile.payment_method_id)
     assert card.gateway_token != "tok_sandbox_chargefail_test"

@@ -132,3 +132,33 @@ def test_timeline_of_a_trial_says_it_converts_or_expires():
     assert event.at == FACTS.term_end and "trial ends" in event.description
     assert "paid monthly term" in event.description and "otherwise it expires" in event.description
     assert timeline(FACTS)[0].description == "Renews for another month."
+
+
+@pytest.mark.parametrize("account_type", list(BillingAccountType))
+@pytest.mark.parametrize(("assigned", "allowed"), [(25, True), (26, False)])
+def test_the_25_licence_rule_holds_for_every_agreement_type(account_type, assigned, allowed):
+    # §5 rev. 2: the seed states the rule without naming an agreement type.
+    facts = replace(FACTS, account_type=account_type, assigned_count=assigned)
+    cancel = state(ADMIN, facts, Action.CANCEL, START + timedelta(hours=1))
+    assert cancel.allowed is allowed
+    if not allowed:
+        assert cancel.code is ErrorCode.CONTACT_SUPPORT_TO_CANCEL
+
+
+def test_timeline_of_a_deleted_subscription_keeps_its_data_deletion_date():
+    # §3: data is deleted at the latest 180 days after cancellation, also once DELETED.
+    cancelled = START + timedelta(days=2)
+    events = timeline(replace(FACTS, status=SubscriptionStatus.DELETED, disabled_at=cancelled, cancelled_at=cancelled))
+    assert [(event.at, event.description) for event in events] == [
+        (cancelled + timedelta(days=180), "Customer data is deleted by now at the latest.")]
+
+
+def test_an_mca_decrease_after_the_window_is_scheduled_and_shown():
+    # §3 rev. 2: after the 168 hours a decrease waits for the renewal; the timeline says so.
+    from billing_center.domain.actions import decrease_waits_for_renewal
+    assert not decrease_waits_for_renewal(FACTS, START + timedelta(hours=167))
+    assert decrease_waits_for_renewal(FACTS, START + timedelta(hours=169))
+    assert not decrease_waits_for_renewal(replace(FACTS, account_type=BillingAccountType.MOSA),
+                                          START + timedelta(days=20))
+    [renewal] = timeline(replace(FACTS, scheduled_quantity=12))
+    assert renewal.at == FACTS.term_end and "12 licence(s) instead of 30" in renewal.description
