@@ -164,6 +164,9 @@ async def reactivate_subscription(
                 explanation=revival.explanation, charge_on=charge_on, created_at=now)
             if at_once(schedule, charge_on, now):
                 invoice_id = await invoicing.issue_at_once(line.id, now)
+        else:
+            # Nothing to charge now (a trial goes on): the next charge is at its term's end.
+            await invoicing.refresh_next_charge({active_id})
         if not revival.trial:
             await ledger.record_service(tenant_id, active_id, revival.period_start, facts.quantity,
                                         models.ServiceChange.REACTIVATED if mosa

@@ -210,6 +210,11 @@ async def test_reactivation_after_non_payment_charges_the_served_days_and_the_re
                                           ("2027-04-18", "INVOICE", "33.73", "0.00", "PAID")]
     assert await money_moved(org) == (Decimal("90.46"), Decimal("0"))  # 46.00 + 10.73 + 33.73
     await books_balance(org, clock)
+    # The next charge is the renewal of 10 May, at 46.00 again.
+    assert str((await models.Subscription.get(id=bought)).next_charge_date) == "2027-05-10"
+    await advance(client, org, at(2027, 5, 11))
+    assert (await documents(org))[-1] == ("2027-05-10", "INVOICE", "46.00", "0.00", "PAID")
+    await books_balance(org, clock)
 
 
 async def test_paying_the_past_due_invoice_first_then_reactivating_charges_no_day_twice(client, clock):

@@ -126,6 +126,8 @@ async def issue_at_once(line_id: int, now: datetime) -> int:
     invoice = await models.Invoice.create(**document([line], now.date(), now,
                                                      line["billing_profile__billing_account_id"], number, None))
     await models.InvoiceLine.filter(id=line_id).update(invoice_id=invoice.id)
+    if line["subscription_id"] is not None:
+        await refresh_next_charge({line["subscription_id"]})
     return invoice.id
 
 
