@@ -508,3 +508,22 @@ async def test_the_25_licence_rule_holds_for_mca_too(client, clock):
         userErrors { code } } }""", {"input": {"subscriptionId": gid("Subscription", bought),
                                               "userIds": [gid("User", users[0].id)]}}, token=org.token)
     assert (await cancel(client, org, bought))["userErrors"] == []
+
+
+async def test_a_line_written_in_the_last_instant_of_a_closed_day_goes_on_the_next_days_document(client, clock):
+    """§7: one document per profile per charge day. MOSA, RENEWAL_DAY: E3 x 2 and E1 x 3
+    bought 10 May renew on 10 June (46.00 + 30.00 = 76.00 on that day's invoice, issued at
+    its last second, 23:59:59). E1 cancelled in that very second: the whole new term is
+    credited (10.00 x 3 x 30/30 = 30.00), due that day; its document is issued already, so
+    the credit goes on the next day's, a credit note refunded on 11 June."""
+    org = await sandbox(clock, at(2027, 5, 10, 9), account_type=models.BillingAccountType.MOSA,
+                        charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
+    await buy(client, org, "O365_E3", quantity=2)
+    cancelled = await buy(client, org, "O365_E1", quantity=3)
+    await advance(client, org, at(2027, 6, 10, 23, 59, 59))
+    assert (await documents(org))[2:] == [("2027-06-10", "INVOICE", "76.00", "0.00", "PAID")]
+    assert (await cancel(client, org, cancelled))["credit"] == {"amount": "30.00"}
+    await advance(client, org, at(2027, 6, 12))
+    assert (await documents(org))[2:] == [("2027-06-10", "INVOICE", "76.00", "0.00", "PAID"),
+                                          ("2027-06-11", "CREDIT_NOTE", "-30.00", "0.00", "PAID")]
+    await books_balance(org, clock)

@@ -15,7 +15,7 @@ get a document of their own at the moment they happen, outside the charge-day do
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from tortoise.expressions import F
@@ -95,8 +95,10 @@ async def close_day(scope: Scope, day: date, moment: datetime) -> list[Transitio
         by_profile: dict[int, list[dict]] = defaultdict(list)
         for line in lines:
             by_profile[line["billing_profile_id"]].append(line)
+        await _postpone_late_lines(by_profile, day)
         if not by_profile:
             return []
+        lines = [line for group in by_profile.values() for line in group]
         profile_ids = sorted(by_profile)
         accounts = dict(await models.BillingProfile.filter(id__in=profile_ids).values_list("id", "billing_account_id"))
         credit_notes = frozenset(pid for pid, group in by_profile.items() if sum(line["amount"] for line in group) < 0)
@@ -115,6 +117,16 @@ async def close_day(scope: Scope, day: date, moment: datetime) -> list[Transitio
                        invoice["tenant_id"], None, ids[invoice["billing_profile_id"]],
                        describe(invoice, len(by_profile[invoice["billing_profile_id"]])))
             for invoice in documents]
+
+
+async def _postpone_late_lines(by_profile: dict[int, list[dict]], day: date) -> None:
+    """A line written after its profile's document of `day` was issued (in the last instant
+    of the day) goes on the next day's document: a charge day has one document."""
+    closed = set(await models.Invoice.filter(billing_profile_id__in=list(by_profile), charge_day=day)
+                 .values_list("billing_profile_id", flat=True)) if by_profile else set()
+    for profile_id in closed:
+        await models.InvoiceLine.filter(id__in=[line["id"] for line in by_profile.pop(profile_id)]).update(
+            charge_on=day + timedelta(days=1))
 
 
 async def issue_at_once(line_id: int, now: datetime) -> int:
