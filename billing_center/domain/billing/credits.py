@@ -52,14 +52,14 @@ def capped(share: ProRata, available: Decimal) -> tuple[Decimal, str]:
                        f"this term and not credited yet")
 
 
-async def place_credit(line: dict, held: frozenset[int] = frozenset()) -> int:
+async def place_credit(line: dict) -> int:
     """Write the credit line `line` (InvoiceLine fields, a negative amount, the charge day
     of the profile's next document in `charge_on`) where §5 sends it, and return its id.
 
     If a charge for the same days is on an unpaid invoice whose amount due covers the credit,
     the credit goes on that invoice and reduces what it asks (to nothing: VOID). Invoices
-    being charged right now (under a lease) are left alone, except those in `held`, whose
-    lease the caller holds. Otherwise the line stays outstanding for the next document."""
+    being charged right now (under a lease) are left alone: the charge may be under way.
+    Otherwise the line stays outstanding for the next document."""
     amount = -line["amount"]
     invoice_ids = sorted(set(await models.InvoiceLine.filter(
         tenant_id=line["tenant_id"], subscription_id=line["subscription_id"], amount__gt=0,
@@ -68,9 +68,9 @@ async def place_credit(line: dict, held: frozenset[int] = frozenset()) -> int:
     ).values_list("invoice_id", flat=True)))
     for invoice_id in invoice_ids:
         rows = [{"id": invoice.id, "total": invoice.total, "amount_due": invoice.amount_due}
-                for invoice in await models.Invoice.filter(id=invoice_id, status__in=PAYABLE).select_for_update().only(
-                    "id", "total", "amount_due", "charge_claimed_at")
-                if invoice.charge_claimed_at is None or invoice_id in held]
+                for invoice in await models.Invoice.filter(
+                    id=invoice_id, status__in=PAYABLE, charge_claimed_at=None
+                ).select_for_update().only("id", "total", "amount_due")]
         if not rows or rows[0]["amount_due"] < amount:
             continue
         due = rows[0]["amount_due"] - amount
