@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from tortoise.expressions import F
 
 from billing_center.domain import actions, audit, idempotency, lifecycle, models
 from billing_center.domain.billing import credits, ledger
@@ -15,7 +14,7 @@ from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.money import pro_rata
-from billing_center.domain.subscriptions import state_changed, visible_facts
+from billing_center.domain.subscriptions import change_if_current, state_changed, visible_facts
 
 MAX_FEEDBACK = 2000
 
@@ -115,18 +114,12 @@ async def cancel_subscription(
     result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
 
     async def cancel() -> dict:
-        updated = await models.Subscription.filter(
-            id=subscription_id, tenant_id=actor.tenant_id, version=version,
-            status=models.SubscriptionStatus.ACTIVE,
-        ).update(
+        await change_if_current(
+            actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
             status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
             status_changed_at=now, disabled_at=now, cancelled_at=now, cancellation_reason=reason,
-            cancellation_feedback=feedback, auto_renew=False, next_charge_date=None,
-            version=F("version") + 1,
+            cancellation_feedback=feedback, auto_renew=False, next_charge_date=None, scheduled_quantity=None,
         )
-        if not updated:
-            current = await models.Subscription.get(id=subscription_id)
-            raise state_changed(current.version)
         await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
             state=models.LicenseState.SUSPENDED
         )

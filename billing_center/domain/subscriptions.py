@@ -31,6 +31,22 @@ async def visible_facts(actor: Actor, subscription_id: int) -> tuple[actions.Sub
     return facts[subscription_id], rows[0]["version"]
 
 
+async def change_if_current(tenant_id: int, subscription_id: int, version: int, **changes: object) -> None:
+    """Apply `changes` to an ACTIVE subscription still at `version`, moving its version on;
+    STATE_CHANGED otherwise (§8). Write-first and conditional on what the caller checked, so a
+    concurrent change makes it apply to nothing. Keys ending in a lookup (`assigned_count__lte`)
+    are further conditions, not changes."""
+    conditions = {key: value for key, value in changes.items() if "__" in key}
+    values = {key: value for key, value in changes.items() if "__" not in key}
+    updated = await models.Subscription.filter(
+        id=subscription_id, tenant_id=tenant_id, version=version, status=models.SubscriptionStatus.ACTIVE,
+        **conditions,
+    ).update(version=F("version") + 1, **values)
+    if not updated:
+        current = await models.Subscription.get(id=subscription_id)
+        raise state_changed(current.version)
+
+
 def state_changed(version: int) -> DomainError:
     """The refusal of a change made against a stale version (§8)."""
     return DomainError(
@@ -53,14 +69,7 @@ async def set_auto_renew(
     now = clock.now()
     actions.require(actor, facts, action, now)
     async with in_transaction():
-        # Conditional on what the check saw: a concurrent change makes this a no-op.
-        updated = await models.Subscription.filter(
-            id=subscription_id, tenant_id=actor.tenant_id, version=version,
-            status=models.SubscriptionStatus.ACTIVE,
-        ).update(auto_renew=auto_renew, version=F("version") + 1)
-        if not updated:
-            current = await models.Subscription.get(id=subscription_id)
-            raise state_changed(current.version)
+        await change_if_current(actor.tenant_id, subscription_id, version, auto_renew=auto_renew)  # type: ignore[arg-type]
         await audit.record(
             actor, actor.tenant_id, "subscription.auto_renew_set", "Subscription", subscription_id, now,  # type: ignore[arg-type]
             before={"autoRenew": facts.auto_renew}, after={"autoRenew": auto_renew},
@@ -134,15 +143,9 @@ async def update_license_quantity(
     schedule = models.ChargeSchedule(row["billing_account__charge_schedule"])
     charge_on = charge_date(now.date(), schedule, row["billing_account__billing_day"])
     async def change() -> dict:
-        # Write-first, and conditional on what was checked: a concurrent assignment or
-        # change makes it apply to nothing instead of breaking assigned <= quantity.
-        updated = await models.Subscription.filter(
-            id=subscription_id, tenant_id=actor.tenant_id, version=version,
-            status=models.SubscriptionStatus.ACTIVE, assigned_count__lte=total,
-        ).update(quantity=total, scheduled_quantity=None, version=F("version") + 1)
-        if not updated:
-            current = await models.Subscription.get(id=subscription_id)
-            raise state_changed(current.version)
+        # A concurrent assignment makes it apply to nothing instead of breaking assigned <= quantity.
+        await change_if_current(actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
+                                assigned_count__lte=total, quantity=total, scheduled_quantity=None)
         if not row["trial"]:
             await ledger.record_service(actor.tenant_id, subscription_id, now.date(), total,  # type: ignore[arg-type]
                                        models.ServiceChange.LICENCES_CHANGED)
@@ -194,12 +197,8 @@ async def _schedule_decrease(actor: Actor, subscription_id: int, facts: actions.
     scheduled = None if total == facts.quantity else total
 
     async def schedule() -> dict:
-        updated = await models.Subscription.filter(
-            id=subscription_id, tenant_id=actor.tenant_id, version=version, status=models.SubscriptionStatus.ACTIVE,
-        ).update(scheduled_quantity=scheduled, version=F("version") + 1)
-        if not updated:
-            current = await models.Subscription.get(id=subscription_id)
-            raise state_changed(current.version)
+        await change_if_current(actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
+                                scheduled_quantity=scheduled)
         await audit.record(
             actor, actor.tenant_id, "subscription.quantity_scheduled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
             before={"quantity": facts.quantity, "scheduledQuantity": row["scheduled_quantity"]},
