@@ -1,6 +1,7 @@
 """Billing-run benchmark (issue #4): one month of billing for N subscriptions.
 
     .venv/bin/python bench/billing_run.py [--sizes 10000 100000] [--postgres postgres://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/billing_run.py --sizes 1000000 --postgres-only --postgres postgres://...
 
 For each size N and database, builds N monthly subscriptions across N/100 live tenants
 (bought through January 2026 on days spread over the month; half the accounts charge on
@@ -142,7 +143,7 @@ async def main_async(args: argparse.Namespace) -> None:
     results: dict[tuple[str, int], dict] = {}
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as directory:
-            targets = [("sqlite", sqlite_url(Path(directory) / "bench.db"))]
+            targets = [("sqlite", sqlite_url(Path(directory) / "bench.db"))] if not args.postgres_only else []
             if args.postgres:
                 targets.append(("postgres", await postgres_database(args.postgres)))
             for name, url in targets:
@@ -167,6 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--postgres", help="also run on this PostgreSQL server (database billing_bench_run is created)")
+    parser.add_argument("--postgres-only", action="store_true", help="skip SQLite (e.g. for --sizes 1000000)")
     asyncio.run(main_async(parser.parse_args()))
 
 

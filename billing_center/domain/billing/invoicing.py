@@ -145,10 +145,12 @@ async def issue_at_once(line_id: int, now: datetime) -> int:
 
 async def refresh_next_charge(subscription_ids: set[int]) -> None:
     """Once a subscription's charges are on a document, its next charge is its next renewal."""
-    if not subscription_ids:
-        return
-    rows = await models.Subscription.filter(id__in=subscription_ids).values(
-        "id", "status", "auto_renew", "term_end", "billing_account__charge_schedule", "billing_account__billing_day")
+    ids = sorted(subscription_ids)
+    rows: list[dict] = []
+    for start in range(0, len(ids), BATCH):
+        rows += await models.Subscription.filter(id__in=ids[start:start + BATCH]).values(
+            "id", "status", "auto_renew", "term_end", "billing_account__charge_schedule",
+            "billing_account__billing_day")
     await bulk.update_rows(models.Subscription, ["next_charge_date"], [
         dict(id=row["id"], next_charge_date=next_charge_on(
             models.SubscriptionStatus(row["status"]), row["auto_renew"], row["term_end"],
