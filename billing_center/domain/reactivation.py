@@ -204,6 +204,10 @@ async def _payment_method(tenant_id: int, account_id: int, payment_method_id: in
         raise DomainError(ErrorCode.PAYMENT_METHOD_REQUIRED,
                           "MOSA reactivation needs a payment method: paymentMethodId or newPaymentMethod.",
                           ("input", "paymentMethodId"))
+    if not await models.BillingProfile.filter(billing_account_id=account_id, payment_method_id__not_isnull=True).exists():
+        # MCA: the new subscription is charged like a purchase, which needs a card (§7).
+        raise DomainError(ErrorCode.PAYMENT_METHOD_REQUIRED,
+                          "Add a payment method: give paymentMethodId or newPaymentMethod.", ("input", "paymentMethodId"))
     return _Card(None)
 
 

@@ -527,3 +527,37 @@ async def test_a_line_written_in_the_last_instant_of_a_closed_day_goes_on_the_ne
     assert (await documents(org))[2:] == [("2027-06-10", "INVOICE", "76.00", "0.00", "PAID"),
                                           ("2027-06-11", "CREDIT_NOTE", "-30.00", "0.00", "PAID")]
     await books_balance(org, clock)
+
+
+async def test_a_cut_off_reduces_every_past_due_invoice_of_the_term(client, clock):
+    """§7 rev. 2: MCA, RENEWAL_DAY: E3 x 3 bought 1 June (69.00 paid); the card then
+    declines. 1 July: 5 more licences, charged at once (23.00 x 5 x 31/31 = 115.00), and the
+    renewal of 3 (69.00) both fail; retries 2, 4 and 8 July. At the cut-off on 8 July each
+    past-due invoice takes back its own licences for 8 to 31 July (24 of 31 days):
+    23.00 x 3 x 24/31 = 53.419 -> 53.42 (69.00 -> 15.58) and 23.00 x 5 x 24/31 = 89.032 ->
+    89.03 (115.00 -> 25.97). Nothing is refunded: nothing was paid for July."""
+    org = await sandbox(clock, at(2027, 6, 1, 9), charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
+    bought = await buy(client, org, "O365_E3", quantity=3)
+    await factories.add_card(org, clock, declines=True)
+    await advance(client, org, at(2027, 7, 1, 10))
+    body = await gql(client, QUANTITY, {"input": {"subscriptionId": gid("Subscription", bought), "totalLicenses": 8}},
+                     token=org.token)
+    assert body["data"]["updateLicenseQuantity"]["invoiceLine"]["amount"] == {"amount": "115.00"}
+    await advance(client, org, at(2027, 7, 10))
+    assert sorted(await documents(org))[1:] == [("2027-07-01", "INVOICE", "15.58", "15.58", "PAST_DUE"),
+                                                ("2027-07-01", "INVOICE", "25.97", "25.97", "PAST_DUE")]
+    assert await money_moved(org) == (Decimal("69.00"), Decimal("0"))
+    await books_balance(org, clock)
+
+
+async def test_an_mca_reactivation_with_no_card_anywhere_is_refused(client, clock):
+    """§5, §7: an MCA reactivation is charged like a purchase: with no card given and none
+    on the profile it is refused (PAYMENT_METHOD_REQUIRED) and changes nothing."""
+    org = await sandbox(clock, at(2027, 6, 1, 9), charge_schedule=models.ChargeSchedule.RENEWAL_DAY)
+    bought = await buy(client, org, "O365_E3", quantity=2)
+    await advance(client, org, at(2027, 6, 2, 9))
+    await cancel(client, org, bought)
+    await models.BillingProfile.filter(id=org.profile.id).update(payment_method_id=None)
+    payload = await reactivate(client, org, bought)
+    assert [e["code"] for e in payload["userErrors"]] == ["PAYMENT_METHOD_REQUIRED"]
+    assert await models.Subscription.filter(tenant_id=org.tenant.id).count() == 1

@@ -38,6 +38,7 @@ def _input(subscription, **extra):
 
 async def test_mca_reactivation_creates_a_new_subscription_and_moves_the_assignments(client, clock):
     org = await factories.sign_up(clock, account_type=models.BillingAccountType.MCA)
+    await factories.add_card(org, clock)  # the new subscription is charged like a purchase (§7)
     [user] = [(await factories.add_user(org, clock, "Ada"))[0]]
     old = await _cancelled(org, clock, holders=[user])
     body = await gql(client, REACTIVATE, _input(old), token=org.token)
@@ -98,6 +99,7 @@ async def test_deleted_or_too_late_says_contact_support(client, clock):
 
 async def test_two_racing_reactivations_produce_exactly_one_result(client, clock):
     org = await factories.sign_up(clock, account_type=models.BillingAccountType.MCA)
+    await factories.add_card(org, clock)
     old = await _cancelled(org, clock)
     bodies = await asyncio.gather(*(gql(client, REACTIVATE, _input(old), token=org.token) for _ in range(4)))
     ok = [b for b in bodies if not b["data"]["reactivateSubscription"]["userErrors"]]

@@ -176,11 +176,15 @@ def _unserved(lines: list[dict], since: date, row: dict, past_due: set[int]) -> 
                        if since < line[edge] < term_end})
     pieces = []
     for start, end in zip(bounds, bounds[1:]):
-        licences = ledger.level_on(paid, start)
-        covering = [line for line in unpaid if line["period_start"] <= start and end <= line["period_end"]]
-        owed = min(licences, sum(line["quantity"] for line in covering))
-        if owed > 0:
-            pieces.append((start, end, owed, covering[0]["invoice_id"]))
-        if licences - owed > 0:
-            pieces.append((start, end, licences - owed, None))
+        left = ledger.level_on(paid, start)
+        # Each past-due invoice takes back the licences it charged for these days.
+        per_invoice: dict[int, int] = defaultdict(int)
+        for line in unpaid:
+            if line["period_start"] <= start and end <= line["period_end"] and left > 0:
+                taken = min(left, line["quantity"])
+                per_invoice[line["invoice_id"]] += taken
+                left -= taken
+        pieces += [(start, end, licences, invoice_id) for invoice_id, licences in sorted(per_invoice.items())]
+        if left > 0:
+            pieces.append((start, end, left, None))
     return pieces
