@@ -72,9 +72,7 @@ def readable(exact: Decimal) -> str:
     """An exact amount as a person reads it: at most four decimals, "..." when it goes on
     (61.3333... rather than 28 digits)."""
     shown = exact.quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
-    if shown == exact:
-        return f"{exact.normalize():f}" if exact == exact.to_integral() else f"{shown.normalize():f}"
-    return f"{shown:f}..."
+    return f"{shown.normalize():f}" if shown == exact else f"{shown:f}..."
 
 
 def pro_rata(unit_price: Decimal, licences: int, remaining_days: int, term_days: int, currency: str) -> ProRata:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, bulk, models
@@ -62,7 +63,7 @@ async def collect_now(invoice_id: int, now: datetime, gateway: PaymentGateway) -
                           SystemClock())
 
 
-async def _collect(documents, day: date, moment: datetime, gateway: PaymentGateway,
+async def _collect(documents: QuerySet[models.Invoice], day: date, moment: datetime, gateway: PaymentGateway,
                    lease_clock: Clock) -> list[Transition]:
     # Leases are about processes being alive, so they use wall time, not a test clock.
     leased_at = lease_clock.now()
