@@ -51,7 +51,8 @@ async def _seed_demo(settings: Settings) -> None:
         print(f"  {login.display_name:<14} {','.join(login.roles):<14} {login.token}")
 
 
-async def _run_billing(settings: Settings) -> None:
+async def _run_billing(settings: Settings) -> int:
+    """Bill every live tenant; exit status 3 when a tenant had to be skipped (it is listed)."""
     from collections import Counter
 
     from billing_center import db
@@ -62,12 +63,18 @@ async def _run_billing(settings: Settings) -> None:
 
     await db.init_db(settings.database_url)
     try:
-        transitions = await run_billing(Actor.operator(), SystemClock(), SandboxGateway())
+        done = await run_billing(Actor.operator(), SystemClock(), SandboxGateway())
     finally:
         await db.close_db()
-    counts = Counter(t.kind.value for t in transitions)
+    counts = Counter(t.kind.value for t in done.transitions)
     summary = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())) or "nothing was due"
-    print(f"Billing run: {len(transitions)} transitions ({summary}).")
+    print(f"Billing run: {len(done.transitions)} transitions ({summary}).")
+    for failure in done.failures:
+        print(f"Skipped tenant {failure.tenant_id} on {failure.day}: {failure.error}", file=sys.stderr)
+    if done.failures:
+        print(f"Billing run: {len(done.failures)} tenant(s) skipped; everyone else was billed.", file=sys.stderr)
+        return 3
+    return 0
 
 
 async def _check(settings: Settings) -> int:
@@ -127,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_seed_demo(settings))
         return 0
     if args.command == "run-billing":
-        asyncio.run(_run_billing(settings))
-        return 0
+        return asyncio.run(_run_billing(settings))
     sdl = schema_sdl()
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""

@@ -632,3 +632,18 @@ class RateWindow(Model):
 
     class Meta:
         table = "rate_window"
+
+
+class BillingFailure(Model):
+    """A tenant whose charge day the billing engine could not process (§7): the run recorded
+    it, skipped the tenant and billed everyone else. The next run tries the tenant again."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    day = fields.DateField()
+    error = fields.TextField()
+    occurred_at = fields.DatetimeField()
+
+    class Meta:
+        table = "billing_failure"
+        indexes = [Index(fields=("tenant_id", "day"), name="billing_failure_tenant_day_idx")]

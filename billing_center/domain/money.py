@@ -6,6 +6,18 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+# The largest amount a money column (numeric(14, 2)) holds.
+COLUMN_MAX = Decimal("999999999999.99")
+# What one billing profile's subscriptions may cost per term, all together (RELIABILITY.md A11):
+# a charge-day document holds at most the renewals of a profile plus its changes since the
+# last one, so documents stay far inside COLUMN_MAX. A purchase, increase or reactivation
+# beyond it is refused (`SPENDING_LIMIT`); larger organizations use several profiles.
+MAX_PROFILE_COMMITMENT = Decimal("1000000000.00")
+
+
+class AmountTooLarge(ValueError):
+    """An amount that would not fit its column: the engine skips the tenant (never a
+    truncated or overflowing write)."""
 
 
 def round_cents(amount: Decimal) -> Decimal:

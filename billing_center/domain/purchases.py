@@ -19,7 +19,7 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain import actions, audit, idempotency, models, spending, visibility
 from billing_center.domain.billing import invoicing, ledger
 from billing_center.domain.policies import policy_for
 from billing_center.domain.actor import Actor
@@ -113,7 +113,7 @@ async def purchase_subscription(
     payment method on the profile, or one given in the call. The account's first purchase
     sets its billing day. Raises INVALID_INPUT, NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE,
     NOT_SELF_SERVICE, SELF_SERVICE_NOT_ALLOWED, TRIAL_ALREADY_USED, PAYMENT_METHOD_REQUIRED,
-    CARD_INVALID, PAYMENT_DECLINED, IDEMPOTENCY_KEY_REUSED."""
+    CARD_INVALID, PAYMENT_DECLINED, SPENDING_LIMIT, IDEMPOTENCY_KEY_REUSED."""
     tenant_id = actor.require_tenant()
     key = idempotency.Key.of("purchaseSubscription", request.idempotency_key, {
         "productId": request.product_id, "quantity": request.quantity, "term": request.commitment_term.value,
@@ -180,6 +180,7 @@ async def purchase_subscription(
     price = product["monthly_price"] if term is models.CommitmentTerm.MONTHLY else product["annual_price"]
     amount = round_cents(price * request.quantity)
     currency = product["currency"]
+    await spending.require_room(None if create_account else profile_id, amount, ("input", "quantity"))
     if create_account:
         schedule, billing_day = models.ChargeSchedule.RENEWAL_DAY, None
     else:

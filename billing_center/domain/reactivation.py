@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from tortoise.expressions import F
 
-from billing_center.domain import actions, audit, idempotency, models
+from billing_center.domain import actions, audit, idempotency, models, spending
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing import charging, invoicing, ledger
 from billing_center.domain.billing.pay_now import charge_invoice
@@ -115,7 +115,7 @@ async def reactivate_subscription(
 ) -> Reactivated:
     """§5: reactivate within the 90 disabled days (or while expired). Raises NOT_FOUND,
     FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_STATUS, INVALID_INPUT, REACTIVATION_UNAVAILABLE,
-    PAYMENT_METHOD_REQUIRED, CARD_INVALID, PAYMENT_DECLINED, STATE_CHANGED."""
+    PAYMENT_METHOD_REQUIRED, CARD_INVALID, PAYMENT_DECLINED, SPENDING_LIMIT, STATE_CHANGED."""
     tenant_id = actor.require_tenant()
     key = idempotency.Key.of("reactivateSubscription", idempotency_key, {
         "subscriptionId": subscription_id, "paymentMethodId": payment_method_id,
@@ -135,6 +135,8 @@ async def reactivate_subscription(
         "status_reason", "billing_account__charge_schedule", "billing_account__billing_day", "product__name",
     ))[0]
     mosa = facts.account_type is models.BillingAccountType.MOSA
+    await spending.require_room(row["billing_profile_id"], round_cents(row["unit_price"] * facts.quantity),
+                                ("input", "subscriptionId"))
     card = await _payment_method(tenant_id, row["billing_account_id"], payment_method_id, new_payment_method,
                                  mosa, now, gateway)
     if mosa and facts.status is Status.DISABLED:

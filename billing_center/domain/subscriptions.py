@@ -10,7 +10,7 @@ from decimal import Decimal
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing_center.domain import actions, audit, idempotency, models, visibility
+from billing_center.domain import actions, audit, idempotency, models, spending, visibility
 from billing_center.domain.billing import charging, credits, invoicing, ledger
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.purchases import MAX_QUANTITY
@@ -100,7 +100,7 @@ async def update_license_quantity(
     charge is collected at once (with `gateway`). On an MCA account a decrease after the
     cancellation window is scheduled for the renewal instead (no credit); the current total
     again withdraws it. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_INPUT,
-    INVALID_STATUS, QUANTITY_BELOW_ASSIGNED, STATE_CHANGED, IDEMPOTENCY_KEY_REUSED."""
+    INVALID_STATUS, QUANTITY_BELOW_ASSIGNED, SPENDING_LIMIT, STATE_CHANGED, IDEMPOTENCY_KEY_REUSED."""
     key = idempotency.Key.of("updateLicenseQuantity", idempotency_key,
                              {"subscriptionId": subscription_id, "totalLicenses": total,
                               "expectedVersion": expected_version})
@@ -129,6 +129,9 @@ async def update_license_quantity(
             f"{facts.assigned_count} licences are assigned; unassign some before going down to {total}.",
             ("input", "totalLicenses"),
         )
+    if increase:
+        await spending.require_room(row["billing_profile_id"], row["unit_price"] * (total - facts.quantity),
+                                    ("input", "totalLicenses"))
     if not increase and actions.decrease_waits_for_renewal(facts, now):
         return await _schedule_decrease(actor, subscription_id, facts, version, row, total, now, key)
     share = pro_rata(row["unit_price"], abs(total - facts.quantity),

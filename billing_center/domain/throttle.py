@@ -86,6 +86,19 @@ class PointsBucket:
 
     def take(self, caller: str, points: int, now: datetime) -> None:
         """Take `points` from `caller`'s bucket, or refuse with THROTTLED (taking nothing)."""
+        bucket = self._refilled(caller, now)
+        rate = self.capacity / WINDOW.total_seconds()
+        if points > bucket.points:
+            wait = (points - bucket.points) / rate if points <= self.capacity else WINDOW.total_seconds()
+            raise throttled(f"Rate limit: {self.capacity} points a minute (a query costs 1, a mutation 5).", wait)
+        bucket.points -= points
+
+    def spend(self, caller: str, points: int, now: datetime) -> None:
+        """Charge `points` for work already done: the bucket may go below zero, and the
+        caller waits until it has refilled (a long `advanceClock` pays for its days)."""
+        self._refilled(caller, now).points -= points
+
+    def _refilled(self, caller: str, now: datetime) -> _Bucket:
         moment = now.timestamp()
         bucket = self._buckets.pop(caller, None) or _Bucket(float(self.capacity), moment)
         rate = self.capacity / WINDOW.total_seconds()
@@ -94,7 +107,4 @@ class PointsBucket:
         self._buckets[caller] = bucket
         if len(self._buckets) > self.max_callers:
             self._buckets.popitem(last=False)
-        if points > bucket.points:
-            wait = (points - bucket.points) / rate if points <= self.capacity else WINDOW.total_seconds()
-            raise throttled(f"Rate limit: {self.capacity} points a minute (a query costs 1, a mutation 5).", wait)
-        bucket.points -= points
+        return bucket

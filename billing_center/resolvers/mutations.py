@@ -347,7 +347,10 @@ async def resolve_advance_clock(info: Info, data: inputs.AdvanceClockInput) -> p
             "subscriptions": dict(zip(subscription_ids, await loaders.subscription_by_id.load_many(subscription_ids))),
             "invoices": dict(zip(invoice_ids, await loaders.invoice_by_id.load_many(invoice_ids))),
         }
-        return payloads.AdvanceClockPayload(now=done.now,
+        if info.context.points is not None:
+            # Work already done is paid for: the caller's next requests wait for it.
+            info.context.points.spend(info.context.caller, len(done.transitions), info.context.wall_now())
+        return payloads.AdvanceClockPayload(now=done.now, complete=done.complete,
                                             transitions=[_transition(t, loaded) for t in done.transitions])
 
     return await run_mutation(payloads.AdvanceClockPayload, work)
@@ -360,12 +363,13 @@ async def resolve_run_billing(info: Info, data: inputs.RunBillingInput | None) -
         actor = info.context.require_actor()
         tenant_id = (decode_id(data.tenant_id, "Tenant", ("input", "tenantId"))
                      if data is not None and data.tenant_id is not None else None)
-        transitions = await runs.run_billing(actor, info.context.clock, info.context.gateway, tenant_id)
-        counts = Counter(t.kind for t in transitions)
-        return payloads.RunBillingPayload(processed=len(transitions), counts=[
+        done = await runs.run_billing(actor, info.context.clock, info.context.gateway, tenant_id)
+        counts = Counter(t.kind for t in done.transitions)
+        return payloads.RunBillingPayload(processed=len(done.transitions), counts=[
             payloads.TransitionCount(kind=enums.TransitionKind(kind.value), count=count)
             for kind, count in sorted(counts.items(), key=lambda item: item[0].value)
-        ])
+        ], failures=[payloads.BillingFailure(tenant_id=to_global_id("Tenant", failure.tenant_id), day=failure.day,
+                                             error=failure.error) for failure in done.failures])
 
     return await run_mutation(payloads.RunBillingPayload, work)
 

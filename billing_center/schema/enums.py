@@ -138,6 +138,7 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "USER_NOT_IN_TENANT": "The user is not a user of your tenant.",
     "INSUFFICIENT_LICENSES": "Not enough available licences.",
     "QUANTITY_BELOW_ASSIGNED": "The new total is below the number of assigned licences; unassign first.",
+    "SPENDING_LIMIT": "The billing profile's subscriptions would cost more than 1,000,000,000.00 per term together; use another billing profile.",
     "CONTACT_SUPPORT_TO_CANCEL": "Too many licences assigned to cancel online; contact support or unassign first.",
     "DOMAIN_MUST_BE_REMOVED": "A custom domain attached to the subscription must be removed first.",
     "INVALID_STATUS": "The subscription's status does not allow this.",

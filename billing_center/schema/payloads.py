@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
@@ -179,6 +179,7 @@ class ClockTransition:
 @strawberry.type(description="Result of `advanceClock`.")
 class AdvanceClockPayload:
     now: datetime | None = strawberry.field(default=None, description="The sandbox clock after the move.")
+    complete: bool = strawberry.field(default=True, description="False when the work one call may do (200 transitions) ran out before `to`: the clock stopped at the end of that day (`now`); call again with the same `to` to carry on. The work done is charged to your rate limit, a point per transition.")
     transitions: list[ClockTransition] = strawberry.field(default_factory=list, description="What the billing engine did on the way, in order.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why the clock did not move, if so.")
 
@@ -187,7 +188,15 @@ class AdvanceClockPayload:
 class RunBillingPayload:
     processed: int = strawberry.field(default=0, description="How many transitions the engine made (renewals, expiries, invoices, charges, ...).")
     counts: list[TransitionCount] = strawberry.field(default_factory=list, description="The transitions by kind.")
+    failures: list[BillingFailure] = strawberry.field(default_factory=list, description="Tenants whose day could not be processed: each was recorded and skipped, and every other tenant was billed. The next run tries them again.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why billing did not run, if so.")
+
+
+@strawberry.type(description="A tenant the billing engine skipped because processing one of its days failed.")
+class BillingFailure:
+    tenant_id: strawberry.ID = strawberry.field(description="The tenant's global id.")
+    day: date = strawberry.field(description="The day that could not be processed.")
+    error: str = strawberry.field(description="What went wrong (for the operator; also in the service log).")
 
 
 @strawberry.type(description="How many transitions of one kind a billing run made.")

@@ -13,6 +13,7 @@ ADVANCE = """
 mutation Advance($input: AdvanceClockInput!) {
   advanceClock(input: $input) {
     now
+    complete
     transitions { at kind description subscription { id status } invoice { id number status } }
     userErrors { code field message }
   }
@@ -39,9 +40,16 @@ def at(*args: int) -> datetime:
 
 
 async def advance(client, org, to: datetime) -> dict:
-    body = await gql(client, ADVANCE, {"input": {"to": to.isoformat()}}, token=org.token)
-    assert "errors" not in body, body
-    return body["data"]["advanceClock"]
+    """advanceClock to `to`, calling again while the work per call runs out first; the
+    transitions of every call, in order."""
+    transitions: list[dict] = []
+    while True:
+        body = await gql(client, ADVANCE, {"input": {"to": to.isoformat()}}, token=org.token)
+        assert "errors" not in body, body
+        payload = body["data"]["advanceClock"]
+        transitions += payload["transitions"]
+        if payload["complete"] or payload["userErrors"]:
+            return {**payload, "transitions": transitions}
 
 
 async def buy(client, org, sku: str, quantity: int = 1, term: str = "MONTHLY", **extra) -> int:

@@ -140,9 +140,9 @@ class History:
         """Move the clock to `to` (never back) and let the billing engine process up to it."""
         if to > self.clock.now():
             self.clock.set(to)
-        ok, transitions = await self.attempt(name, engine.run(self.scope, self.clock.now(), self.gateway))
+        ok, done = await self.attempt(name, engine.run(self.scope, self.clock.now(), self.gateway))
         if ok:
-            ENGINE[self.backend].update(transition.kind.value for transition in transitions)
+            ENGINE[self.backend].update(transition.kind.value for transition in done.transitions)
 
     async def subscription_ids(self, **filters: Any) -> list[int]:
         return await models.Subscription.filter(tenant_id=self.org.tenant.id, **filters).order_by(

@@ -20,10 +20,13 @@ whatever the number of rows).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tortoise.functions import Min
+from tortoise.functions import Max, Min
 
 from billing_center.domain import models
 from billing_center.domain.billing import charging, invoicing, term_ends, timers
@@ -35,30 +38,118 @@ from billing_center.domain.lifecycle import DISABLED_PERIOD, EXPIRED_PERIOD
 from billing_center.domain.payments import PaymentGateway
 
 Status = models.SubscriptionStatus
+log = logging.getLogger(__name__)
+# More tenants than this failing in one run is no longer one tenant's fault: the run stops.
+MAX_FAILED_TENANTS = 10
 
 
-async def run(scope: Scope, until: datetime, gateway: PaymentGateway,
-              lease_clock: Clock | None = None) -> list[Transition]:
-    """Process everything due in `scope` up to `until`, day by day; what it did, in order.
-    `lease_clock` (wall time) dates charge leases; `until` may be a sandbox clock's moment."""
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A tenant whose day the engine could not process: recorded, logged and skipped."""
+
+    tenant_id: int
+    day: date
+    error: str
+
+
+@dataclass(slots=True)
+class Run:
+    """What a run did, in order; the tenants it skipped; and how far it got: `reached` is
+    `until` unless the run stopped at `max_transitions` (`complete` False), at the end of a
+    day, so that the next run carries on from there."""
+
+    transitions: list[Transition] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    reached: datetime | None = None
+    complete: bool = True
+
+
+async def run(scope: Scope, until: datetime, gateway: PaymentGateway, lease_clock: Clock | None = None, *,
+              isolate: bool = False, max_transitions: int | None = None) -> Run:
+    """Process everything due in `scope` up to `until`, day by day.
+
+    `lease_clock` (wall time) dates charge leases; `until` may be a sandbox clock's moment.
+    `isolate`: a tenant whose day fails is recorded (`BillingFailure`, the log) and skipped
+    for the rest of the run while every other tenant is billed; without it the error rises.
+    `max_transitions`: stop after the first closed day that reaches this many transitions."""
     lease_clock = lease_clock or SystemClock()
-    transitions: list[Transition] = []
+    done = Run(reached=until)
     after: date | None = None
     while (day := await _next_due_day(scope, until, after)) is not None:
         over = until >= last_second(day)
         # A day being closed is processed to its very end: the renewals of its last second
         # are its own, those at the next midnight the next day's.
         bound = midnight(day + timedelta(days=1)) - timedelta(microseconds=1) if over else until
-        transitions += await term_ends.renew_or_expire(scope, bound)
-        transitions += await timers.advance(scope, bound)
+
+        async def process(part: Scope, day: date = day, bound: datetime = bound, over: bool = over) -> list[Transition]:
+            return await _process_day(part, day, bound, until if over else None, gateway, lease_clock)
+
+        if isolate:
+            done.transitions += await _isolated(scope, day, process, done.failures, lease_clock)
+            scope = replace(scope, excluded=scope.excluded | {failure.tenant_id for failure in done.failures})
+        else:
+            done.transitions += await process(scope)
         if not over:
             break
-        # A sandbox day closes at its last second; a live run dates what it does now.
-        moment = last_second(day) if scope.simulated else until
-        transitions += await invoicing.close_day(scope, day, moment)
-        transitions += await charging.collect(scope, day, moment, gateway, lease_clock)
         after = day
+        if max_transitions is not None and len(done.transitions) >= max_transitions:
+            done.reached, done.complete = min(bound, until), False
+            break
+    return done
+
+
+async def _process_day(scope: Scope, day: date, bound: datetime, until: datetime | None,
+                       gateway: PaymentGateway, lease_clock: Clock) -> list[Transition]:
+    """One day: term ends and timers up to `bound`; when the day is over (`until` given), its
+    documents issued and charged."""
+    transitions = await term_ends.renew_or_expire(scope, bound)
+    transitions += await timers.advance(scope, bound)
+    if until is None:
+        return transitions
+    # A sandbox day closes at its last second; a live run dates what it does now.
+    moment = last_second(day) if scope.simulated else until
+    transitions += await invoicing.close_day(scope, day, moment)
+    transitions += await charging.collect(scope, day, moment, gateway, lease_clock)
     return transitions
+
+
+async def _isolated(scope: Scope, day: date, process: Callable[[Scope], Awaitable[list[Transition]]],
+                    failures: list[Failure], clock: Clock) -> list[Transition]:
+    """`process(scope)`; if it fails, the same for each half of the scope's tenants, down to
+    the one tenant that fails, which is recorded and left out. Every step is conditional on
+    the state it changes, so processing a part again redoes nothing the failed attempt kept.
+    Past MAX_FAILED_TENANTS failures in a run the error rises: then the fault is not in a
+    tenant (the database is down, say) and bisecting every tenant would only add load."""
+    try:
+        return await process(scope)
+    except Exception as error:  # noqa: BLE001 - any fault of one tenant must not stop the others
+        if len(failures) >= MAX_FAILED_TENANTS:
+            raise
+        if scope.tenant_id is not None:
+            failures.append(await _record(scope.tenant_id, day, error, clock))
+            return []
+        low, high = scope.id_range or await _tenant_ids()
+        if low is None:
+            raise
+        if low >= high:
+            failures.append(await _record(low, day, error, clock))
+            return []
+        middle = (low + high) // 2
+        first = await _isolated(replace(scope, id_range=(low, middle)), day, process, failures, clock)
+        return first + await _isolated(replace(scope, id_range=(middle + 1, high)), day, process, failures, clock)
+
+
+async def _tenant_ids() -> tuple[int | None, int | None]:
+    """The lowest and highest live tenant id of a run over every live tenant."""
+    found = await models.Tenant.filter(sandbox=False).annotate(low=Min("id"), high=Max("id")).values("low", "high")
+    return found[0]["low"], found[0]["high"]
+
+
+async def _record(tenant_id: int, day: date, error: Exception, clock: Clock) -> Failure:
+    described = f"{type(error).__name__}: {error}"[:2000]
+    log.error("Billing skipped tenant %s on %s: %s", tenant_id, day, described, exc_info=error)
+    await models.BillingFailure.create(tenant_id=tenant_id, day=day, error=described, occurred_at=clock.now())
+    return Failure(tenant_id, day, described)
 
 
 async def _next_due_day(scope: Scope, until: datetime, after: date | None) -> date | None:

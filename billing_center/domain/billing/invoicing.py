@@ -22,6 +22,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, bulk, models
+from billing_center.domain.money import COLUMN_MAX, AmountTooLarge
 from billing_center.domain.billing.scope import BATCH, Scope, claim
 from billing_center.domain.billing.term_ends import next_charge_on
 from billing_center.domain.billing.transitions import Transition, TransitionKind
@@ -62,8 +63,12 @@ async def _insert(documents: list[dict]) -> dict[int, int]:
 def document(lines: list[dict], day: date, moment: datetime, account_id: int, number: str,
              charge_day: date | None) -> dict:
     """The Invoice row of `lines` (one profile's), issued on `day`: an invoice asking for
-    its total, nothing due when credits cover the charges, or a credit note to refund."""
+    its total, nothing due when credits cover the charges, or a credit note to refund.
+    Raises AmountTooLarge when the total would not fit its column."""
     total = sum((line["amount"] for line in lines), ZERO)
+    if abs(total) > COLUMN_MAX:
+        raise AmountTooLarge(f"A document of billing profile {lines[0]['billing_profile_id']} would total {total}, "
+                             f"beyond the {COLUMN_MAX} a money column holds.")
     return dict(
         tenant_id=lines[0]["tenant_id"], billing_account_id=account_id, billing_profile_id=lines[0]["billing_profile_id"],
         number=number, kind=models.InvoiceKind.CREDIT_NOTE if total < 0 else models.InvoiceKind.INVOICE,

@@ -22,12 +22,21 @@ class Scope:
 
     tenant_id: int | None = None
     simulated: bool = False
+    # A part of the live tenants: ids from..to (inclusive) but the excluded ones. The engine
+    # narrows its scope this way to find, and skip, a tenant it cannot process.
+    id_range: tuple[int, int] | None = None
+    excluded: frozenset[int] = frozenset()
 
     def q(self) -> Q:
         """The filter on a tenant-owned table."""
         if self.tenant_id is not None:
             return Q(tenant_id=self.tenant_id)
-        return Q(tenant_id__in=Subquery(models.Tenant.filter(sandbox=False).values("id")))
+        tenants = models.Tenant.filter(sandbox=False)
+        if self.id_range is not None:
+            tenants = tenants.filter(id__gte=self.id_range[0], id__lte=self.id_range[1])
+        if self.excluded:
+            tenants = tenants.exclude(id__in=sorted(self.excluded))
+        return Q(tenant_id__in=Subquery(tenants.values("id")))
 
 
 LIVE = Scope()
