@@ -28,7 +28,16 @@ from billing_center.domain.throttle import PointsBucket
 from billing_center.redaction import install_log_redaction
 from billing_center.resolvers.context import Context
 from billing_center.schema.root import schema
-from billing_center.transport import BodyLimit, ConcurrencyLimit, RequestTimeout, error_body, respond
+from billing_center.transport import (
+    BodyLimit,
+    ConcurrencyLimit,
+    NoStore,
+    RequestTimeout,
+    error_body,
+    request_json_problem,
+    respond,
+    too_large_answer,
+)
 
 try:  # the exception Strawberry's views turn into an HTTP status (cross-web since 0.33x)
     from cross_web import HTTPException
@@ -94,45 +103,63 @@ def _bearer_token(scope: Scope) -> str | None:
     return None
 
 
-# U+0000 in text: PostgreSQL cannot store it, and no name, key or card number contains it.
+# U+0000 escaped in the document itself (the JSON walk sees only decoded text).
 _NUL_ESCAPE = re.compile(r"\\u(?:0000|\{0+\})")
+_NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
+# The code of each refusal of Strawberry's view (no JSON, a mutation over GET, ...).
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
-
-
-def _refuse_nul(request: Any) -> Any:
-    """Refuse U+0000 anywhere in a request once, here, for every field of every operation: a
-    clear 400 that does not repeat the value, instead of a database error deep inside."""
+def _checked(request: Any) -> Any:
+    """Refuse, once and here for every field of every operation, request JSON nested too deeply
+    or carrying U+0000 (`transport.request_json_problem`): a clear 400 that does not repeat the
+    value, instead of a recursion error or a database error deep inside."""
+    problem = request_json_problem(request)
     query = request.get("query") if isinstance(request, dict) else None
-    if _contains_nul(request) or (isinstance(query, str) and _NUL_ESCAPE.search(query)):
-        raise HTTPException(400, "Text must not contain the NUL character (U+0000).")
+    if problem is None and isinstance(query, str) and _NUL_ESCAPE.search(query):
+        problem = _NUL_MESSAGE
+    if problem is not None:
+        raise HTTPException(400, problem)
     return request
 
 
 class BillingGraphQL(GraphQL):
-    """Strawberry's ASGI view with our context and a faster JSON encoder."""
+    """Strawberry's ASGI view with our context, a faster JSON encoder, the checks of request
+    JSON, coded refusals and the cap on the answer's size (`transport`)."""
 
     def decode_json(self, data: str | bytes) -> object:
-        return _refuse_nul(orjson.loads(data))
+        return _checked(orjson.loads(data))
 
     def parse_query_params(self, params: Any) -> dict[str, Any]:
-        return _refuse_nul(super().parse_query_params(params))
+        return _checked(super().parse_query_params(params))
 
     def __init__(self, clock: Clock, gateway: PaymentGateway, production: bool = False,
-                 points: PointsBucket | None = None, **kwargs: Any):
+                 points: PointsBucket | None = None, max_response_bytes: int = 10 * 1024 * 1024, **kwargs: Any):
         super().__init__(schema, **kwargs)
         self.clock = clock
         self.gateway = gateway
         self.production = production
         self.points = points
+        self.max_response_bytes = max_response_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request_id = scope.get("state", {}).get("request_id", "")
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as refusal:
+            # Strawberry answers these in plain text: here they carry a code like every refusal.
+            code = _HTTP_CODES.get(refusal.status_code, "BAD_REQUEST")
+            log.info("request %s refused with HTTP %d %s: %s", request_id, refusal.status_code, code, refusal.reason)
+            await respond(send, refusal.status_code, error_body(refusal.reason, code, request_id))
+            return
+        body = getattr(response, "body", b"")
+        if len(body) > self.max_response_bytes and "json" in (response.media_type or ""):
+            await respond(send, 200, too_large_answer(len(body), self.max_response_bytes, request_id))
+            return
+        await response(scope, receive, send)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         state = request.scope.get("state", {})
@@ -188,6 +215,7 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql else None,
         production=settings.production,
         points=PointsBucket(settings.rate_limit_points) if settings.rate_limit_points > 0 else None,
+        max_response_bytes=settings.max_response_bytes,
         allow_queries_via_get=True,
     )
 
@@ -221,4 +249,5 @@ def create_app(
     app.add_middleware(RequestIdentity, settings=settings)
     # Outermost: an overloaded worker sheds a request before even its token is looked up.
     app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrency)
+    app.add_middleware(NoStore)  # around everything: shed and refused answers too
     return app

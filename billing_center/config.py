@@ -51,6 +51,8 @@ class Settings:
     # Browser origins allowed to call the API (CORS); none by default: scripts need none.
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
+    # Answers larger than this are replaced by RESPONSE_TOO_LARGE (transport.py).
+    max_response_bytes: int = 10 * 1024 * 1024
     # Requests in flight per worker before new ones are shed with 503 (0: no limit).
     max_concurrency: int = 256
     request_timeout_seconds: float = 10.0
@@ -67,7 +69,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         """Read DATABASE_URL, BILLING_OPERATOR_TOKEN, BILLING_GRAPHIQL, BILLING_DB_POOL_SIZE,
-        BILLING_ENV, BILLING_CORS_ORIGINS (comma-separated), BILLING_MAX_BODY_BYTES, BILLING_MAX_CONCURRENCY,
+        BILLING_ENV, BILLING_CORS_ORIGINS (comma-separated), BILLING_MAX_BODY_BYTES, BILLING_MAX_RESPONSE_BYTES,
+        BILLING_MAX_CONCURRENCY,
         BILLING_REQUEST_TIMEOUT_SECONDS, BILLING_STATEMENT_TIMEOUT_MS and BILLING_RATE_LIMIT_POINTS."""
         env = os.environ if environ is None else environ
         url = env.get("DATABASE_URL") or default_database_url()
@@ -87,6 +90,7 @@ class Settings:
             environment=environment,
             cors_origins=origins,
             max_body_bytes=int(env.get("BILLING_MAX_BODY_BYTES", str(1024 * 1024))),
+            max_response_bytes=int(env.get("BILLING_MAX_RESPONSE_BYTES", str(10 * 1024 * 1024))),
             max_concurrency=int(env.get("BILLING_MAX_CONCURRENCY", "256")),
             request_timeout_seconds=float(env.get("BILLING_REQUEST_TIMEOUT_SECONDS", "10")),
             statement_timeout_ms=int(env.get("BILLING_STATEMENT_TIMEOUT_MS", "5000")),

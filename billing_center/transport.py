@@ -1,11 +1,17 @@
-"""HTTP-level limits of /graphql (RELIABILITY.md A3, A8, A10): body size, request time and
-requests in flight.
+"""HTTP-level limits of /graphql (RELIABILITY.md A3, A8, A10, A11, B12): body size, JSON nesting,
+response size, request time and requests in flight; and no caching of its answers.
 
 Each answers in the API's error shape (`errors[].extensions.code`, and the request id once
 one is given: shedding runs before), before or instead of the GraphQL layer:
 
 - a body over `max_body_bytes` (1 MiB) is refused with HTTP 413 `PAYLOAD_TOO_LARGE`, whether
   `Content-Length` announces it or the stream only turns out that long; nothing is parsed;
+- request JSON nested deeper than `MAX_JSON_DEPTH` (64) levels, or text with U+0000, is refused
+  with HTTP 400 `BAD_REQUEST` (`request_json_problem`; no real request nests past ~6, and
+  every later walk of it, ours or a library's, may then recurse safely);
+- an answer over `max_response_bytes` (10 MiB) is not sent: `RESPONSE_TOO_LARGE` instead. The
+  node budget of `resolvers.limits` keeps answers well below; this is the last line of defence
+  against a client (or a bug) making the server build and send hundreds of megabytes;
 - past `max_concurrency` requests in flight in the worker (256), a request is shed at once
   with HTTP 503 `OVERLOADED` and `Retry-After: 1`, before anything runs: under overload the
   requests already admitted keep their latency instead of everyone timing out;
@@ -14,12 +20,17 @@ one is given: shedding runs before), before or instead of the GraphQL layer:
   as one whole, so the client's retry with the same idempotency key finds it done or
   redoes it, and never half of it. PostgreSQL's `statement_timeout` bounds what a read can
   still cost the database.
+
+Every /graphql answer carries `Cache-Control: no-store` (`NoStore`): it may hold a tenant's
+data, and no browser or proxy cache should keep it. Limits on the request head (header size
+and count) are the HTTP server's: `http_protocol`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +50,37 @@ async def respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes,
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})
+
+
+MAX_JSON_DEPTH = 64
+
+
+def request_json_problem(value: Any) -> str | None:
+    """Why the decoded request JSON `value` is refused, or None: nesting past MAX_JSON_DEPTH
+    levels, or U+0000 in a string (PostgreSQL cannot store it; no name, key or card number
+    contains it). Iterative, so any depth the JSON parser accepts is walked safely."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "Text must not contain the NUL character (U+0000)."
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"The request JSON is nested deeper than {MAX_JSON_DEPTH} levels."
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (str, dict, list)))
+    return None
+
+
+def too_large_answer(size: int, limit: int, request_id: str) -> bytes:
+    """The body sent instead of an answer of `size` bytes over `limit` (RESPONSE_TOO_LARGE)."""
+    log.warning("request %s: answer of %d bytes over the %d-byte limit, not sent", request_id, size, limit)
+    return error_body(
+        f"The answer is larger than {limit:,} bytes and was not sent: select fewer fields or smaller pages. "
+        "A mutation in the request has run; read its outcome with a smaller selection.",
+        "RESPONSE_TOO_LARGE", request_id,
+    )
 
 
 def _request_id(scope: Scope) -> str:
@@ -160,3 +202,23 @@ class RequestTimeout:
             log.exception("request %s, answered with 504, later failed", _request_id(scope))
         finally:
             timer.cancel()
+
+
+class NoStore:
+    """`Cache-Control: no-store` on every /graphql answer, refusals included: an answer may
+    carry a tenant's data (RELIABILITY.md B12)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].rstrip("/") != "/graphql":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)

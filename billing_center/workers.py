@@ -23,6 +23,8 @@ from typing import Any
 log = logging.getLogger("billing_center.workers")
 
 APP = "billing_center.app:create_app"
+# uvicorn's httptools protocol with limits on request heads (http_protocol.py).
+HTTP = "billing_center.http_protocol:BoundedHttpToolsProtocol"
 # A worker that exits with an error this soon after starting is broken (a bad setting, the
 # database unreachable), not unlucky: restarting it would only loop.
 _MIN_LIFETIME = 5.0
@@ -36,7 +38,7 @@ def _serve_one(host: str, port: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    config = uvicorn.Config(APP, factory=True, access_log=False, log_level="info")
+    config = uvicorn.Config(APP, factory=True, http=HTTP, access_log=False, log_level="info")
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -45,7 +47,8 @@ def serve(host: str, port: int, workers: int) -> int:
     import uvicorn
 
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, access_log=False, log_level="info")
+        uvicorn.run(APP, factory=True, http=HTTP, host=host, port=port, workers=workers, access_log=False,
+                    log_level="info")
         return 0
     context = multiprocessing.get_context("spawn")
     stopping = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -50,42 +50,58 @@ def is_expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, (DomainError, GraphQLError))
 
 
+def present(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
+    """The errors as the client sees them: every one with `extensions.code`, unexpected ones
+    masked (and logged with their traceback under the request id), echoed input values
+    removed, and no "Did you mean ...?" under the production profile."""
+    request_id = getattr(context, "request_id", None)
+    production = profile.is_production(context)
+    processed: list[GraphQLError] = []
+    for error in errors:
+        original = error.original_error
+        if not is_expected(error):
+            log.error(
+                "unexpected error in request %s at %s", request_id, error.path,
+                exc_info=(type(original), original, original.__traceback__) if original else None,
+            )
+            processed.append(GraphQLError("Internal error.", nodes=error.nodes, path=error.path,
+                                          extensions={"code": "INTERNAL", "requestId": request_id}))
+            continue
+        # graphql-core echoes invalid input values: a card number must not come back.
+        message = redact_error_message(error.message)
+        if production:
+            message = profile.without_suggestions(message)
+        extensions = dict(error.extensions or {})
+        if isinstance(original, DomainError):
+            extensions["code"] = original.code.value
+            if original.field:
+                extensions["field"] = list(original.field)
+            if original.retry_after is not None:
+                extensions["retryAfter"] = original.retry_after
+        elif not extensions.get("code"):
+            # The document or its variables were refused (syntax, validation, coercion of a
+            # variable, limits): say so in the one place scripts read, like every other error.
+            extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+        # A copy: validation errors are cached and shared by every request of a document.
+        processed.append(GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                                      path=error.path, original_error=original, extensions=extensions))
+    return processed
+
+
+def present_unseen(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
+    """`errors` with those that skipped `ErrorPresenter` presented: Strawberry returns an error
+    raised in an extension's hook (a syntax error from the parser cache) without running the
+    extensions' `on_operation` again. Presented errors always carry a code."""
+    if all((error.extensions or {}).get("code") for error in errors):
+        return errors
+    return [error if (error.extensions or {}).get("code") else present([error], context)[0] for error in errors]
+
+
 class ErrorPresenter(MaskErrors):
-    """Adds `extensions.code` to refusals and masks unexpected errors behind a request id."""
+    """Adds `extensions.code` to refusals and masks unexpected errors behind a request id (`present`)."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        context = self.execution_context.context
-        request_id = getattr(context, "request_id", None)
-        processed: list[GraphQLError] = []
-        for error in errors:
-            original = error.original_error
-            if not is_expected(error):
-                log.error(
-                    "unexpected error in request %s at %s", request_id, error.path,
-                    exc_info=(type(original), original, original.__traceback__) if original else None,
-                )
-                processed.append(GraphQLError("Internal error.", nodes=error.nodes, path=error.path,
-                                              extensions={"code": "INTERNAL", "requestId": request_id}))
-                continue
-            # graphql-core echoes invalid input values: a card number must not come back.
-            message = redact_error_message(error.message)
-            if profile.is_production(context) and original is None:
-                message = profile.without_suggestions(message)
-            extensions = dict(error.extensions or {})
-            if isinstance(original, DomainError):
-                extensions["code"] = original.code.value
-                if original.field:
-                    extensions["field"] = list(original.field)
-                if original.retry_after is not None:
-                    extensions["retryAfter"] = original.retry_after
-            elif original is None and not extensions.get("code"):
-                # The document itself was refused (syntax, validation, limits): say so in the
-                # one place scripts read, like every other error.
-                extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
-            # A copy: validation errors are cached and shared by every request of a document.
-            processed.append(GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                                          path=error.path, original_error=original, extensions=extensions))
-        return processed
+        return present(errors, self.execution_context.context)

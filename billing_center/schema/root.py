@@ -7,10 +7,10 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from billing_center.resolvers import limits, mutations, profile, queries, relations
-from billing_center.resolvers.errors import ErrorPresenter
+from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.schema import enums, inputs, payloads, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
@@ -270,7 +270,15 @@ class Mutation:
 
 
 class BillingSchema(strawberry.Schema):
-    """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter."""
+    """The schema; unexpected errors are logged once, with their request id, by ErrorPresenter,
+    and every error leaves with `extensions.code` (`resolvers.errors.present_unseen`)."""
+
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, *args: Any, **kwargs: Any) -> ExecutionResult:
+        result = await super().execute(query, variable_values, context_value, *args, **kwargs)
+        if result.errors:
+            result.errors = present_unseen(result.errors, context_value)
+        return result
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         return None

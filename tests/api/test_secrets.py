@@ -1,5 +1,5 @@
 """No card number, security code or token in any response or log line, whatever the input
-(issue #6; RELIABILITY.md B8). Every request below carries card data in a valid or a broken
+(issue #6 and the transport audit's finding 6; RELIABILITY.md B8). Every request below carries card data in a valid or a broken
 shape; afterwards the responses and every captured log record (DEBUG and up, SQL included)
 are scanned for Luhn-valid numbers, the security code and the tokens."""
 
@@ -17,6 +17,8 @@ from tests.factories import gid
 
 PAN = "4242424242424242"
 SPACED_PAN = "4242 4242 4242 4242"
+DOTTED_PAN = "4242.4242.4242.4242"
+DASHED_PAN = "4242-4242-4242-4242"
 AMEX = "378282246310005"
 CVC = "8642"
 ADD = """mutation Add($input: AddPaymentMethodInput!) { addPaymentMethod(input: $input) {
@@ -24,9 +26,12 @@ ADD = """mutation Add($input: AddPaymentMethodInput!) { addPaymentMethod(input: 
 
 
 def luhn_numbers(text: str) -> list[str]:
-    """Every 13-19 digit run (spaces and dashes allowed) that passes the Luhn check."""
+    """Every 13-19 digit run (spaces, dots and dashes allowed) that passes the Luhn check; a
+    decimal number (one dot, nothing else) is not a card."""
     found = []
-    for match in re.finditer(r"\d(?:[ -]?\d){12,18}", text):
+    for match in re.finditer(r"\d(?:[ .-]?\d){12,18}", text):
+        if match.group().count(".") == 1 and not re.search(r"[ -]", match.group()):
+            continue
         digits = [int(d) for d in re.sub(r"\D", "", match.group())]
         total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
         if total % 10 == 0:
@@ -35,8 +40,14 @@ def luhn_numbers(text: str) -> list[str]:
 
 
 def test_the_scan_finds_what_it_looks_for():
-    assert luhn_numbers(f"x {PAN} y {SPACED_PAN}, {AMEX}") == [PAN, SPACED_PAN, AMEX]
-    assert luhn_numbers("4242424242424241 2026-11-21 12:00:00") == []
+    assert luhn_numbers(f"x {PAN} y {SPACED_PAN}, {AMEX}, {DOTTED_PAN}") == [PAN, SPACED_PAN, AMEX, DOTTED_PAN]
+    assert luhn_numbers("4242424242424241 2026-11-21 12:00:00 0.3333333333333") == []
+
+
+def test_redaction_masks_card_numbers_in_every_format():
+    for number in (PAN, SPACED_PAN, DOTTED_PAN, DASHED_PAN, AMEX):
+        assert redact(f"card '{number}'.") == "card '[redacted]'."
+    assert redact("a factor 0.333333333333333 and 2026-11-21 12:00:00") == "a factor 0.333333333333333 and 2026-11-21 12:00:00"
 
 
 def test_redaction_masks_numbers_tokens_and_echoed_values():
@@ -68,6 +79,14 @@ async def test_card_data_never_appears_in_responses_or_logs(client, org, caplog)
         card(expiryYear=CVC + "x"),
         card(securityCode=int(PAN)),              # the wrong type for the code
         {"number": PAN, "securityCode": CVC},     # required fields missing
+        # audit finding 6: graphql-core 3.3 echoes the whole card object ("Found: {...}")
+        card(number=DOTTED_PAN),                  # refused by the rules (dots are not ignored)
+        card(number=DOTTED_PAN, securityCode=int(CVC)),  # an Int where a String belongs
+        card(number=DOTTED_PAN, nmber=DASHED_PAN, securityCod=CVC),  # unknown fields
+        card(number=DOTTED_PAN, expiryMonth=DOTTED_PAN),
+        card(number=DOTTED_PAN, expiryYear=CVC),
+        {"number": DOTTED_PAN, "securityCode": CVC, "expiryMonth": 12},  # required fields missing
+        [card(number=DOTTED_PAN)],                # a list where an object belongs
     ]
     caplog.set_level(logging.DEBUG)
     bodies = []
@@ -82,6 +101,26 @@ async def test_card_data_never_appears_in_responses_or_logs(client, org, caplog)
                          f'expiryMonth: 12, expiryYear: 2030, nameOnCard: "Pat"}}}}').replace("Add()", "Add")
     bodies.append((await client.post("/graphql", json={"query": literal},
                                       headers={"Authorization": f"Bearer {org.token}"})).text)
+    # the same as literals of the wrong type, of unknown fields, and in broken documents
+    card_literals = [
+        f'number: "{DOTTED_PAN}", securityCode: {CVC}, expiryMonth: 12, expiryYear: 2030, nameOnCard: "Pat"',
+        f'number: "{PAN}", securityCode: "{CVC}", expiryMonth: "{DOTTED_PAN}", expiryYear: 2030, nameOnCard: "P"',
+        f'number: "{DOTTED_PAN}", securityCode: "{CVC}", expiryMonth: 12, expiryYear: {CVC}.5, nameOnCard: "P", '
+        f'nmber: {PAN}',
+        f'number: {PAN} {CVC}',                    # a syntax error right at the number
+        f'number: "{PAN}", securityCode: {CVC}{CVC}"',  # and at the code
+    ]
+    for fields in card_literals:
+        document = (f'mutation {{ addPaymentMethod(input: {{billingProfileId: "{profile}", card: {{{fields}}}}}) '
+                    '{ userErrors { code } } }')
+        bodies.append((await client.post("/graphql", json={"query": document},
+                                          headers={"Authorization": f"Bearer {org.token}"})).text)
+    # a card number or a code where an enum value belongs
+    purchase = """mutation P($input: PurchaseSubscriptionInput!) { purchaseSubscription(input: $input) {
+      userErrors { code } } }"""
+    for value in (DOTTED_PAN, CVC, int(CVC)):
+        bodies.append((await client.post("/graphql", json={"query": purchase, "variables": {"input": {
+            "productId": "x", "quantity": 1, "commitmentTerm": value}}}, headers={"Authorization": f"Bearer {org.token}"})).text)
     # a token that does not exist, and a valid one, in the header
     bodies.append((await client.post("/graphql", json={"query": "{ tenant { name } }"},
                                       headers={"Authorization": "Bearer bc_not_a_real_token_42"})).text)
@@ -96,4 +135,6 @@ async def test_card_data_never_appears_in_responses_or_logs(client, org, caplog)
         assert secret not in everything
     # the refusals still say what was wrong
     assert ".card.expiryMonth: Int cannot represent non-integer value" in everything
+    assert "not to include unknown field 'nmber'" in everything
+    assert "does not exist in 'CommitmentTerm' enum" in everything
     assert "CARD_INVALID" in everything and "The security code must be 3 or 4 digits." in everything
