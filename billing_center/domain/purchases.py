@@ -219,7 +219,7 @@ async def purchase_subscription(
                 expiry_month=request.new_payment_method.expiry_month,
                 expiry_year=request.new_payment_method.expiry_year,
                 name_on_card=request.new_payment_method.name_on_card.strip(),
-                address=request.new_payment_method.address, gateway_token=token, created_at=now,
+                address=card.address, gateway_token=token, created_at=now,
             )
             payment_method_id = method.id
         if payment_method_id is not None:
