@@ -20,7 +20,7 @@ class SignUpInput:
         default=enums.ChargeSchedule.ACCOUNT_BILLING_DAY,  # type: ignore[attr-defined]
         description="When renewals are charged (default ACCOUNT_BILLING_DAY).",
     )
-    sandbox: bool = strawberry.field(default=False, description="A sandbox tenant gets a test clock (`advanceClock`).")
+    sandbox: bool = strawberry.field(default=False, description="A sandbox tenant gets a test clock (`advanceClock`). Refused with SANDBOX_NOT_ALLOWED where the deployment does not offer them (production by default).")
     domain_prefix: str | None = strawberry.field(
         default=None,
         description="Prefix of the default `<prefix>.onmicrosoft.com` domain; derived from the name when omitted.",
