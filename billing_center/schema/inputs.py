@@ -122,7 +122,7 @@ class RemoveDomainInput:
 @strawberry.input(description="The new total licence count of a subscription (100 plus 5 more: give 105).")
 class UpdateLicenseQuantityInput:
     subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
-    total_licenses: int = strawberry.field(description="The new total: at least 1 and at least the assigned count.")
+    total_licenses: int = strawberry.field(description="The new total: 1 to 100,000 and at least the assigned count; a trial at most 25.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
@@ -155,12 +155,12 @@ class RedeemProductKeyInput:
 @strawberry.input(description="Buy a product (SPEC §3, §6): admins for the organization, plain users for themselves.")
 class PurchaseSubscriptionInput:
     product_id: strawberry.ID = strawberry.field(description="The product.")
-    quantity: int = strawberry.field(description="Licences to buy, at least 1.")
+    quantity: int = strawberry.field(description="Licences to buy: 1 to 100,000; a trial 1 to 25.")
     commitment_term: enums.CommitmentTerm = strawberry.field(description="MONTHLY or ANNUAL, as the product allows.")
     billing_account_id: strawberry.ID | None = strawberry.field(default=None, description="Admins: the account to buy on (default: the organization's). Self-service uses your own.")
     payment_method_id: strawberry.ID | None = strawberry.field(default=None, description="A card of that account to pay with.")
     new_payment_method: CardInput | None = strawberry.field(default=None, description="A new card to pay with (needed when the account has none).")
-    trial: bool = strawberry.field(default=False, description="Start the product's free trial instead (one per product per tenant).")
+    trial: bool = strawberry.field(default=False, description="Start the product's free trial instead: one per product for the organization and one per product for each self-service buyer, neither using up the other; at most 25 licences.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
 
 
