@@ -30,8 +30,12 @@ _SEPARATORS = re.compile(r"[\s\-]")
 
 def normalise_key(raw: str) -> str | None:
     """25 upper-case letters and digits with dashes and spaces dropped, or None."""
-    key = _SEPARATORS.sub("", raw or "").upper()
-    return key if len(key) == KEY_LENGTH and key.isalnum() and key.isascii() else None
+    key = _SEPARATORS.sub("", raw or "")
+    # ASCII before upper(): "ﬀ".upper() is "FF" and "ß".upper() "SS", other spellings of a key.
+    if not key.isascii():
+        return None
+    key = key.upper()
+    return key if len(key) == KEY_LENGTH and key.isalnum() else None
 
 
 def format_key(key: str) -> str:

@@ -105,3 +105,12 @@ async def test_audit_a_valid_address_is_kept_trimmed_with_its_country_in_capital
     assert body["data"]["addPaymentMethod"] == {"paymentMethod": {"last4": "4242", "address": {
         "line1": "1 Main St", "city": "Zürich", "state": "ZH", "postalCode": "8001", "country": "CH"}},
         "userErrors": []}
+
+
+@pytest.mark.parametrize("typed", ["BBBBB-CCCCC-DDDDD-ﬀFFF-GGGGG", "BBBBB-CCCCC-DDDDD-FFFFF-GGGG٢", "ＢBBBB-CCCCC-DDDDD-FFFFF-GGGGG"])
+def test_audit_a_product_key_is_ascii_before_it_is_upper_cased(typed):
+    # "ﬀ".upper() is "FF": without the ASCII check first, this would be another spelling of a key.
+    from billing_center.domain.product_keys import normalise_key
+
+    assert normalise_key(typed) is None
+    assert normalise_key("bbbbb cccccdddddfffffggggg") == "BBBBBCCCCCDDDDDFFFFFGGGGG"
