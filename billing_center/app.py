@@ -23,7 +23,7 @@ from billing_center import db
 from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
 from billing_center.domain.clock import Clock, SystemClock
-from billing_center.domain.payments import PaymentGateway, SandboxGateway
+from billing_center.domain.payments import PaymentGateway, gateway_named
 from billing_center.domain.throttle import PointsBucket
 from billing_center.redaction import install_log_redaction
 from billing_center.resolvers.context import Context
@@ -134,12 +134,14 @@ class BillingGraphQL(GraphQL):
         return _checked(super().parse_query_params(params))
 
     def __init__(self, clock: Clock, gateway: PaymentGateway, production: bool = False,
-                 points: PointsBucket | None = None, max_response_bytes: int = 10 * 1024 * 1024, **kwargs: Any):
+                 points: PointsBucket | None = None, allow_sandbox_tenants: bool = True,
+                 max_response_bytes: int = 10 * 1024 * 1024, **kwargs: Any):
         super().__init__(schema, **kwargs)
         self.clock = clock
         self.gateway = gateway
         self.production = production
         self.points = points
+        self.allow_sandbox_tenants = allow_sandbox_tenants
         self.max_response_bytes = max_response_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -173,6 +175,7 @@ class BillingGraphQL(GraphQL):
             tenant_row=session.tenant if session else None,
             production=self.production,
             points=self.points,
+            allow_sandbox_tenants=self.allow_sandbox_tenants,
             client_address=request.client.host if request.client else "",
         )
 
@@ -206,14 +209,16 @@ def create_app(
     gateway: PaymentGateway | None = None,
 ) -> Starlette:
     """The application. `manage_db=False` leaves opening the database to the caller (tests).
-    The payment gateway is the built-in sandbox (SPEC §2) unless another is given."""
+    The payment gateway is the one the settings name (SPEC §2) unless another is given;
+    ConfigurationError when production names none."""
     settings = settings or Settings.from_env()
     install_log_redaction()
     graphql = BillingGraphQL(
         clock=clock or SystemClock(),
-        gateway=gateway or SandboxGateway(),
+        gateway=gateway or gateway_named(settings.require_payment_gateway()),
         graphql_ide="graphiql" if settings.graphiql else None,
         production=settings.production,
+        allow_sandbox_tenants=settings.allow_sandbox_tenants,
         points=PointsBucket(settings.rate_limit_points) if settings.rate_limit_points > 0 else None,
         max_response_bytes=settings.max_response_bytes,
         allow_queries_via_get=True,

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from billing_center.config import Settings, is_sqlite
+from billing_center.config import ConfigurationError, Settings, is_sqlite
 
 SCHEMA_FILE = Path("schema.graphql")
 
@@ -59,11 +59,12 @@ async def _run_billing(settings: Settings) -> int:
     from billing_center.domain.actor import Actor
     from billing_center.domain.billing.runs import run_billing
     from billing_center.domain.clock import SystemClock
-    from billing_center.domain.payments import SandboxGateway
+    from billing_center.domain.payments import gateway_named
 
+    gateway = gateway_named(settings.require_payment_gateway())
     await db.init_db(settings.database_url)
     try:
-        done = await run_billing(Actor.operator(), SystemClock(), SandboxGateway())
+        done = await run_billing(Actor.operator(), SystemClock(), gateway)
     finally:
         await db.close_db()
     counts = Counter(t.kind.value for t in done.transitions)
@@ -93,6 +94,8 @@ async def _check(settings: Settings) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    # Refused here, before any worker starts, rather than by every worker process in turn.
+    settings.require_payment_gateway()
     if workers > 1 and is_sqlite(settings.database_url):
         print(
             "SQLite allows one writer process: run one worker, or set DATABASE_URL to a "
@@ -121,8 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", type=Path, default=SCHEMA_FILE)
     export.add_argument("--check", action="store_true", help="fail if the file is stale")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        return _run(args)
+    except ConfigurationError as error:
+        print(f"billing-center: {error}", file=sys.stderr)
+        return 2
 
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.workers)
     if args.command == "check":

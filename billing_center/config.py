@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,26 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("sqlite://") and "?" not in url and url != "sqlite://:memory:":
         url = f"{url}?{SQLITE_PRAGMAS}"
     return url
+
+
+# Payment gateways this build can charge through (SPEC §2). Only the sandbox exists: it
+# charges no real card, so production runs on it only when told so explicitly.
+PAYMENT_GATEWAYS = ("sandbox",)
+
+
+class ConfigurationError(ValueError):
+    """A setting the service cannot start with; its message says what to set."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be 1 or 0, not {raw!r}")
 
 
 def is_sqlite(url: str) -> bool:
@@ -60,18 +81,35 @@ class Settings:
     statement_timeout_ms: int = 5000
     # Points per caller and minute (query 1, mutation 5); 0 turns the limit off (benchmarks).
     rate_limit_points: int = 2000
+    # The payment gateway (one of PAYMENT_GATEWAYS); None in production until it is named:
+    # the service then refuses to start rather than take money through the sandbox.
+    payment_gateway: str | None = "sandbox"
+    # Whether signUp may create sandbox tenants (a test clock, SPEC §7): off in production
+    # unless BILLING_ALLOW_SANDBOX_TENANTS=1.
+    allow_sandbox_tenants: bool = True
 
     @property
     def production(self) -> bool:
         """True for the production profile."""
         return self.environment == "production"
 
+    def require_payment_gateway(self) -> str:
+        """The gateway to charge through; ConfigurationError when none was named (production)."""
+        if self.payment_gateway is None:
+            raise ConfigurationError(
+                "BILLING_ENV=production needs BILLING_PAYMENT_GATEWAY. This build has only the sandbox "
+                "gateway, which charges no real card (test card numbers succeed): set "
+                "BILLING_PAYMENT_GATEWAY=sandbox to run production on it knowingly."
+            )
+        return self.payment_gateway
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         """Read DATABASE_URL, BILLING_OPERATOR_TOKEN, BILLING_GRAPHIQL, BILLING_DB_POOL_SIZE,
         BILLING_ENV, BILLING_CORS_ORIGINS (comma-separated), BILLING_MAX_BODY_BYTES, BILLING_MAX_RESPONSE_BYTES,
-        BILLING_MAX_CONCURRENCY,
-        BILLING_REQUEST_TIMEOUT_SECONDS, BILLING_STATEMENT_TIMEOUT_MS and BILLING_RATE_LIMIT_POINTS."""
+        BILLING_MAX_CONCURRENCY, BILLING_REQUEST_TIMEOUT_SECONDS, BILLING_STATEMENT_TIMEOUT_MS,
+        BILLING_RATE_LIMIT_POINTS, BILLING_PAYMENT_GATEWAY (default `sandbox` in development only) and
+        BILLING_ALLOW_SANDBOX_TENANTS (default 1 in development, 0 in production)."""
         env = os.environ if environ is None else environ
         url = env.get("DATABASE_URL") or default_database_url()
         environment = env.get("BILLING_ENV", "development").strip().lower() or "development"
@@ -81,6 +119,10 @@ class Settings:
         origins = tuple(o.strip() for o in env.get("BILLING_CORS_ORIGINS", "").split(",") if o.strip())
         if "*" in origins:
             raise ValueError("BILLING_CORS_ORIGINS must list origins (https://admin.example.com), not *")
+        gateway = env.get("BILLING_PAYMENT_GATEWAY", "").strip().lower() or (None if production else "sandbox")
+        if gateway is not None and gateway not in PAYMENT_GATEWAYS:
+            raise ConfigurationError(
+                f"BILLING_PAYMENT_GATEWAY must be one of {', '.join(PAYMENT_GATEWAYS)}, not {gateway!r}")
         return cls(
             database_url=normalise_database_url(url),
             operator_token=env.get("BILLING_OPERATOR_TOKEN") or None,
@@ -95,4 +137,6 @@ class Settings:
             request_timeout_seconds=float(env.get("BILLING_REQUEST_TIMEOUT_SECONDS", "10")),
             statement_timeout_ms=int(env.get("BILLING_STATEMENT_TIMEOUT_MS", "5000")),
             rate_limit_points=int(env.get("BILLING_RATE_LIMIT_POINTS", "2000")),
+            payment_gateway=gateway,
+            allow_sandbox_tenants=_flag(env, "BILLING_ALLOW_SANDBOX_TENANTS", default=not production),
         )

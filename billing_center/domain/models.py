@@ -595,30 +595,24 @@ class IdempotencyRecord(Model):
         ]
 
 
-class ProductKeyAttempt(Model):
-    """A failed product-key redemption of a tenant, for the brute-force guard (§5)."""
-
-    id = fields.BigIntField(primary_key=True)
-    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
-    at = fields.DatetimeField()
-
-    class Meta:
-        table = "product_key_attempt"
-        indexes = [Index(fields=("tenant_id", "at"), name="product_key_attempt_tenant_at_idx")]
-
-
-class TrialClaim(Model):
-    """One trial per product per tenant (§5 Trials), held by a unique constraint so that two
-    racing trial purchases cannot both win."""
+class TrialUse(Model):
+    """A trial a buyer has had of a product (§5 Trials, §6): one per product for the
+    organization (`buyer_id` 0) and one per product for each self-service buyer (their user
+    id), so that neither uses up the other. Held by a unique constraint so that two racing
+    trial purchases of one buyer cannot both win."""
 
     id = fields.BigIntField(primary_key=True)
     tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
     product = fields.ForeignKeyField("models.Product", related_name=False, on_delete=fields.CASCADE)
+    # Not a foreign key: 0 stands for the organization, and a unique key over a NULL would
+    # let the organization's racing trials both in.
+    buyer_id = fields.BigIntField()
     at = fields.DatetimeField()
 
     class Meta:
-        table = "trial_claim"
-        unique_together = (("tenant_id", "product_id"),)
+        table = "trial_use"
+        # unique_together, not Meta.constraints: CreateModel drops the latter (0002's note).
+        unique_together = (("tenant_id", "product_id", "buyer_id"),)
 
 
 class RateWindow(Model):

@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from billing_center.domain import actions, audit, models, throttle, visibility
 from billing_center.domain.actor import Actor
+from billing_center.domain.addresses import validate_address
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, not_found
 from billing_center.domain.payments import (
@@ -62,7 +63,7 @@ async def add_payment_method(
         method = await models.PaymentMethod.create(
             tenant_id=tenant_id, billing_account_id=profile["billing_account_id"], brand=valid.brand,
             last4=valid.last4, expiry_month=card.expiry_month, expiry_year=card.expiry_year,
-            name_on_card=card.name_on_card.strip(), address=card.address, gateway_token=token,
+            name_on_card=card.name_on_card.strip(), address=valid.address, gateway_token=token,
             created_at=now,
         )
         await models.BillingProfile.filter(id=billing_profile_id, tenant_id=tenant_id).update(
@@ -94,7 +95,7 @@ async def update_payment_method(actor: Actor, payment_method_id: int, edit: Card
     if edit.name_on_card is not None:
         changes["name_on_card"] = validate_name_on_card(edit.name_on_card, path)
     if edit.address is not None:
-        changes["address"] = edit.address
+        changes["address"] = validate_address(edit.address, (*path, "address"))
     before = {key: getattr(current, key) for key in changes}
     async with in_transaction():
         await models.PaymentMethod.filter(id=payment_method_id, tenant_id=tenant_id).update(**changes)

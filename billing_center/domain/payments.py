@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
+from billing_center.domain.addresses import validate_address
 from billing_center.domain.errors import DomainError, ErrorCode
 
 DECLINED_WHEN_ADDED = "0002"
@@ -55,6 +56,14 @@ class ValidCard:
     number: str
     brand: str
     last4: str
+    # The billing address as stored: trimmed, country in capitals (None when none was given).
+    address: dict | None = None
+
+
+def ascii_digits(text: str) -> bool:
+    """Only 0-9. `str.isdigit` also accepts full-width, Arabic-Indic and superscript digits,
+    which a card network never issues (and `int` cannot read a superscript one)."""
+    return text.isascii() and text.isdigit()
 
 
 def luhn_valid(digits: str) -> bool:
@@ -99,7 +108,7 @@ def validate_expiry(month: int, year: int, today: date, path: tuple[str, ...] = 
 
 def validate_security_code(code: str, brand: str | None, path: tuple[str, ...] = ("input", "card")) -> None:
     """§2: 3 or 4 digits (American Express uses 4)."""
-    if not (code.isdigit() and len(code) in (3, 4)) or (brand == "AMEX" and len(code) != 4):
+    if not (ascii_digits(code) and len(code) in (3, 4)) or (brand == "AMEX" and len(code) != 4):
         raise DomainError(ErrorCode.CARD_INVALID, "The security code must be 3 or 4 digits.", (*path, "securityCode"))
 
 
@@ -116,10 +125,11 @@ def validate_name_on_card(name: str | None, path: tuple[str, ...] = ("input", "c
 
 
 def validate_card(card: CardDetails, today: date) -> ValidCard:
-    """§2: Luhn-valid number of 12-19 digits, expiry not in the past, 3-4 digit code.
-    Raises CARD_INVALID naming the field, never its value."""
+    """§2: Luhn-valid number of 12-19 digits (0-9), expiry not in the past, 3-4 digit code,
+    and a bounded address. Raises CARD_INVALID naming the field, never its value, and
+    INVALID_INPUT for the address."""
     digits = _SEPARATORS.sub("", card.number or "")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
+    if not ascii_digits(digits) or not 12 <= len(digits) <= 19:
         raise _invalid("The card number must be 12 to 19 digits.", "number")
     if not luhn_valid(digits):
         raise _invalid("The card number is not valid (checksum).", "number")
@@ -127,7 +137,8 @@ def validate_card(card: CardDetails, today: date) -> ValidCard:
     validate_expiry(card.expiry_month, card.expiry_year, today)
     validate_security_code(card.security_code or "", brand)
     validate_name_on_card(card.name_on_card)
-    return ValidCard(number=digits, brand=brand, last4=digits[-4:])
+    address = validate_address(card.address, ("input", "card", "address"))
+    return ValidCard(number=digits, brand=brand, last4=digits[-4:], address=address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +211,11 @@ class SandboxGateway:
         self._charges[idempotency_key] = result
         self.refunds.append((result.reference, amount, currency))
         return result
+
+
+def gateway_named(name: str) -> PaymentGateway:
+    """The gateway a deployment named (`Settings.require_payment_gateway`): only the sandbox
+    exists in this build."""
+    if name == "sandbox":
+        return SandboxGateway()
+    raise ValueError(f"No payment gateway named {name!r} in this build.")

@@ -21,7 +21,8 @@ ALPHABET = "BCDFGHJKMPQRTVWXY2346789"
 KEY_LENGTH = 25
 MAX_KEYS_PER_CALL = 100
 MAX_VALID_DAYS = 3650
-# Brute-force guard: at most this many failed redemptions per tenant in the window.
+# Brute-force guard: at most this many failed redemptions per tenant in a window (a fixed
+# window from its first attempt, `throttle.take_attempt`).
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 _SEPARATORS = re.compile(r"[\s\-]")
@@ -29,8 +30,12 @@ _SEPARATORS = re.compile(r"[\s\-]")
 
 def normalise_key(raw: str) -> str | None:
     """25 upper-case letters and digits with dashes and spaces dropped, or None."""
-    key = _SEPARATORS.sub("", raw or "").upper()
-    return key if len(key) == KEY_LENGTH and key.isalnum() and key.isascii() else None
+    key = _SEPARATORS.sub("", raw or "")
+    # ASCII before upper(): "ﬀ".upper() is "FF" and "ß".upper() "SS", other spellings of a key.
+    if not key.isascii():
+        return None
+    key = key.upper()
+    return key if len(key) == KEY_LENGTH and key.isalnum() else None
 
 
 def format_key(key: str) -> str:
@@ -76,10 +81,8 @@ async def issue_product_keys(actor: Actor, batch: KeyBatch, clock: Clock) -> lis
     return [format_key(key) for key in keys]
 
 
-async def _failed(tenant_id: int, error: DomainError, clock: Clock) -> DomainError:
-    # Recorded outside any transaction of the refused call: the refusal itself changes nothing.
-    await models.ProductKeyAttempt.create(tenant_id=tenant_id, at=clock.now())
-    return error
+def _guard_key(tenant_id: int) -> str:
+    return f"product-keys:{tenant_id}"
 
 
 async def redeem_product_key(
@@ -98,34 +101,33 @@ async def redeem_product_key(
     if previous is not None:
         return previous["subscriptionId"], True
     now = clock.now()
-    recent = await models.ProductKeyAttempt.filter(tenant_id=tenant_id, at__gte=now - FAILURE_WINDOW).order_by(
-        "-at").limit(MAX_FAILURES).values_list("at", flat=True)
-    if len(recent) >= MAX_FAILURES:
-        # Free again when the oldest of the last MAX_FAILURES failures leaves the window.
-        raise throttle.throttled("Too many failed attempts; try again in 15 minutes.",
-                                 (recent[-1] + FAILURE_WINDOW - now).total_seconds(), ("input", "productKey"))
     field = ("input", "productKey")
+    # NOTE: every attempt is charged to the guard BEFORE the key is looked at, in one
+    # conditional statement: guesses sent at once cannot all read a count under the limit
+    # (a read-then-write guard let 100 through). A redemption that succeeds gives its attempt
+    # back, so what the window counts is failures.
+    await throttle.take_attempt(_guard_key(tenant_id), MAX_FAILURES, now, field, window=FAILURE_WINDOW,
+                                message="Too many failed attempts; try again in 15 minutes.")
     if key is None:
-        raise await _failed(tenant_id, DomainError(
+        raise DomainError(
             ErrorCode.PRODUCT_KEY_MALFORMED, "A product key is 25 letters and digits: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX.", field
-        ), clock)
+        )
     rows = await models.ProductKey.filter(key=key).values(
         "id", "product_id", "quantity", "commitment_term", "cloud", "expires_at", "redeemed_at",
         "redeemed_by_tenant_id", "subscription_id", "product__monthly_price", "product__annual_price",
         "product__currency",
     )
     if not rows:
-        raise await _failed(tenant_id, DomainError(ErrorCode.PRODUCT_KEY_UNKNOWN, "No such product key.", field), clock)
+        raise DomainError(ErrorCode.PRODUCT_KEY_UNKNOWN, "No such product key.", field)
     product_key = rows[0]
     tenant = await models.Tenant.get(id=tenant_id)
     if product_key["redeemed_at"] is not None:
-        raise await _failed(tenant_id, DomainError(
-            ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.", field), clock)
+        raise DomainError(ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.", field)
     if product_key["expires_at"] < now:
-        raise await _failed(tenant_id, DomainError(ErrorCode.PRODUCT_KEY_EXPIRED, "This product key has expired.", field), clock)
+        raise DomainError(ErrorCode.PRODUCT_KEY_EXPIRED, "This product key has expired.", field)
     if models.Cloud(product_key["cloud"]) is not tenant.cloud:
-        raise await _failed(tenant_id, DomainError(
-            ErrorCode.PRODUCT_KEY_WRONG_CLOUD, "This product key is not valid in your organization's cloud.", field), clock)
+        raise DomainError(
+            ErrorCode.PRODUCT_KEY_WRONG_CLOUD, "This product key is not valid in your organization's cloud.", field)
     account = await models.BillingAccount.filter(tenant_id=tenant_id, self_service=False).order_by("id").first()
     profile = await models.BillingProfile.filter(tenant_id=tenant_id, billing_account_id=account.id).order_by("id").first()
     term = models.CommitmentTerm(product_key["commitment_term"])
@@ -151,4 +153,5 @@ async def redeem_product_key(
         return {"subscriptionId": subscription.id}
 
     result, replayed = await idempotency.run_once(actor, idem, redeem, now)
+    await throttle.give_back_attempt(_guard_key(tenant_id))
     return result["subscriptionId"], replayed

@@ -31,6 +31,9 @@ from billing_center.domain.payments import CardDetails, ChargeResult, PaymentGat
 from billing_center.domain.billing.term_ends import next_charge_on
 
 MAX_QUANTITY = 100_000
+# A trial is for trying the product out, not for running a company on it for free: at most
+# this many licences, like the admin center's trials (SPEC §5 names no number).
+MAX_TRIAL_QUANTITY = 25
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ async def purchase_subscription(
 ) -> Purchased:
     """§3, §6, §7: buy a product. Admins who manage billing buy for the organization's
     account (or the one they name); anybody else buys self-service on their own account.
-    A trial (one per product per tenant) costs nothing for its days; a purchase needs a
+    A trial (one per product for the organization and one per product for each self-service
+    buyer, at most MAX_TRIAL_QUANTITY licences) costs nothing for its days; a purchase needs a
     payment method on the profile, or one given in the call. The account's first purchase
     sets its billing day. Raises INVALID_INPUT, NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE,
     NOT_SELF_SERVICE, SELF_SERVICE_NOT_ALLOWED, TRIAL_ALREADY_USED, PAYMENT_METHOD_REQUIRED,
@@ -135,6 +139,9 @@ async def purchase_subscription(
                           ("input", "commitmentTerm"))
     if request.trial and not product["trial_available"]:
         raise DomainError(ErrorCode.INVALID_INPUT, f"{product['name']} has no trial.", ("input", "trial"))
+    if request.trial and request.quantity > MAX_TRIAL_QUANTITY:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"A trial has 1 to {MAX_TRIAL_QUANTITY} licences.",
+                          ("input", "quantity"))
 
     self_service = not actor.manages_billing
     create_account = False
@@ -202,8 +209,11 @@ async def purchase_subscription(
     async def record() -> dict:
         nonlocal account_id, profile_id, payment_method_id
         if request.trial:
-            # Write-first: the unique claim decides which of two racing trials wins.
-            await models.TrialClaim.create(tenant_id=tenant_id, product_id=product["id"], at=now)
+            # Write-first: the unique claim decides which of two racing trials wins. A
+            # self-service trial is its buyer's, the organization's trial the organization's
+            # (0): neither uses up the other (§5 Trials, §6).
+            await models.TrialUse.create(tenant_id=tenant_id, product_id=product["id"],
+                                         buyer_id=actor.user_id if self_service else 0, at=now)
         if create_account:
             account = await models.BillingAccount.create(
                 tenant_id=tenant_id, name="Self-service purchases", type=models.BillingAccountType.MCA,
@@ -220,7 +230,7 @@ async def purchase_subscription(
                 expiry_month=request.new_payment_method.expiry_month,
                 expiry_year=request.new_payment_method.expiry_year,
                 name_on_card=request.new_payment_method.name_on_card.strip(),
-                address=request.new_payment_method.address, gateway_token=token, created_at=now,
+                address=card.address, gateway_token=token, created_at=now,
             )
             payment_method_id = method.id
         if payment_method_id is not None:
@@ -274,7 +284,9 @@ async def purchase_subscription(
     except IntegrityError:
         await _refund(gateway, charge, amount, currency)
         if request.trial:
-            raise DomainError(ErrorCode.TRIAL_ALREADY_USED, "Your organization has had a trial of this product.",
+            raise DomainError(ErrorCode.TRIAL_ALREADY_USED,
+                              "You have had a trial of this product." if self_service
+                              else "Your organization has had a trial of this product.",
                               ("input", "trial")) from None
         raise
     except BaseException:

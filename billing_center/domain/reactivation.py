@@ -218,7 +218,7 @@ async def _store_card(tenant_id: int, account_id: int, card: _Card, now: datetim
     method = await models.PaymentMethod.create(
         tenant_id=tenant_id, billing_account_id=account_id, brand=card.card.brand, last4=card.card.last4,  # type: ignore[union-attr]
         expiry_month=details.expiry_month, expiry_year=details.expiry_year,  # type: ignore[union-attr]
-        name_on_card=details.name_on_card.strip(), address=details.address, gateway_token=card.token,  # type: ignore[union-attr]
+        name_on_card=details.name_on_card.strip(), address=card.card.address, gateway_token=card.token,  # type: ignore[union-attr]
         created_at=now,
     )
     return method.id

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from billing_center.domain import actions, audit, idempotency, models, spending, visibility
 from billing_center.domain.billing import charging, credits, invoicing, ledger
 from billing_center.domain.billing_dates import charge_date
-from billing_center.domain.purchases import MAX_QUANTITY
+from billing_center.domain.purchases import MAX_QUANTITY, MAX_TRIAL_QUANTITY
 from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
@@ -94,8 +94,8 @@ async def update_license_quantity(
     expected_version: int | None = None,
     gateway: PaymentGateway | None = None,
 ) -> QuantityChange:
-    """§3: set the licence count to a new total (100 + 5 more: 105), 1 to 100,000 and never
-    below the assigned count. An increase is charged and a decrease credited pro rata for the
+    """§3: set the licence count to a new total (100 + 5 more: 105), 1 to 100,000 (a trial's
+    at most MAX_TRIAL_QUANTITY) and never below the assigned count. An increase is charged and a decrease credited pro rata for the
     rest of the term (§7), as an invoice line that explains itself; under RENEWAL_DAY the
     charge is collected at once (with `gateway`). On an MCA account a decrease after the
     cancellation window is scheduled for the renewal instead (no credit); the current total
@@ -118,6 +118,11 @@ async def update_license_quantity(
         "unit_price", "currency", "billing_profile_id", "billing_account__charge_schedule",
         "billing_account__billing_day", "product__name", "trial", "scheduled_quantity",
     ))[0]
+    if row["trial"] and total > max(MAX_TRIAL_QUANTITY, facts.quantity):
+        # A trial's licences are free: it grows no further than a trial's size (§5 Trials);
+        # one begun larger, before the bound, may still shrink.
+        raise DomainError(ErrorCode.INVALID_INPUT, f"A trial has 1 to {MAX_TRIAL_QUANTITY} licences.",
+                          ("input", "totalLicenses"))
     if total == facts.quantity and row["scheduled_quantity"] is None:
         return QuantityChange(subscription_id, None)
     increase = total > facts.quantity

@@ -85,12 +85,18 @@ def _email(value: str, field: str) -> str:
     return value
 
 
-async def sign_up(request: SignUp, clock: Clock) -> SignedUp:
+async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> SignedUp:
     """Create a tenant with its default domain and first global admin, who owns the tenant's
-    billing account (of the chosen type) with one billing profile (§1, §2).
+    billing account (of the chosen type) with one billing profile (§1, §2). `allow_sandbox`
+    is the deployment's choice whether sandbox tenants (a test clock, §7) may be created.
 
-    Raises INVALID_INPUT for bad names or emails and ALREADY_EXISTS when the domain is taken.
+    Raises SANDBOX_NOT_ALLOWED, INVALID_INPUT for bad names or emails and ALREADY_EXISTS
+    when the domain is taken.
     """
+    if request.sandbox and not allow_sandbox:
+        # A sandbox tenant moves its own clock: renewals, trials and dunning on demand.
+        raise DomainError(ErrorCode.SANDBOX_NOT_ALLOWED, "This service does not create sandbox tenants.",
+                          ("input", "sandbox"))
     name = _required_text(request.organization_name, "organizationName")
     admin_name = _required_text(request.admin_display_name, "adminDisplayName")
     email = _email(request.admin_email, "adminEmail")

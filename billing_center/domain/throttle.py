@@ -8,7 +8,8 @@ card and payment attempts per billing account.
 - `take_attempt`: card and payment mutations (add or update a card, pay an invoice) count
   against their billing account, 10 a minute, in the database (`RateWindow`): a card-testing
   script spread over processes still meets one limit. One conditional upsert counts the
-  attempt or refuses it, so racing requests cannot pass the limit together.
+  attempt or refuses it, so racing requests cannot pass the limit together. The product-key
+  guard (`product_keys`) uses the same window: 5 failed redemptions per tenant in 15 minutes.
 
 Both refuse with THROTTLED and a `retry_after` in seconds, before any side effect. Windows run
 on the clock the caller lives on (a sandbox tenant's test clock for its own attempts).
@@ -44,13 +45,14 @@ _TAKE = (
 )
 
 
-async def take_attempt(key: str, limit: int, now: datetime, field: tuple[str, ...] | None = None) -> None:
-    """Count one attempt of `key` in its current window; THROTTLED when the window already
-    holds `limit` attempts."""
+async def take_attempt(key: str, limit: int, now: datetime, field: tuple[str, ...] | None = None,
+                       window: timedelta = WINDOW, message: str | None = None) -> None:
+    """Count one attempt of `key` in its current window (a minute unless told); THROTTLED
+    (with `message`) when the window already holds `limit` attempts."""
     connection = Tortoise.get_connection("default")
     postgres = rows.dialect() == "postgres"
     # SQLite keeps the moments as ISO text: one format, so text order is time order.
-    at, cutoff = (now, now - WINDOW) if postgres else (now.isoformat(), (now - WINDOW).isoformat())
+    at, cutoff = (now, now - window) if postgres else (now.isoformat(), (now - window).isoformat())
     sql = rows.numbered(_TAKE, 1) if postgres else _TAKE
     # RETURNING rather than a row count: Tortoise reads PostgreSQL's "INSERT 0 1" tag wrongly.
     if await connection.execute_query_dict(sql, [key, at, cutoff, cutoff, at, cutoff, limit]):
@@ -61,7 +63,16 @@ async def take_attempt(key: str, limit: int, now: datetime, field: tuple[str, ..
     started = found[0]["started_at"] if found else now
     if isinstance(started, str):
         started = datetime.fromisoformat(started)
-    raise throttled(f"Too many attempts: at most {limit} a minute.", (started + WINDOW - now).total_seconds(), field)
+    raise throttled(message or f"Too many attempts: at most {limit} a minute.",
+                    (started + window - now).total_seconds(), field)
+
+
+async def give_back_attempt(key: str) -> None:
+    """Uncount one attempt of `key` that turned out not to count (a product key that was
+    redeemed: only failures count). One statement, never below zero."""
+    sql = 'UPDATE "rate_window" SET "count" = "count" - 1 WHERE "key" = ? AND "count" > 0'
+    await Tortoise.get_connection("default").execute_query(
+        rows.numbered(sql, 1) if rows.dialect() == "postgres" else sql, [key])
 
 
 async def take_payment_attempt(billing_account_id: int, now: datetime, field: tuple[str, ...] | None = None) -> None:

@@ -101,5 +101,6 @@ def license_assignments(actor: Actor) -> Q:
 
 
 def audit_events(actor: Actor) -> Q:
-    """The audit log is for the tenant's admins (§8)."""
+    """The audit log is for the tenant's admins (§8); what an entry's values may show is
+    `audit.withhold_unreadable` (rev. 2: only what the reader may read elsewhere)."""
     return _tenant(actor) if actor.is_admin else NOTHING

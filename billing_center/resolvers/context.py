@@ -37,6 +37,8 @@ class Context:
     # the user of the token, or the client address of an anonymous request.
     points: PointsBucket | None = None
     client_address: str = ""
+    # Whether signUp may create sandbox tenants here (`Settings.allow_sandbox_tenants`).
+    allow_sandbox_tenants: bool = True
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -19,7 +19,7 @@ from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from billing_center.domain import actions, models, rows, visibility
+from billing_center.domain import actions, audit, models, rows, visibility
 from billing_center.domain.actor import Actor
 from billing_center.resolvers.pagination import PageRequest
 from billing_center.schema import types
@@ -34,6 +34,13 @@ async def _rows_by_id(
 ) -> list[Any]:
     found = await model.filter(visible, id__in=list(keys)).values()
     by_id = {row["id"]: build(row) for row in found}
+    return [by_id.get(key) for key in keys]
+
+
+async def _audit_events_by_id(actor: Actor, keys: Sequence[int]) -> list[Any]:
+    # §8 rev. 2: the values of an entry show only what the reader may read elsewhere.
+    found = await models.AuditEvent.filter(visibility.audit_events(actor), id__in=list(keys)).values()
+    by_id = {row["id"]: types.AuditEvent.from_row(row) for row in await audit.withhold_unreadable(actor, found)}
     return [by_id.get(key) for key in keys]
 
 
@@ -367,9 +374,7 @@ _SPECS: dict[str, Callable[[Actor], DataLoader]] = {
     "invoice_by_id": lambda a: _loader(
         _rows_by_id, models.Invoice, visibility.billing_records(a), types.Invoice.from_row
     ),
-    "audit_event_by_id": lambda a: _loader(
-        _rows_by_id, models.AuditEvent, visibility.audit_events(a), types.AuditEvent.from_row
-    ),
+    "audit_event_by_id": lambda a: _loader(_audit_events_by_id, a),
     "invoice_line_by_id": lambda a: _loader(
         _rows_by_id, models.InvoiceLine, visibility.invoice_lines(a), types.InvoiceLine.from_row
     ),

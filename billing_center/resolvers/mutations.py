@@ -50,6 +50,7 @@ async def resolve_sign_up(info: Info, data: inputs.SignUpInput) -> payloads.Sign
                 domain_prefix=data.domain_prefix,
             ),
             info.context.clock,
+            allow_sandbox=info.context.allow_sandbox_tenants,
         )
         # The payload is read as the new admin, so its nested fields show their tenant.
         info.context.become(

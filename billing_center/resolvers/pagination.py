@@ -26,7 +26,7 @@ def decode_cursor(cursor: str, argument: str) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         digits = raw[len(_CURSOR_PREFIX) :]
         # 18 digits stay inside a BIGINT: a longer number is not a cursor we issued.
-        if raw.startswith(_CURSOR_PREFIX) and digits.isdigit() and len(digits) <= 18:
+        if raw.startswith(_CURSOR_PREFIX) and digits.isascii() and digits.isdigit() and len(digits) <= 18:
             return int(digits)
     except (ValueError, UnicodeDecodeError):
         pass

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 
-from billing_center.domain import actions, cancellation, models, visibility
+from billing_center.domain import actions, audit, cancellation, models, visibility
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
 from billing_center.resolvers.errors import user_error
@@ -41,10 +42,14 @@ async def _page(
     build: Any,
     connection_type: type,
     edge_type: type,
+    prepare: Callable[[list[dict]], Awaitable[list[dict]]] | None = None,
 ) -> Any:
-    """One page of `queryset` as a connection, its nested relations prefetched."""
+    """One page of `queryset` as a connection, its nested relations prefetched; `prepare`
+    rewrites the page's rows before they are built (e.g. what a reader may not see)."""
     bounded = queryset.filter(**{_BOUND_LOOKUP[op]: pk for op, pk in page.bounds()})
     rows = await bounded.order_by("-id" if page.sql_descending else "id").limit(page.limit + 1).values()
+    if prepare is not None:
+        rows = await prepare(rows)
     return await _connection(info, [build(row) for row in rows], page, queryset.count, connection_type, edge_type)
 
 
@@ -201,7 +206,8 @@ async def resolve_audit_log(info: Info, args: dict[str, Any]) -> Any:
     page = page_request(args, descending=True)
     queryset = models.AuditEvent.filter(visibility.audit_events(actor))
     return await _page(info, queryset, page, types.AuditEvent.from_row,
-                       types.AuditEventConnection, types.AuditEventEdge)
+                       types.AuditEventConnection, types.AuditEventEdge,
+                       prepare=partial(audit.withhold_unreadable, actor))
 
 
 async def resolve_cancellation_preview(info: Info, subscription_id: str) -> payloads.CancellationPreview:

@@ -158,7 +158,8 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "CANCELLATION_WINDOW_CLOSED": "The cancellation window has closed; turn auto-renew off instead.",
     "STATE_CHANGED": "The subscription changed since the version you gave; reload and retry.",
     "SELF_SERVICE_NOT_ALLOWED": "Your organization's policy does not allow this self-service purchase.",
-    "TRIAL_ALREADY_USED": "Your tenant has had a trial of this product already.",
+    "TRIAL_ALREADY_USED": "You (self-service) or your organization (admins) have had a trial of this product already.",
+    "SANDBOX_NOT_ALLOWED": "This deployment does not create sandbox tenants (production, unless its operator allows them).",
 })
 
 

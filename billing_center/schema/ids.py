@@ -19,7 +19,8 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, pk = raw.partition(":")
-        if not type_name or not pk.isdigit() or len(pk) > 18:
+        # ASCII digits only: `isdigit` also takes "٤" or "²", another spelling of an id or none.
+        if not type_name or not (pk.isascii() and pk.isdigit()) or len(pk) > 18:
             return None
         return type_name, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):

@@ -20,7 +20,7 @@ class SignUpInput:
         default=enums.ChargeSchedule.ACCOUNT_BILLING_DAY,  # type: ignore[attr-defined]
         description="When renewals are charged (default ACCOUNT_BILLING_DAY).",
     )
-    sandbox: bool = strawberry.field(default=False, description="A sandbox tenant gets a test clock (`advanceClock`).")
+    sandbox: bool = strawberry.field(default=False, description="A sandbox tenant gets a test clock (`advanceClock`). Refused with SANDBOX_NOT_ALLOWED where the deployment does not offer them (production by default).")
     domain_prefix: str | None = strawberry.field(
         default=None,
         description="Prefix of the default `<prefix>.onmicrosoft.com` domain; derived from the name when omitted.",
@@ -62,14 +62,14 @@ class SetAutoRenewInput:
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
 
-@strawberry.input(description="A postal address.")
+@strawberry.input(description="A postal address; surrounding spaces are dropped, a field too long or a country that is no ISO 3166-1 code is refused with INVALID_INPUT naming it.")
 class AddressInput:
-    line1: str = strawberry.field(description="Street and number.")
-    line2: str | None = strawberry.field(default=None, description="Further address line.")
-    city: str = strawberry.field(description="City.")
-    postal_code: str = strawberry.field(description="Postal code.")
-    state: str | None = strawberry.field(default=None, description="State or region.")
-    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    line1: str = strawberry.field(description="Street and number: 1 to 200 characters.")
+    line2: str | None = strawberry.field(default=None, description="Further address line: at most 200 characters.")
+    city: str = strawberry.field(description="City: 1 to 100 characters.")
+    postal_code: str = strawberry.field(description="Postal code: 1 to 20 characters.")
+    state: str | None = strawberry.field(default=None, description="State or region: at most 100 characters.")
+    country: str = strawberry.field(description="An officially assigned ISO 3166-1 alpha-2 country code, e.g. `DE` (any case).")
 
     def to_json(self) -> dict:
         return {"line1": self.line1, "line2": self.line2, "city": self.city,
@@ -78,8 +78,8 @@ class AddressInput:
 
 @strawberry.input(description="A card as typed. Number and security code are strings so that no error can echo them; neither is stored.")
 class CardInput:
-    number: str = strawberry.field(description="The card number; spaces and dashes are ignored.")
-    security_code: str = strawberry.field(description="The 3- or 4-digit security code.")
+    number: str = strawberry.field(description="The card number: 12 to 19 digits 0-9; spaces and dashes are ignored.")
+    security_code: str = strawberry.field(description="The 3- or 4-digit security code (digits 0-9).")
     expiry_month: int = strawberry.field(description="Expiry month, 1-12.")
     expiry_year: int = strawberry.field(description="Expiry year, four digits.")
     name_on_card: str = strawberry.field(description="Cardholder name.")
@@ -122,7 +122,7 @@ class RemoveDomainInput:
 @strawberry.input(description="The new total licence count of a subscription (100 plus 5 more: give 105).")
 class UpdateLicenseQuantityInput:
     subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
-    total_licenses: int = strawberry.field(description="The new total: at least 1 and at least the assigned count.")
+    total_licenses: int = strawberry.field(description="The new total: 1 to 100,000 and at least the assigned count; a trial at most 25.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
@@ -155,12 +155,12 @@ class RedeemProductKeyInput:
 @strawberry.input(description="Buy a product (SPEC §3, §6): admins for the organization, plain users for themselves.")
 class PurchaseSubscriptionInput:
     product_id: strawberry.ID = strawberry.field(description="The product.")
-    quantity: int = strawberry.field(description="Licences to buy, at least 1.")
+    quantity: int = strawberry.field(description="Licences to buy: 1 to 100,000; a trial 1 to 25.")
     commitment_term: enums.CommitmentTerm = strawberry.field(description="MONTHLY or ANNUAL, as the product allows.")
     billing_account_id: strawberry.ID | None = strawberry.field(default=None, description="Admins: the account to buy on (default: the organization's). Self-service uses your own.")
     payment_method_id: strawberry.ID | None = strawberry.field(default=None, description="A card of that account to pay with.")
     new_payment_method: CardInput | None = strawberry.field(default=None, description="A new card to pay with (needed when the account has none).")
-    trial: bool = strawberry.field(default=False, description="Start the product's free trial instead (one per product per tenant).")
+    trial: bool = strawberry.field(default=False, description="Start the product's free trial instead: one per product for the organization and one per product for each self-service buyer, neither using up the other; at most 25 licences.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
 
 

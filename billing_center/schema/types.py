@@ -598,11 +598,13 @@ class AuditEvent(Node):
     object_type: str = strawberry.field(description="The GraphQL type of the changed object.")
     object_id: strawberry.ID = strawberry.field(description="The global ID of the changed object.")
     at: datetime = strawberry.field(description="When it happened.")
-    before: JSON | None = strawberry.field(description="The changed values before the change.")
-    after: JSON | None = strawberry.field(description="The changed values after the change.")
+    before: JSON | None = strawberry.field(description="The changed values before the change; null when there were none or when `detailsHidden`.")
+    after: JSON | None = strawberry.field(description="The changed values after the change; null when there were none or when `detailsHidden`.")
+    details_hidden: bool = strawberry.field(description="True when `before` and `after` are withheld from you because they show what you may not read elsewhere, e.g. the card details of another person's self-service account (SPEC §8).")
 
     @classmethod
     def from_row(cls, row: dict) -> "AuditEvent":
+        """From a row that went through `audit.withhold_unreadable` for the reader."""
         return cls(
             pk=row["id"],
             loaded={},
@@ -613,6 +615,7 @@ class AuditEvent(Node):
             at=row["at"],
             before=row["before"],
             after=row["after"],
+            details_hidden=row["details_hidden"],
         )
 
     @strawberry.field(description="The user who made the change; null for the platform.")

@@ -120,3 +120,31 @@ async def test_out_of_range_batches_are_refused_not_crashed(client, clock, extra
     body = await gql(client, ISSUE, {"input": {"productId": gid("Product", product.id), "count": 1,
                                                "cloud": "WORLDWIDE", **extra}}, token=OPERATOR_TOKEN)
     assert body["data"]["issueProductKeys"] == {"keys": [], "userErrors": [{"code": "INVALID_INPUT"}]}
+
+
+async def test_audit_racing_bad_guesses_never_pass_the_guard_together(client, clock):
+    # Security audit: the guard read the failure count, then wrote it, so 100 guesses sent at
+    # once all read "fewer than 5" and all reached the key check. MAX_FAILURES + 30 at once:
+    # on PostgreSQL they run on several pooled connections.
+    from billing_center.domain.product_keys import MAX_FAILURES
+
+    org = await factories.sign_up(clock)
+    guesses = [f"BBBBB-CCCCC-DDDDD-FFFFF-{''.join(c * 5 for c in 'GHJKMPQRTVWXY2346789BCDF'[i % 24])}"
+               for i in range(MAX_FAILURES + 30)]
+    bodies = await asyncio.gather(*(gql(client, REDEEM, _redeem(guess), token=org.token) for guess in guesses))
+    codes = [body["data"]["redeemProductKey"]["userErrors"][0]["code"] for body in bodies]
+    assert codes.count("PRODUCT_KEY_UNKNOWN") == MAX_FAILURES
+    assert codes.count("THROTTLED") == 30
+
+
+async def test_a_successful_redemption_does_not_count_as_a_failure(client, clock):
+    org = await factories.sign_up(clock)
+    for _ in range(4):
+        await gql(client, REDEEM, _redeem("BBBBB-CCCCC-DDDDD-FFFFF-GGGGG"), token=org.token)
+    assert (await gql(client, REDEEM, _redeem(await _issue(client)), token=org.token))[
+        "data"]["redeemProductKey"]["userErrors"] == []
+    # the fifth failure is still allowed, the sixth attempt is not
+    fifth = await gql(client, REDEEM, _redeem("BBBBB-CCCCC-DDDDD-FFFFF-GGGGG"), token=org.token)
+    assert fifth["data"]["redeemProductKey"]["userErrors"][0]["code"] == "PRODUCT_KEY_UNKNOWN"
+    sixth = await gql(client, REDEEM, _redeem(await _issue(client)), token=org.token)
+    assert sixth["data"]["redeemProductKey"]["userErrors"][0]["code"] == "THROTTLED"
