@@ -10,6 +10,7 @@ spread replaced by its fragment (Python integers do not overflow).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from graphql import (
@@ -58,42 +59,52 @@ def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return found
 
 
+Paths = Counter[tuple[str, ...]]  # fields by response path (response keys from the selection set down)
+
+
 class ShapeMeter:
     """Measures operations of one document, each fragment once (a cycle counts as nothing:
     graphql-core's NoFragmentCycles refuses it)."""
 
     def __init__(self, document: DocumentNode) -> None:
         self._fragments = fragments_of(document)
-        self._measured: dict[str, Shape] = {}
+        self._measured: dict[str, tuple[Shape, Paths]] = {}
         self._measuring: set[str] = set()
 
-    def operation(self, operation: OperationDefinitionNode) -> Shape:
-        """The shape of one operation."""
-        return self.selection_set(operation.selection_set)
+    def operation(self, operation: OperationDefinitionNode) -> tuple[Shape, int]:
+        """The shape of one operation, and the most fields landing on one response path
+        (graphql-core's OverlappingFieldsCanBeMerged compares every pair of them)."""
+        shape, paths = self._selection_set(operation.selection_set)
+        return shape, max(paths.values(), default=0)
 
-    def selection_set(self, selection_set: SelectionSetNode | None) -> Shape:
-        """The shape of a selection set, its fragments inlined."""
-        shape = Shape()
+    def _selection_set(self, selection_set: SelectionSetNode | None) -> tuple[Shape, Paths]:
+        shape, paths = Shape(), Paths()
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
-                below = self.selection_set(selection.selection_set)
+                below, below_paths = self._selection_set(selection.selection_set)
                 depth = 1 if selection.name.value in INTROSPECTION else 1 + below.depth
                 shape += Shape(depth, below.aliases + (selection.alias is not None), 1 + below.fields, 1)
-            elif isinstance(selection, InlineFragmentNode):
-                shape += self.selection_set(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                shape += self.fragment(selection.name.value)
-        return shape
+                key = (selection.alias or selection.name).value
+                paths[(key,)] += 1
+                for path, count in below_paths.items():
+                    paths[(key, *path)] += count
+            else:
+                inner, inner_paths = (self._selection_set(selection.selection_set)
+                                      if isinstance(selection, InlineFragmentNode)
+                                      else self._fragment(selection.name.value))
+                shape += inner
+                paths.update(inner_paths)
+        return shape, paths
 
-    def fragment(self, name: str) -> Shape:
-        """The shape of a named fragment, measured on its first spread."""
+    def _fragment(self, name: str) -> tuple[Shape, Paths]:
+        """A named fragment's measure, taken on its first spread."""
         if name in self._measured:
             return self._measured[name]
         definition = self._fragments.get(name)
         if definition is None or name in self._measuring:
-            return Shape()
+            return Shape(), Paths()
         self._measuring.add(name)
-        shape = self.selection_set(definition.selection_set)
+        measured = self._selection_set(definition.selection_set)
         self._measuring.discard(name)
-        self._measured[name] = shape
-        return shape
+        self._measured[name] = measured
+        return measured

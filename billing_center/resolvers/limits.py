@@ -1,12 +1,14 @@
 """What one GraphQL request may ask for (RELIABILITY.md A1–A7, A9), refused before any resolver runs.
 
 - tokens ≤ 1,000: Strawberry's MaxTokensLimiter, while parsing;
-- in validation (`ShapeLimit`, cached with the document): at most 2,000 fields once every fragment
-  spread is replaced by its fragment, depth ≤ 8 (fields on the longest path, the leaf included),
-  aliases ≤ 15 (inside fragments too, once per spread), at most 5 root fields in a mutation
-  (each is a separate write, charged separately). `document_shape` measures each fragment once,
-  so a document of fragments spreading each other twice is refused in linear time instead of
-  being walked along its 2**n paths;
+- before validation (`ShapeLimit`): at most 2,000 fields once every fragment spread is replaced
+  by its fragment, at most 30 fields landing on one place in the answer (the same path of response keys), depth ≤ 8
+  (fields on the longest path, the leaf included), aliases ≤ 15 (inside fragments too, once per
+  spread), at most 5 root fields in a mutation (each is a separate write, charged separately).
+  `document_shape` measures each fragment once, so a document of fragments spreading each other
+  twice is refused in linear time instead of being walked along its 2**n paths, and graphql-core's
+  own rules (linear or, for repeated fields, quadratic in what these limits leave) only see
+  documents within them;
 - page sizes and nodes (`NodeBudget`): `first`/`last` between 1 and 100 (20 when omitted), and
   at most NODE_BUDGET nodes (list items) in the whole answer (`node_count`). Page sizes may come
   from variables, so this one runs when the operation starts, not in (cached) validation.
@@ -20,6 +22,7 @@ validation, so even a refused document costs its caller; the rest when the opera
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,10 +35,9 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    ValidationRule,
     get_operation_ast,
 )
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 
 from billing_center.domain.errors import DomainError
 from billing_center.resolvers.document_shape import ShapeMeter, operations
@@ -45,6 +47,7 @@ MAX_DEPTH = 8
 MAX_ALIASES = 15
 MAX_TOKENS = 1_000
 MAX_FIELDS = 2_000
+MAX_REPEATS = 30
 MAX_ROOT_MUTATIONS = 5
 NODE_BUDGET = 20_000
 QUERY_POINTS = 1
@@ -53,24 +56,54 @@ NODES_PER_POINT = 1_000
 CODE = "QUERY_TOO_COMPLEX"
 
 
-class ShapeLimit(ValidationRule):
-    """Fields (fragments inlined), depth, aliases and root mutations of every operation within
-    their limits; one error per operation, the first limit it breaks."""
+class ShapeLimit(SchemaExtension):
+    """Fields (fragments inlined), repeated fields, depth, aliases and root mutations of every
+    operation within their limits, checked before graphql-core validates the document: its
+    OverlappingFieldsCanBeMerged compares every pair of fields sharing a response key, which a
+    document of 1,000 tokens could make cost half a second."""
 
-    def enter_document(self, node: DocumentNode, *_: Any) -> Any:
-        meter = ShapeMeter(node)
-        for operation in operations(node):
-            message = _over_limit(meter, operation)
-            if message is not None:
-                self.report_error(GraphQLError(message, operation, extensions={"code": CODE}))
-        return self.SKIP  # graphql-core's own rules walk the document; this rule is done
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        refusal = None if document is None else _shape_refusal(document)
+        if refusal is not None:
+            operation, message = refusal
+            raise GraphQLError(message, operation, extensions={"code": CODE})
+        yield
+
+
+# The parser cache hands the same document object to every request sending the same text, so
+# its measure is kept by identity (graphql-core hashes a document by walking all of it). The
+# entry holds the document, so its id cannot be reused while cached.
+_MEASURED: OrderedDict[int, tuple[DocumentNode, tuple[OperationDefinitionNode, str] | None]] = OrderedDict()
+_MEASURED_SIZE = 256
+
+
+def _shape_refusal(document: DocumentNode) -> tuple[OperationDefinitionNode, str] | None:
+    """The first operation of `document` over a limit, with why (None when all are within)."""
+    cached = _MEASURED.get(id(document))
+    if cached is not None and cached[0] is document:
+        _MEASURED.move_to_end(id(document))
+        return cached[1]
+    meter, refusal = ShapeMeter(document), None
+    for operation in operations(document):
+        message = _over_limit(meter, operation)
+        if message is not None:
+            refusal = (operation, message)
+            break
+    _MEASURED[id(document)] = (document, refusal)
+    if len(_MEASURED) > _MEASURED_SIZE:
+        _MEASURED.popitem(last=False)
+    return refusal
 
 
 def _over_limit(meter: ShapeMeter, operation: OperationDefinitionNode) -> str | None:
-    shape = meter.operation(operation)
+    shape, repeats = meter.operation(operation)
     if shape.fields > MAX_FIELDS:
         return (f"This document has {shape.fields:,} fields once its fragments are inlined; at most "
                 f"{MAX_FIELDS:,} are allowed.")
+    if repeats > MAX_REPEATS:
+        return (f"{repeats:,} fields of this document land on the same place in the answer (fragments inlined); "
+                f"at most {MAX_REPEATS} may.")
     if shape.depth > MAX_DEPTH:
         return (f"This operation exceeds the maximum depth of {MAX_DEPTH}: it nests {shape.depth} fields "
                 f"(the leaf included).")
@@ -156,25 +189,20 @@ def points(operation: OperationDefinitionNode, document: DocumentNode, nodes: in
     """What an operation costs: a query 1 point, a mutation 5 per root field, and 1 more per
     NODES_PER_POINT nodes it may return."""
     if operation.operation == OperationType.MUTATION:
-        base = MUTATION_POINTS * max(1, ShapeMeter(document).operation(operation).root_fields)
+        base = MUTATION_POINTS * max(1, ShapeMeter(document).operation(operation)[0].root_fields)
     else:
         base = QUERY_POINTS
     return base + nodes // NODES_PER_POINT
 
 
-# Built once: Strawberry's validation cache is keyed by the rule classes, so a rule class made
-# per request would miss the cache on every request (measured: validation became half of a
-# small read's CPU). Rule classes hold no state of a request (graphql-core instantiates them per
-# validation), so sharing them is safe.
-_VALIDATION_RULES = (ShapeLimit,)
-
-
 def extensions() -> list[Any]:
-    """The schema extensions (as factories) that enforce these limits; `RateLimit` comes before
-    the validation cache so its first point is taken before validation."""
+    """The schema extensions (as factories) that enforce these limits. In this order: `RateLimit`
+    takes its first point before `ShapeLimit` refuses anything; both run before the validation
+    cache (later in the schema's list) validates; `NodeBudget` counts nodes before `RateLimit`
+    charges for them."""
     return [
-        lambda: AddValidationRules(list(_VALIDATION_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         NodeBudget,
         RateLimit,
+        ShapeLimit,
     ]

@@ -82,8 +82,12 @@ async def test_a2_fifteen_aliases_run_and_sixteen_are_refused_even_inside_a_frag
 
 
 async def test_a3_a_document_of_1000_tokens_runs_and_1001_is_refused(client, org):
+    # The filler varies its fields: 30 fields at most may land on one place (test_a4 below).
+    filler = ["sku", "id", "selfService", "trialAvailable", "trialDays", "commitmentTerms", "name"]
+
     def document(padding: int) -> str:
-        return "{ products { " + "... on Product { name } " * 165 + "name " * padding + "} }"
+        return ("{ products { " + "".join(f"... on Product {{ {filler[i % 7]} }} " for i in range(165))
+                + "name " * padding + "} }")
 
     assert _tokens(document(5)) == limits.MAX_TOKENS
     await _passes(client, org.token, document(5))
@@ -223,6 +227,20 @@ async def test_a4_doubling_fragments_are_refused_fast_even_anonymously(client):
     assert elapsed < 2, f"took {elapsed:.1f} s"
     # The worker is free again at once: the health check answers.
     assert (await client.get("/health")).status_code == 200
+
+
+async def test_a4_fields_landing_on_one_place_are_limited_before_graphql_core_compares_them(client, org):
+    # graphql-core's OverlappingFieldsCanBeMerged compares every pair of fields landing on the
+    # same place in the answer: 240 copies of `tenant { name }` (under 1,000 tokens) cost it
+    # half a second. At most 30 may land on one place, fragments inlined.
+    await _passes(client, org.token, "{ " + "tenant { name } " * 30 + "}")
+    error = await _refused(client, org.token, "{ " + "tenant { name } " * 31 + "}")
+    assert error["extensions"]["code"] == limits.CODE and "31 fields" in error["message"]
+    started = time.perf_counter()
+    await _refused(client, org.token, "{ " + "tenant { name } " * 240 + "}")
+    nested = "{ viewer { " + ("licenseAssignments { subscription { " + "id " * 26 + "} } ") * 30 + "} }"
+    assert "780 fields" in (await _refused(client, org.token, nested))["message"]
+    assert time.perf_counter() - started < 2
 
 
 async def test_a4_doubling_fragments_that_select_lists_are_refused_fast(client, org):
