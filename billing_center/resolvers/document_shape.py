@@ -25,8 +25,8 @@ from graphql import (
 
 # Introspection's own nesting (`ofType { ofType { … } }` in GraphiQL's query) is not the API's:
 # its subtrees count as one level of depth (Strawberry's depth limiter ignored them), but their
-# fields and aliases count. The production
-# profile refuses introspection altogether (`profile.IntrospectionGuard`).
+# fields and aliases count. graphql-core's MaxIntrospectionDepthRule bounds its lists nested in
+# one another, and the production profile refuses introspection (`profile.IntrospectionGuard`).
 INTROSPECTION = frozenset({"__schema", "__type"})
 
 

@@ -1,14 +1,16 @@
 """What one GraphQL request may ask for (RELIABILITY.md A1–A7, A9), refused before any resolver runs.
 
 - tokens ≤ 1,000: Strawberry's MaxTokensLimiter, while parsing;
-- before validation (`ShapeLimit`): at most 2,000 fields once every fragment spread is replaced
-  by its fragment, at most 30 fields landing on one place in the answer (the same path of response keys), depth ≤ 8
-  (fields on the longest path, the leaf included), aliases ≤ 15 (inside fragments too, once per
-  spread), at most 5 root fields in a mutation (each is a separate write, charged separately).
-  `document_shape` measures each fragment once, so a document of fragments spreading each other
-  twice is refused in linear time instead of being walked along its 2**n paths, and graphql-core's
-  own rules (linear or, for repeated fields, quadratic in what these limits leave) only see
-  documents within them;
+- before graphql-core validates (`ShapeLimit`): at most 2,000 fields once every fragment spread
+  is replaced by its fragment, at most 30 fields landing on one place in the answer (one path of
+  response keys), depth ≤ 8 (fields on the longest path, the leaf included: `{ tenant { name } }`
+  is 2; introspection counts as 1), aliases ≤ 15 (inside fragments, once per spread), at most 5
+  root fields in a mutation (each a separate write, charged separately). `document_shape`
+  measures each fragment once, so fragments spreading each other twice are refused in linear
+  time rather than walked along their 2**n paths; graphql-core's own rules (linear, but
+  quadratic in the fields landing on one place) only see documents within these limits. No rule
+  class is added to validation: Strawberry's validation cache is keyed by the rule classes, and
+  stays warm;
 - page sizes and nodes (`NodeBudget`): `first`/`last` between 1 and 100 (20 when omitted), and
   at most NODE_BUDGET nodes (list items) in the whole answer (`node_count`). Page sizes may come
   from variables, so this one runs when the operation starts, not in (cached) validation.
@@ -59,7 +61,7 @@ CODE = "QUERY_TOO_COMPLEX"
 class ShapeLimit(SchemaExtension):
     """Fields (fragments inlined), repeated fields, depth, aliases and root mutations of every
     operation within their limits, checked before graphql-core validates the document: its
-    OverlappingFieldsCanBeMerged compares every pair of fields sharing a response key, which a
+    OverlappingFieldsCanBeMerged compares every pair of fields landing on one place, which a
     document of 1,000 tokens could make cost half a second."""
 
     def on_validate(self) -> Iterator[None]:
@@ -108,7 +110,8 @@ def _over_limit(meter: ShapeMeter, operation: OperationDefinitionNode) -> str | 
         return (f"This operation exceeds the maximum depth of {MAX_DEPTH}: it nests {shape.depth} fields "
                 f"(the leaf included).")
     if shape.aliases > MAX_ALIASES:
-        return f"This operation has {shape.aliases} aliases (fragments counted at each spread); at most {MAX_ALIASES} are allowed."
+        return (f"This operation has {shape.aliases} aliases (fragments counted at each spread); at most "
+                f"{MAX_ALIASES} are allowed.")
     if operation.operation == OperationType.MUTATION and shape.root_fields > MAX_ROOT_MUTATIONS:
         return f"A document may run at most {MAX_ROOT_MUTATIONS} mutations; this one has {shape.root_fields}."
     return None
@@ -152,6 +155,7 @@ class NodeBudget(SchemaExtension):
                     f"are allowed. Ask for smaller pages or fewer lists.",
                     operation, extensions={"code": CODE},
                 )
+            # Left on the request's execution context for RateLimit, which charges for it next.
             context.node_count = nodes  # type: ignore[attr-defined]
         yield
 

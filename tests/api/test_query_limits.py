@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 from graphql.language import Lexer, Source, TokenKind
 
 from billing_center.app import create_app
@@ -68,6 +69,16 @@ async def test_a1_depth_8_runs_and_depth_9_is_refused(client, org):
     hidden = ("fragment Deep on User { licenseAssignments { id } } { subscriptions(first: 1) { edges { node { "
               "licenseAssignments(first: 1) { edges { node { user { ...Deep } } } } } } } }")
     assert "maximum depth of 8" in (await _refused(client, org.token, hidden))["message"]
+
+
+async def test_a1_introspection_counts_as_one_level_and_graphql_core_bounds_its_nested_lists(client, org):
+    # Introspection (development profile) counts as one level of depth, so GraphiQL's query
+    # runs; its lists nested in one another (`types { fields { type { fields { … } } } }`, each
+    # level multiplying the answer) are bounded by graphql-core's MaxIntrospectionDepthRule.
+    data = await _passes(client, org.token, get_introspection_query(descriptions=True))
+    assert data["__schema"]["types"]
+    deeper = "{ __schema { types { ...Fields } } } fragment Fields on __Type { fields { type { fields { type { fields { name } } } } } }"
+    assert "introspection depth" in (await _refused(client, org.token, deeper))["message"]
 
 
 async def test_a2_fifteen_aliases_run_and_sixteen_are_refused_even_inside_a_fragment(client, org):
