@@ -1,5 +1,6 @@
-"""The shape of a GraphQL operation: its depth, its aliases, its fields and its root fields,
-measured in time linear in the document's size (RELIABILITY.md A1, A2, A4, A7).
+"""The shape of a GraphQL operation: its depth, aliases, fields, root fields and the most fields
+landing on one place in the answer, measured in time linear in the document's size (RELIABILITY.md
+A1, A2, A4, A7).
 
 Fragments can spread one another: `F0` spreading `F1` twice, `F1` spreading `F2` twice, …
 gives 2**30 paths in 30 short lines. A walk that follows every spread (Strawberry's depth and
