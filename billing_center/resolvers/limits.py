@@ -1,214 +1,212 @@
-"""What one GraphQL request may ask for (RELIABILITY.md A1–A7), refused before any resolver runs.
+"""What one GraphQL request may ask for (RELIABILITY.md A1–A7, A9), refused before any resolver runs.
 
-- depth ≤ 8, aliases ≤ 15, tokens ≤ 1,000: Strawberry's limiters. Extensions are passed as
-  factories (an extension instance shared by concurrent requests was CVE-prone, RELIABILITY.md
-  B9); the limiters' stateless rule classes are built once so validation stays cached;
-- at most 5 root fields in a mutation document: each is a separate write (and a separate
-  charge to the rate limit), so a document cannot hide a burst of them;
-- page sizes: `first`/`last` between 1 and 100 (20 when omitted), and the product of the page
-  sizes along any path of nested connections at most 10,000 nodes. Page sizes may come from
-  variables, so this one runs when the operation starts, not in (cached) validation.
+- tokens ≤ 1,000: Strawberry's MaxTokensLimiter, while parsing;
+- before graphql-core validates (`ShapeLimit`): at most 2,000 fields once every fragment spread
+  is replaced by its fragment, at most 30 fields landing on one place in the answer (one path of
+  response keys), depth ≤ 8 (fields on the longest path, the leaf included: `{ tenant { name } }`
+  is 2; introspection counts as 1), aliases ≤ 15 (inside fragments, once per spread), at most 5
+  root fields in a mutation (each a separate write, charged separately). `document_shape`
+  measures each fragment once, so fragments spreading each other twice are refused in linear
+  time rather than walked along their 2**n paths; graphql-core's own rules (linear, but
+  quadratic in the fields landing on one place) only see documents within these limits. No rule
+  class is added to validation: Strawberry's validation cache is keyed by the rule classes, and
+  stays warm;
+- page sizes and nodes (`NodeBudget`): `first`/`last` between 1 and 100 (20 when omitted), and
+  at most NODE_BUDGET nodes (list items) in the whole answer (`node_count`). Page sizes may come
+  from variables, so this one runs when the operation starts, not in (cached) validation.
 
 HTTP batching is not enabled (Strawberry's default): a JSON array body is refused with 400.
-Then, once the operation is known to be valid, it is charged to its caller's rate limit
-(`RateLimit`, RELIABILITY.md A9).
+
+The caller's rate limit (`RateLimit`, RELIABILITY.md A9) is charged in two steps: 1 point before
+validation, so even a refused document costs its caller; the rest when the operation starts
+(a mutation 5 points per root field, plus 1 point per 1,000 nodes it may return).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
-    GraphQLSchema,
-    IntValueNode,
     SelectionSetNode,
-    ValidationRule,
-    VariableNode,
-    get_named_type,
+    get_operation_ast,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 
 from billing_center.domain.errors import DomainError
-from billing_center.resolvers.pagination import DEFAULT_PAGE_SIZE, page_size
+from billing_center.resolvers.document_shape import ShapeMeter, operations
+from billing_center.resolvers.node_count import count_nodes
 
 MAX_DEPTH = 8
 MAX_ALIASES = 15
 MAX_TOKENS = 1_000
+MAX_FIELDS = 2_000
+MAX_REPEATS = 30
 MAX_ROOT_MUTATIONS = 5
-NODE_BUDGET = 10_000
+NODE_BUDGET = 30_000
 QUERY_POINTS = 1
 MUTATION_POINTS = 5
+NODES_PER_POINT = 1_000
 CODE = "QUERY_TOO_COMPLEX"
 
 
-class RootMutationLimit(ValidationRule):
-    """At most MAX_ROOT_MUTATIONS root fields in a mutation operation (fragments included)."""
+class ShapeLimit(SchemaExtension):
+    """Fields (fragments inlined), repeated fields, depth, aliases and root mutations of every
+    operation within their limits, checked before graphql-core validates the document: its
+    OverlappingFieldsCanBeMerged compares every pair of fields landing on one place, which a
+    document of 1,000 tokens could make cost half a second."""
 
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        if node.operation != OperationType.MUTATION:
-            return
-        count = sum(1 for _ in flattened_fields(node.selection_set, self.context.get_fragment))
-        if count > MAX_ROOT_MUTATIONS:
-            self.report_error(GraphQLError(
-                f"A document may run at most {MAX_ROOT_MUTATIONS} mutations; this one has {count}.",
-                node, extensions={"code": CODE},
-            ))
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        refusal = None if document is None else _shape_refusal(document)
+        if refusal is not None:
+            operation, message = refusal
+            raise GraphQLError(message, operation, extensions={"code": CODE})
+        yield
+
+
+# The parser cache hands the same document object to every request sending the same text, so
+# its measure is kept by identity (graphql-core hashes a document by walking all of it). The
+# entry holds the document, so its id cannot be reused while cached.
+_MEASURED: OrderedDict[int, tuple[DocumentNode, tuple[OperationDefinitionNode, str] | None]] = OrderedDict()
+_MEASURED_SIZE = 256
+
+
+def _shape_refusal(document: DocumentNode) -> tuple[OperationDefinitionNode, str] | None:
+    """The first operation of `document` over a limit, with why (None when all are within)."""
+    cached = _MEASURED.get(id(document))
+    if cached is not None and cached[0] is document:
+        _MEASURED.move_to_end(id(document))
+        return cached[1]
+    meter, refusal = ShapeMeter(document), None
+    for operation in operations(document):
+        message = _over_limit(meter, operation)
+        if message is not None:
+            refusal = (operation, message)
+            break
+    _MEASURED[id(document)] = (document, refusal)
+    if len(_MEASURED) > _MEASURED_SIZE:
+        _MEASURED.popitem(last=False)
+    return refusal
+
+
+def _over_limit(meter: ShapeMeter, operation: OperationDefinitionNode) -> str | None:
+    shape, repeats = meter.operation(operation)
+    if shape.fields > MAX_FIELDS:
+        return (f"This document has {shape.fields:,} fields once its fragments are inlined; at most "
+                f"{MAX_FIELDS:,} are allowed.")
+    if repeats > MAX_REPEATS:
+        return (f"{repeats:,} fields of this document land on the same place in the answer (fragments inlined); "
+                f"at most {MAX_REPEATS} may.")
+    if shape.depth > MAX_DEPTH:
+        return (f"This operation exceeds the maximum depth of {MAX_DEPTH}: it nests {shape.depth} fields "
+                f"(the leaf included).")
+    if shape.aliases > MAX_ALIASES:
+        return (f"This operation has {shape.aliases} aliases (fragments counted at each spread); at most "
+                f"{MAX_ALIASES} are allowed.")
+    if operation.operation == OperationType.MUTATION and shape.root_fields > MAX_ROOT_MUTATIONS:
+        return f"A document may run at most {MAX_ROOT_MUTATIONS} mutations; this one has {shape.root_fields}."
+    return None
 
 
 def flattened_fields(selection_set: SelectionSetNode | None, fragment: Any,
-                     seen: frozenset[str] = frozenset()) -> Iterator[FieldNode]:
-    """The fields of a selection set, fragments flattened (each fragment once per path)."""
+                     seen: set[str] | None = None) -> Iterator[FieldNode]:
+    """The fields of a selection set, fragments flattened (each fragment once, so the walk is
+    linear however often a fragment is spread)."""
+    seen = set() if seen is None else seen
     for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
             yield selection
         elif isinstance(selection, InlineFragmentNode):
             yield from flattened_fields(selection.selection_set, fragment, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            definition: FragmentDefinitionNode | None = fragment(name)
-            if definition is not None and name not in seen:
-                yield from flattened_fields(definition.selection_set, fragment, seen | {name})
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            definition = fragment(selection.name.value)
+            if definition is not None:
+                yield from flattened_fields(definition.selection_set, fragment, seen)
+
+
+def _operation(context: Any) -> OperationDefinitionNode | None:
+    document = context.graphql_document
+    return None if document is None else get_operation_ast(document, context.operation_name)
 
 
 class NodeBudget(SchemaExtension):
-    """Page sizes within 1..MAX_PAGE_SIZE and at most NODE_BUDGET nodes along any path of
-    nested connections, checked with the request's variables before execution starts."""
+    """Page sizes within 1..MAX_PAGE_SIZE and at most NODE_BUDGET nodes in the answer, checked
+    with the request's variables before execution starts; the count is left for `RateLimit`."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        if context.graphql_document is not None:
-            check_node_budget(context.schema._schema, context.graphql_document, context.variables or {},
-                              context.operation_name)
-        yield
-
-
-def check_node_budget(schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any],
-                      operation_name: str | None) -> None:
-    """Raise a GraphQLError when a page size is out of range or the pages multiplied along a
-    path of nested connections exceed NODE_BUDGET (three connections nest within depth 8)."""
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and _selected(definition, operation_name):
-            root = schema.get_root_type(definition.operation)
-            if root is not None:
-                _check(schema, root, definition.selection_set, 1, fragments, variables, frozenset(), ())
-
-
-def _selected(operation: OperationDefinitionNode, name: str | None) -> bool:
-    return name is None or (operation.name is not None and operation.name.value == name)
-
-
-def _check(schema: GraphQLSchema, parent: Any, selection_set: SelectionSetNode | None, nodes: int,
-           fragments: dict, variables: dict, seen: frozenset[str], path: tuple[str, ...]) -> None:
-    # `path` names the response keys down to a field (without list indexes: nothing has run).
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            field_def = getattr(parent, "fields", {}).get(selection.name.value)
-            if field_def is None:
-                continue  # __typename, or a field validation has already refused
-            here = (*path, (selection.alias or selection.name).value)
-            below = nodes * _page_size(selection, field_def, variables, here)
-            if below > NODE_BUDGET:
+        operation = _operation(context)
+        if operation is not None:
+            nodes = count_nodes(context.schema._schema, context.graphql_document, operation, context.variables or {})
+            if nodes > NODE_BUDGET:
                 raise GraphQLError(
-                    f"This query could return up to {below:,} nodes at `{selection.name.value}` (page sizes "
-                    f"multiplied along the path); at most {NODE_BUDGET:,} are allowed. Ask for smaller pages.",
-                    selection, path=here, extensions={"code": CODE},
+                    f"This query could return up to {nodes:,} nodes (list items: page sizes and list bounds "
+                    f"multiplied along each path, added up over fields and aliases); at most {NODE_BUDGET:,} "
+                    f"are allowed. Ask for smaller pages or fewer lists.",
+                    operation, extensions={"code": CODE},
                 )
-            _check(schema, get_named_type(field_def.type), selection.selection_set, below, fragments, variables,
-                   seen, here)
-        elif isinstance(selection, InlineFragmentNode):
-            condition = selection.type_condition
-            target = schema.get_type(condition.name.value) if condition else parent
-            _check(schema, target, selection.selection_set, nodes, fragments, variables, seen, path)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            definition = fragments.get(name)
-            if definition is not None and name not in seen:
-                target = schema.get_type(definition.type_condition.name.value)
-                _check(schema, target, definition.selection_set, nodes, fragments, variables, seen | {name}, path)
-
-
-def _page_size(field: FieldNode, field_def: Any, variables: dict, path: tuple[str, ...]) -> int:
-    """The page size a connection field asks for (1 for fields that are not paged)."""
-    if "first" not in field_def.args:
-        return 1
-    arguments = {argument.name.value: argument.value for argument in field.arguments or ()}
-    for name in ("first", "last"):
-        value = arguments.get(name)
-        if isinstance(value, VariableNode):
-            value = variables.get(value.name.value)
-        elif isinstance(value, IntValueNode):
-            value = int(value.value)
-        if value is None:
-            continue
-        try:
-            return page_size(value, name)
-        except DomainError as error:
-            raise GraphQLError(error.message, field, path=path,
-                               extensions={"code": error.code.value, "field": list(error.field or ())}) from None
-    return DEFAULT_PAGE_SIZE
+            # Left on the request's execution context for RateLimit, which charges for it next.
+            context.node_count = nodes  # type: ignore[attr-defined]
+        yield
 
 
 class RateLimit(SchemaExtension):
-    """Charge the operation to its caller's points (`domain.throttle.PointsBucket`) before it
-    runs: a query costs 1, a mutation 5 per root field. Over the budget: THROTTLED with
-    `retryAfter`, and nothing runs."""
+    """Charge the operation to its caller's points (`domain.throttle.PointsBucket`): 1 point
+    before validation, the rest of its cost (`points`) when it starts. Over the budget:
+    THROTTLED with `retryAfter`, and nothing runs."""
+
+    def on_validate(self) -> Iterator[None]:
+        self._take(QUERY_POINTS)
+        yield
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        bucket = getattr(context.context, "points", None)
-        document = context.graphql_document
-        if bucket is not None and document is not None:
-            try:
-                bucket.take(context.context.caller, _cost(document, context.operation_name), context.context.wall_now())
-            except DomainError as error:
-                # Raised before execution, it skips the error presenter: the extensions go here.
-                raise GraphQLError(error.message, original_error=error, extensions={
-                    "code": error.code.value, "retryAfter": error.retry_after}) from None
+        operation = _operation(context)
+        if operation is not None:
+            self._take(points(operation, context.graphql_document, getattr(context, "node_count", 0)) - QUERY_POINTS)
         yield
 
+    def _take(self, count: int) -> None:
+        context = self.execution_context
+        bucket = getattr(context.context, "points", None)
+        if bucket is None or count <= 0:
+            return
+        try:
+            bucket.take(context.context.caller, count, context.context.wall_now())
+        except DomainError as error:
+            # Raised before execution, it skips the error presenter: the extensions go here.
+            raise GraphQLError(error.message, original_error=error, extensions={
+                "code": error.code.value, "retryAfter": error.retry_after}) from None
 
-def _cost(document: DocumentNode, operation_name: str | None) -> int:
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and _selected(definition, operation_name):
-            if definition.operation == OperationType.MUTATION:
-                return MUTATION_POINTS * max(1, sum(1 for _ in flattened_fields(definition.selection_set, fragments.get)))
-            return QUERY_POINTS
-    return QUERY_POINTS
 
-
-# Built once: Strawberry's validation cache is keyed by the rule classes, and these limiters
-# make a new class per instance, so per-request factories would miss the cache on every request
-# (measured: validation became half of a small read's CPU). Rule classes hold no state of a
-# request (graphql-core instantiates them per validation), so sharing them is safe.
-_VALIDATION_RULES = (
-    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-    RootMutationLimit,
-)
+def points(operation: OperationDefinitionNode, document: DocumentNode, nodes: int) -> int:
+    """What an operation costs: a query 1 point, a mutation 5 per root field, and 1 more per
+    NODES_PER_POINT nodes it may return."""
+    if operation.operation == OperationType.MUTATION:
+        base = MUTATION_POINTS * max(1, ShapeMeter(document).operation(operation)[0].root_fields)
+    else:
+        base = QUERY_POINTS
+    return base + nodes // NODES_PER_POINT
 
 
 def extensions() -> list[Any]:
-    """The schema extensions (as factories) that enforce these limits."""
+    """The schema extensions (as factories) that enforce these limits. In this order: `RateLimit`
+    takes its first point before `ShapeLimit` refuses anything; both run before the validation
+    cache (later in the schema's list) validates; `NodeBudget` counts nodes before `RateLimit`
+    charges for them."""
     return [
-        lambda: AddValidationRules(list(_VALIDATION_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         NodeBudget,
         RateLimit,
+        ShapeLimit,
     ]
