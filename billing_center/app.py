@@ -42,14 +42,17 @@ class RequestIdentity:
     """ASGI middleware: gives every request an id (echoed as `X-Request-Id`) and, on
     /graphql, resolves its bearer token once.
 
-    A request with a token that is unknown or revoked is refused as a whole (HTTP 401,
+    A request with a token that is unknown, revoked, expired or of a removed user is refused as a whole (HTTP 401,
     UNAUTHENTICATED): acting as anonymous would hide a broken integration. A request without
     a token goes on and may use the public fields (`products`, `signUp`, introspection).
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings):
+    def __init__(self, app: ASGIApp, settings: Settings, clock: Clock | None = None):
         self.app = app
         self.settings = settings
+        # The application's own clock: token expiry is wall-clock time, never a sandbox
+        # tenant's clock (a sandbox moved a year ahead must not expire its admin's tokens).
+        self.clock = clock or SystemClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,7 +72,7 @@ class RequestIdentity:
             token = _bearer_token(scope)
             if token is not None:
                 try:
-                    session = await authenticate(token, self.settings.operator_token) if token else None
+                    session = await authenticate(token, self.settings.operator_token, self.clock.now()) if token else None
                 except Exception:
                     log.exception("authentication failed in request %s", request_id)
                     await respond(send_with_id, 503, error_body("Service unavailable.", "INTERNAL", request_id))
@@ -182,8 +185,9 @@ def create_app(
     The payment gateway is the built-in sandbox (SPEC §2) unless another is given."""
     settings = settings or Settings.from_env()
     install_log_redaction()
+    clock = clock or SystemClock()
     graphql = BillingGraphQL(
-        clock=clock or SystemClock(),
+        clock=clock,
         gateway=gateway or SandboxGateway(),
         graphql_ide="graphiql" if settings.graphiql else None,
         production=settings.production,
@@ -218,7 +222,7 @@ def create_app(
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type"], expose_headers=["x-request-id"], max_age=600,
         )
-    app.add_middleware(RequestIdentity, settings=settings)
+    app.add_middleware(RequestIdentity, settings=settings, clock=clock)
     # Outermost: an overloaded worker sheds a request before even its token is looked up.
     app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrency)
     return app

@@ -144,7 +144,7 @@ async def add_invoice(org: Org, clock: Clock, number: str, days_ago: int, amount
 
 
 async def token_for(org: Org, user: models.User, clock: Clock) -> str:
-    return await auth.issue_token(org.tenant.id, user.id, clock.now())
+    return (await auth.issue_token(org.tenant.id, user.id, clock.now()))[0]
 
 
 def gid(type_name: str, pk: int) -> str:

@@ -38,6 +38,15 @@ def users(actor: Actor) -> Q:
     return _tenant(actor)
 
 
+def api_tokens(actor: Actor) -> Q:
+    """Your own API tokens; a global admin sees every token of the tenant (§1 rev. 2).
+    Others asking about another user's tokens get none (an empty list, a null node). Only
+    tokens that work are shown: callers add `domain.tokens.live(now)`."""
+    if actor.is_global_admin:
+        return _tenant(actor)
+    return _tenant(actor) & Q(user_id=actor.user_id)
+
+
 def domains(actor: Actor) -> Q:
     """Everyone in a tenant sees its domains."""
     return _tenant(actor)

@@ -131,7 +131,7 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "NOT_FOUND": "No such object in your tenant (also: it belongs to another tenant).",
     "FORBIDDEN": "Your roles do not allow this.",
     "INVALID_INPUT": "An input value is malformed or out of range; see `field`.",
-    "UNAUTHENTICATED": "The bearer token is missing, unknown or revoked.",
+    "UNAUTHENTICATED": "The bearer token is missing, unknown, revoked or expired, or its user was removed.",
     "ALREADY_EXISTS": "An object with this unique name exists already.",
     "READ_ONLY_SELF_SERVICE": "Admins may read but not change a user's self-service subscription.",
     "TOO_MANY_USERS": "At most 20 users per call.",
@@ -158,6 +158,9 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "STATE_CHANGED": "The subscription changed since the version you gave; reload and retry.",
     "SELF_SERVICE_NOT_ALLOWED": "Your organization's policy does not allow this self-service purchase.",
     "TRIAL_ALREADY_USED": "Your tenant has had a trial of this product already.",
+    "TOKEN_LIMIT_REACHED": "You have the most live API tokens allowed (50); revoke one first.",
+    "LAST_GLOBAL_ADMIN": "The change would leave the organization without a global admin.",
+    "BILLING_ACCOUNT_OWNER": "The user owns the organization's billing account and cannot be removed.",
 })
 
 
