@@ -85,9 +85,10 @@ async def _require_tenant_users(tenant_id: int, user_ids: list[int], positions: 
     # frees the seat, or wins and the assignment is refused (PostgreSQL row locks; SQLite
     # runs one transaction at a time).
     current = models.User.filter(tenant_id=tenant_id, id__in=user_ids, removed_at__isnull=True)
-    if locked:
-        current = current.select_for_update(no_key=True)
-    found = set(await current.values_list("id", flat=True))
+    if locked:  # (`.only`: Tortoise drops the lock from values queries)
+        found = {user.id for user in await current.select_for_update(no_key=True).only("id")}
+    else:
+        found = set(await current.values_list("id", flat=True))
     missing = [user_id for user_id in user_ids if user_id not in found]
     if missing:
         # One answer for other tenants' users and ids that do not exist: it reveals nothing.

@@ -77,7 +77,7 @@ async def create_api_token(actor: Actor, name: str | None, expires_at: datetime 
         # PostgreSQL; SQLite runs one transaction at a time), so the bound holds, and a
         # removal waits for, or wins over, the new token.
         locked = await models.User.filter(id=actor.user_id, tenant_id=tenant_id, removed_at__isnull=True) \
-            .select_for_update(no_key=True).values_list("id", flat=True)
+            .select_for_update(no_key=True).only("id")  # (values queries drop the lock)
         if not locked:
             raise DomainError(ErrorCode.FORBIDDEN, "Your user has been removed.")
         count = await models.ApiToken.filter(live(now), tenant_id=tenant_id, user_id=actor.user_id).count()

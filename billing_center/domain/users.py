@@ -32,7 +32,9 @@ def _admin_condition(dialect: str) -> str:
 
 
 async def _lock_tenant(tenant_id: int) -> None:
-    await models.Tenant.filter(id=tenant_id).select_for_update().values_list("id", flat=True)
+    # NOTE: `.only()`, not `.values_list()`: Tortoise drops FOR UPDATE from a values query
+    # (without the lock, two removals deadlocked on PostgreSQL in the race test).
+    await models.Tenant.filter(id=tenant_id).select_for_update().only("id")
 
 
 async def _other_global_admins(tenant_id: int, user_id: int) -> int:
