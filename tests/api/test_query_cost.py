@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from billing_center.domain import models
 from tests import factories
 from tests.conftest import count_sql
 from tests.factories import gql
@@ -39,9 +38,7 @@ async def hundred_subscriptions(database, clock):
         await factories.add_subscription(
             org, clock, sku=("O365_E3", "POWER_BI_PRO", "VISIO_PLAN_2")[i % 3], holders=holders
         )
-    # Used a moment ago: a token's use is recorded at most once a minute (domain.auth), so
-    # the requests counted here run the token lookup and nothing else for it.
-    await models.ApiToken.filter(tenant_id=org.tenant.id).update(last_used_at=clock.now())
+    await factories.tokens_used_just_now(org, clock)
     return org
 
 

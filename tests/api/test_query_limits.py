@@ -34,9 +34,7 @@ async def org(database, clock):
     org = await factories.sign_up(clock)
     user, _ = await factories.add_user(org, clock, "Pat")
     await factories.add_subscription(org, clock, holders=[user])
-    # Used a moment ago: a token's use is recorded at most once a minute (domain.auth), so
-    # the requests counted here run the token lookup and nothing else for it.
-    await models.ApiToken.filter(tenant_id=org.tenant.id).update(last_used_at=clock.now())
+    await factories.tokens_used_just_now(org, clock)
     return org
 
 
