@@ -41,6 +41,8 @@ class Migration(migrations.Migration):
             name='name',
             field=fields.CharField(max_length=253),
         ),
+        # On SQLite the AlterField above rebuilds the table and loses its other indexes.
+        ops.RunSQL('CREATE INDEX IF NOT EXISTS "domain_tenant_sub_idx" ON "domain" ("tenant_id", "subscription_id")'),
         ops.AddField(
             model_name='Domain',
             name='reserved_name',
