@@ -147,7 +147,7 @@ async def sign_up(request: SignUp, clock: Clock) -> SignedUp:
                        "chargeSchedule": request.charge_schedule, "sandbox": request.sandbox},
             )
     except IntegrityError:
-        # The domain name is the only unique key a sign-up can collide on.
+        # The default domain's reserved name is the only unique key a sign-up can collide on.
         raise DomainError(
             ErrorCode.ALREADY_EXISTS,
             f"The domain {domain_name} is taken; choose another domainPrefix.",

@@ -87,8 +87,10 @@ async def create_api_token(actor: Actor, name: str | None, expires_at: datetime 
                 f"You have {MAX_LIVE_TOKENS} live tokens, the most allowed; revoke one first.",
             )
         token, row = await auth.issue_token(tenant_id, actor.user_id, now, name, expires_at)  # type: ignore[arg-type]
+        # Only whose token it is: every admin reads the audit log, while a token's name and
+        # expiry are for its owner and global admins (§8 rev. 2: no more than elsewhere).
         await audit.record(actor, tenant_id, "api_token.created", "ApiToken", row.id, now,
-                           after={"name": name, "userId": actor.user_id, "expiresAt": expires_at})
+                           after={"userId": actor.user_id})
     return CreatedToken(token, row)
 
 
@@ -99,11 +101,12 @@ async def revoke_api_token(actor: Actor, token_id: int, clock: Clock) -> None:
     now = clock.now()
     owned = {} if actor.is_global_admin else {"user_id": actor.user_id}
     async with in_transaction():
-        rows = await models.ApiToken.filter(live(now), id=token_id, tenant_id=tenant_id, **owned).values(
-            "name", "user_id")
-        # Conditional: of two racing revocations one revokes, the other finds nothing.
-        revoked = rows and await models.ApiToken.filter(id=token_id, revoked_at__isnull=True).update(revoked_at=now)
+        # Write-first and conditional: of two racing revocations one revokes, the other finds
+        # nothing to revoke.
+        revoked = await models.ApiToken.filter(live(now), id=token_id, tenant_id=tenant_id, **owned).update(
+            revoked_at=now)
         if not revoked:
             raise not_found("ApiToken", ("input", "tokenId"))
+        owner = await models.ApiToken.filter(id=token_id).values_list("user_id", flat=True)
         await audit.record(actor, tenant_id, "api_token.revoked", "ApiToken", token_id, now,
-                           before={"name": rows[0]["name"], "userId": rows[0]["user_id"]})
+                           before={"userId": owner[0]})

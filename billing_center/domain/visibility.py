@@ -32,6 +32,8 @@ def own_tenant_id(actor: Actor) -> int | None:
 
 def users(actor: Actor) -> Q:
     """Everyone in a tenant sees its directory (licences are assigned to people in it).
+    A removed user (§1 rev. 2) stays readable by id, so the audit entries and purchases that
+    name them still do, but no list shows them (`Tenant.users` filters `removed_at`).
 
     `resolvers.loaders` reads users by id with a raw statement filtered on the caller's
     tenant only: narrowing this rule means changing `user_by_id` there too."""
