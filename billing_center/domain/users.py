@@ -99,7 +99,7 @@ async def remove_user(actor: Actor, user_id: int, clock: Clock) -> None:
         await models.ApiToken.filter(tenant_id=tenant_id, user_id=user_id, revoked_at__isnull=True).update(
             revoked_at=now)
         unassigned = await _unassign_everything(actor, tenant_id, user_id, now)
-        stopped = await _stop_renewals(tenant_id, user_id)
+        stopped = await _stop_renewals(actor, tenant_id, user_id, now)
         await audit.record(actor, tenant_id, "user.removed", "User", user_id, now,
                            before={"displayName": user["display_name"], "email": user["email"],
                                    "roles": user["roles"] or []},
@@ -121,13 +121,16 @@ async def _unassign_everything(actor: Actor, tenant_id: int, user_id: int, now: 
     return sorted({subscription_id for _, subscription_id in held})
 
 
-async def _stop_renewals(tenant_id: int, user_id: int) -> list[int]:
-    """Auto-renew off on the active subscriptions the user pays for themself (§6)."""
+async def _stop_renewals(actor: Actor, tenant_id: int, user_id: int, now: datetime) -> list[int]:
+    """Auto-renew off on the active subscriptions the user pays for themself (§6): they run to
+    their term end, then expire as any subscription whose auto-renew is off (§3)."""
     ids = await models.Subscription.filter(
         tenant_id=tenant_id, billing_account__owner_id=user_id, billing_account__self_service=True,
         status=models.SubscriptionStatus.ACTIVE, auto_renew=True,
     ).values_list("id", flat=True)
-    if ids:
-        await models.Subscription.filter(id__in=list(ids), tenant_id=tenant_id).update(
+    for subscription_id in ids:
+        await models.Subscription.filter(id=subscription_id, tenant_id=tenant_id).update(
             auto_renew=False, version=F("version") + 1)
+        await audit.record(actor, tenant_id, "subscription.auto_renew_set", "Subscription", subscription_id, now,
+                           before={"autoRenew": True}, after={"autoRenew": False})
     return sorted(ids)

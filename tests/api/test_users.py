@@ -121,6 +121,8 @@ async def test_removing_a_user_stops_their_tokens_frees_their_seats_and_keeps_th
             subscription_id=subscription.id).count()
     run_out = await models.Subscription.get(id=bought.id)
     assert (run_out.status, run_out.auto_renew) == (models.SubscriptionStatus.ACTIVE, False)
+    assert await models.AuditEvent.filter(action="subscription.auto_renew_set", object_id=bought.id,
+                                          actor_user_id=org.admin.id).exists()
     removed = await models.User.get(id=kim.id)
     assert removed.removed_at == clock.now()
     # the directory no longer lists Kim; the audit log still names Kim
