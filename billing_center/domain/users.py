@@ -33,8 +33,11 @@ def _admin_condition(dialect: str) -> str:
 
 async def _lock_tenant(tenant_id: int) -> None:
     # NOTE: `.only()`, not `.values_list()`: Tortoise drops FOR UPDATE from a values query
-    # (without the lock, two removals deadlocked on PostgreSQL in the race test).
-    await models.Tenant.filter(id=tenant_id).select_for_update().only("id")
+    # (without the lock, two removals deadlocked on PostgreSQL in the race test). NO KEY
+    # UPDATE: it serializes role changes and removals, yet lets the tenant's other writes
+    # insert rows that reference the tenant (a plain FOR UPDATE deadlocked a removal with an
+    # assignment: tests/domain/test_user_removal_race.py).
+    await models.Tenant.filter(id=tenant_id).select_for_update(no_key=True).only("id")
 
 
 async def _other_global_admins(tenant_id: int, user_id: int) -> int:
