@@ -69,7 +69,7 @@ def count_fields(value: object) -> int:
 
 
 async def in_process(token: str, rounds: int) -> dict:
-    session = await authenticate(token, None)
+    session = await authenticate(token, None, SystemClock().now())
     async def once() -> dict:
         ctx = Context(clock=SystemClock(), request_id="bench", actor=session.actor)
         result = await schema.execute(QUERY, context_value=ctx)

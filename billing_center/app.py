@@ -51,14 +51,17 @@ class RequestIdentity:
     """ASGI middleware: gives every request an id (echoed as `X-Request-Id`) and, on
     /graphql, resolves its bearer token once.
 
-    A request with a token that is unknown or revoked is refused as a whole (HTTP 401,
+    A request with a token that is unknown, revoked, expired or of a removed user is refused as a whole (HTTP 401,
     UNAUTHENTICATED): acting as anonymous would hide a broken integration. A request without
     a token goes on and may use the public fields (`products`, `signUp`, introspection).
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings):
+    def __init__(self, app: ASGIApp, settings: Settings, clock: Clock | None = None):
         self.app = app
         self.settings = settings
+        # The application's own clock: token expiry is wall-clock time, never a sandbox
+        # tenant's clock (a sandbox moved a year ahead must not expire its admin's tokens).
+        self.clock = clock or SystemClock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +81,7 @@ class RequestIdentity:
             token = _bearer_token(scope)
             if token is not None:
                 try:
-                    session = await authenticate(token, self.settings.operator_token) if token else None
+                    session = await authenticate(token, self.settings.operator_token, self.clock.now()) if token else None
                 except Exception:
                     log.exception("authentication failed in request %s", request_id)
                     await respond(send_with_id, 503, error_body("Service unavailable.", "INTERNAL", request_id))
@@ -213,8 +216,9 @@ def create_app(
     ConfigurationError when production names none."""
     settings = settings or Settings.from_env()
     install_log_redaction()
+    clock = clock or SystemClock()
     graphql = BillingGraphQL(
-        clock=clock or SystemClock(),
+        clock=clock,
         gateway=gateway or gateway_named(settings.require_payment_gateway()),
         graphql_ide="graphiql" if settings.graphiql else None,
         production=settings.production,
@@ -251,7 +255,7 @@ def create_app(
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type"], expose_headers=["x-request-id"], max_age=600,
         )
-    app.add_middleware(RequestIdentity, settings=settings)
+    app.add_middleware(RequestIdentity, settings=settings, clock=clock)
     # Outermost: an overloaded worker sheds a request before even its token is looked up.
     app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrency)
     app.add_middleware(NoStore)  # around everything: shed and refused answers too

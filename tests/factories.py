@@ -143,8 +143,15 @@ async def add_invoice(org: Org, clock: Clock, number: str, days_ago: int, amount
     )
 
 
+async def tokens_used_just_now(org: Org, clock: Clock) -> None:
+    """Mark the tenant's tokens as used a moment ago: a token's use is recorded at most once a
+    minute (domain.auth), so a request counted by a statement-count test then runs the token
+    lookup and nothing else for its token."""
+    await models.ApiToken.filter(tenant_id=org.tenant.id).update(last_used_at=clock.now())
+
+
 async def token_for(org: Org, user: models.User, clock: Clock) -> str:
-    return await auth.issue_token(org.tenant.id, user.id, clock.now())
+    return (await auth.issue_token(org.tenant.id, user.id, clock.now()))[0]
 
 
 def gid(type_name: str, pk: int) -> str:

@@ -30,17 +30,19 @@ class DemoLogin:
 
 async def seed_demo(clock: Clock) -> list[DemoLogin]:
     """Create the demo organization once; return a fresh token for each of its people."""
-    existing = await models.Domain.get_or_none(name=DEMO_DOMAIN)
+    existing = await models.Domain.get_or_none(reserved_name=DEMO_DOMAIN)
     if existing is None:
         await _create(clock)
-        existing = await models.Domain.get(name=DEMO_DOMAIN)
-    users = await models.User.filter(tenant_id=existing.tenant_id).order_by("id").values(
+        existing = await models.Domain.get(reserved_name=DEMO_DOMAIN)
+    users = await models.User.filter(tenant_id=existing.tenant_id, removed_at__isnull=True).order_by("id").values(
         "id", "display_name", "roles"
     )
     logins = []
     now = clock.now()
     for user in users:
-        token = await auth.issue_token(existing.tenant_id, user["id"], now)
+        # The operator's demo seeding, not an API call: it hands out logins of a made-up
+        # organization (SPEC §1 rev. 2 forbids minting for others through the API).
+        token, _ = await auth.issue_token(existing.tenant_id, user["id"], now, "Demo login")
         logins.append(DemoLogin(user["display_name"], user["roles"] or ["USER"], token))
     return logins
 

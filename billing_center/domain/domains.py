@@ -1,5 +1,11 @@
 """Custom domains of a tenant (SPEC §1), optionally attached to a subscription, which then
-cannot be cancelled until the domain is removed (SPEC §5)."""
+cannot be cancelled until the domain is removed (SPEC §5).
+
+**Decision**: a custom domain name is unique within its tenant, not across tenants (any
+organization may add `contoso.com`; proving ownership, e.g. by DNS, is not modelled). The
+default `<prefix>.onmicrosoft.com` is issued by the platform and is unique across tenants
+(`models.Domain.reserved_name`); custom domains may not end in `.onmicrosoft.com`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,9 @@ HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 
 async def add_domain(actor: Actor, name: str, subscription_id: int | None, clock: Clock) -> int:
     """A global admin adds a custom domain, optionally attached to a subscription of the
-    tenant. Raises FORBIDDEN, INVALID_INPUT, NOT_FOUND, ALREADY_EXISTS. Returns its id."""
+    tenant. Names are unique per tenant only: whether another tenant has added a name is
+    never revealed (nor can a tenant squat a name for the others). Raises FORBIDDEN,
+    INVALID_INPUT, NOT_FOUND, ALREADY_EXISTS (your tenant has it). Returns its id."""
     tenant_id = actor.require_tenant()
     actor.require(actor.is_global_admin, "manage domains")
     name = (name or "").strip().lower().rstrip(".")
@@ -38,7 +46,8 @@ async def add_domain(actor: Actor, name: str, subscription_id: int | None, clock
             await audit.record(actor, tenant_id, "domain.added", "Domain", domain.id, now,
                                after={"name": name, "subscriptionId": subscription_id})
     except IntegrityError:
-        raise DomainError(ErrorCode.ALREADY_EXISTS, "This domain is registered already.", ("input", "name")) from None
+        raise DomainError(ErrorCode.ALREADY_EXISTS, "Your organization has this domain already.",
+                          ("input", "name")) from None
     return domain.id
 
 

@@ -3,7 +3,7 @@ returns the first result and does nothing again; with another input it is refuse
 
 The key is recorded, with the result, in the mutation's own transaction, so the record and
 the change commit together or not at all. A concurrent call with the same key fails on the
-unique (tenant, mutation, key) index, which rolls its whole transaction back, and then
+unique (tenant, user, mutation, key) index, which rolls its whole transaction back, and then
 replays the first result.
 """
 
@@ -33,7 +33,8 @@ def request_hash(values: dict[str, Any]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """An idempotency key for one mutation of one tenant, with its input's fingerprint."""
+    """An idempotency key of one user for one mutation, with its input's fingerprint: keys are
+    per user, so two people of a tenant choosing the same key never meet."""
 
     mutation: str
     key: str
@@ -57,7 +58,7 @@ async def previous_result(actor: Actor, key: Key | None) -> dict[str, Any] | Non
     if key is None:
         return None
     rows = await models.IdempotencyRecord.filter(
-        tenant_id=actor.tenant_id, mutation=key.mutation, key=key.key
+        tenant_id=actor.tenant_id, user_id=actor.user_id, mutation=key.mutation, key=key.key
     ).values("request_hash", "response")
     if not rows:
         return None

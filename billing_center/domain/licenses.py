@@ -78,8 +78,17 @@ def _user_ids(user_ids: list[int]) -> list[int]:
     return unique
 
 
-async def _require_tenant_users(tenant_id: int, user_ids: list[int], positions: dict[int, int]) -> None:
-    found = set(await models.User.filter(tenant_id=tenant_id, id__in=user_ids).values_list("id", flat=True))
+async def _require_tenant_users(tenant_id: int, user_ids: list[int], positions: dict[int, int],
+                                locked: bool = False) -> None:
+    # A removed user (§1 rev. 2) is no user of the organization any more. `locked` (inside
+    # the assigning transaction): a removal racing with the assignment waits for it, then
+    # frees the seat, or wins and the assignment is refused (PostgreSQL row locks; SQLite
+    # runs one transaction at a time).
+    current = models.User.filter(tenant_id=tenant_id, id__in=user_ids, removed_at__isnull=True)
+    if locked:  # (`.only`: Tortoise drops the lock from values queries)
+        found = {user.id for user in await current.select_for_update(no_key=True).only("id")}
+    else:
+        found = set(await current.values_list("id", flat=True))
     missing = [user_id for user_id in user_ids if user_id not in found]
     if missing:
         # One answer for other tenants' users and ids that do not exist: it reveals nothing.
@@ -211,6 +220,7 @@ async def _assign(
                     f"Not enough available licences for {len(remaining)} of the users; nobody was assigned.",
                     ("input", "userIds"),
                 )
+            await _require_tenant_users(tenant_id, list(placed), {u: users.index(u) for u in placed}, locked=True)
             await models.LicenseAssignment.bulk_create([
                 models.LicenseAssignment(
                     tenant_id=tenant_id, subscription_id=subscription_id, user_id=user_id,

@@ -158,9 +158,14 @@ class Domain(Model):
 
     id = fields.BigIntField(primary_key=True)
     tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
-    # A domain name identifies one organization on the whole platform, so it is the one
-    # business key that is unique across tenants.
-    name = fields.CharField(max_length=253, unique=True)
+    # Custom names are unique per tenant only: a global key would tell one tenant that another
+    # has added a name, and let it squat names (the audit's finding). The default
+    # `<prefix>.onmicrosoft.com` is a name the platform issues, so it alone is unique across
+    # tenants, through `reserved_name` (set for the default domain only, NULL otherwise:
+    # NULLs never collide in a unique key, and Tortoise's migrations make no partial index
+    # on SQLite).
+    name = fields.CharField(max_length=253)
+    reserved_name = fields.CharField(max_length=253, null=True, unique=True)
     is_default = fields.BooleanField(default=False)
     subscription = fields.ForeignKeyField(
         "models.Subscription", related_name=False, null=True, on_delete=fields.SET_NULL
@@ -170,10 +175,13 @@ class Domain(Model):
     class Meta:
         table = "domain"
         indexes = [Index(fields=("tenant_id", "subscription_id"), name="domain_tenant_sub_idx")]
+        constraints = [UniqueConstraint(fields=("tenant_id", "name"), name="domain_tenant_name_uq")]
 
 
 class User(Model):
-    """A person in one tenant (§1), `roles` is a list of Role values (empty: plain user)."""
+    """A person in one tenant (§1), `roles` is a list of Role values (empty: plain user).
+
+    A removed user keeps their row (`removed_at`), so audit entries still name them."""
 
     id = fields.BigIntField(primary_key=True)
     tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
@@ -181,25 +189,39 @@ class User(Model):
     email = fields.CharField(max_length=320)
     roles = fields.JSONField(default=list)
     created_at = fields.DatetimeField()
+    removed_at = fields.DatetimeField(null=True)
+    # 0 while the user is current, their own id once removed: the unique (tenant, email,
+    # removal_key) then holds among current users only, and a removed user's email can be
+    # given to a new user (NULLs never collide in a unique key, and Tortoise's migrations
+    # make no partial index on SQLite, hence a number).
+    removal_key = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "app_user"
-        constraints = [UniqueConstraint(fields=("tenant_id", "email"), name="user_tenant_email_uq")]
+        constraints = [
+            UniqueConstraint(fields=("tenant_id", "email", "removal_key"), name="user_current_email_uq")
+        ]
 
 
 class ApiToken(Model):
-    """A bearer token of one user, stored only as its SHA-256 hash."""
+    """A bearer token of one user, stored only as its SHA-256 hash (§1 rev. 2). Its times
+    are wall-clock times, never a sandbox tenant's clock."""
 
     id = fields.BigIntField(primary_key=True)
     tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
     user = fields.ForeignKeyField("models.User", related_name=False, on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=100, default="API token", db_default="API token")
     # The hash is how a request finds its tenant, so this lookup key is necessarily global.
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(null=True)
+    # Updated at most once a minute per token (domain.auth), not on every request.
+    last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "api_token"
+        indexes = [Index(fields=("tenant_id", "user_id"), name="api_token_user_idx")]
 
 
 class BillingAccount(Model):
@@ -590,8 +612,9 @@ class IdempotencyRecord(Model):
 
     class Meta:
         table = "idempotency_record"
+        # Per user: two people of one tenant choosing the same key act independently.
         constraints = [
-            UniqueConstraint(fields=("tenant_id", "mutation", "key"), name="idempotency_key_uq")
+            UniqueConstraint(fields=("tenant_id", "user_id", "mutation", "key"), name="idempotency_user_key_uq")
         ]
 
 

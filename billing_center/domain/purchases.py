@@ -200,7 +200,7 @@ async def purchase_subscription(
     gateway_key = None
     if not request.trial and charge_on == now.date():
         card_token = token or await _profile_card_token(payment_method_id, profile_id)
-        gateway_key = _purchase_gateway_key(tenant_id, key)
+        gateway_key = _purchase_gateway_key(tenant_id, actor.user_id, key)
         # NOTE: outside the transaction (§2). A decline leaves nothing behind (§7).
         charge = await gateway.charge(card_token, amount, currency, gateway_key)  # type: ignore[arg-type]
         if not charge.succeeded:
@@ -302,14 +302,16 @@ async def _profile_card_token(payment_method_id: int | None, profile_id: int) ->
         "payment_method__gateway_token", flat=True))[0]
 
 
-def _purchase_gateway_key(tenant_id: int, key: idempotency.Key | None) -> str:
+def _purchase_gateway_key(tenant_id: int, user_id: int | None, key: idempotency.Key | None) -> str:
     # With an idempotency key, a repeated or racing call reaches the gateway with the same
     # key and is charged once; the input's fingerprint is part of it, so a retry with another
     # card after a decline is a new charge. Without a key, every call is its own purchase.
+    # Keys are the user's own (idempotency.Key): two people choosing the same one are two
+    # purchases, two charges.
     if key is None:
         return f"purchase-{secrets.token_hex(16)}"
     digest = hashlib.sha256(f"{key.key}\n{key.fingerprint}".encode()).hexdigest()[:32]
-    return f"purchase-{tenant_id}-{digest}"
+    return f"purchase-{tenant_id}-{user_id}-{digest}"
 
 
 async def _refund(gateway: PaymentGateway, charge: ChargeResult | None, amount: Decimal, currency: str) -> None:

@@ -1,4 +1,4 @@
-"""Sign-up, users and API tokens (SPEC §1)."""
+"""Sign-up and new users (SPEC §1); tokens in `domain.tokens`, roles and removal in `domain.users`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from billing_center.domain import audit, auth, models
 from billing_center.domain.actor import Actor, normalise_roles
 from billing_center.domain.clock import Clock
-from billing_center.domain.errors import DomainError, ErrorCode, not_found
+from billing_center.domain.errors import DomainError, ErrorCode
 
 DEFAULT_DOMAIN_SUFFIX = ".onmicrosoft.com"
 ADMIN_CENTER_URLS = {
@@ -121,7 +121,7 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
                 created_at=now,
             )
             await models.Domain.create(
-                tenant_id=tenant.id, name=domain_name, is_default=True, created_at=now
+                tenant_id=tenant.id, name=domain_name, reserved_name=domain_name, is_default=True, created_at=now
             )
             user = await models.User.create(
                 tenant_id=tenant.id,
@@ -144,7 +144,7 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
                 name=f"{name} billing profile",
                 created_at=now,
             )
-            token = await auth.issue_token(tenant.id, user.id, now)
+            token, _ = await auth.issue_token(tenant.id, user.id, now, "Sign-up token")
             actor = Actor.user(tenant.id, user.id, user.roles)
             await audit.record(
                 actor, tenant.id, "tenant.signed_up", "Tenant", tenant.id, now,
@@ -153,7 +153,7 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
                        "chargeSchedule": request.charge_schedule, "sandbox": request.sandbox},
             )
     except IntegrityError:
-        # The domain name is the only unique key a sign-up can collide on.
+        # The default domain's reserved name is the only unique key a sign-up can collide on.
         raise DomainError(
             ErrorCode.ALREADY_EXISTS,
             f"The domain {domain_name} is taken; choose another domainPrefix.",
@@ -163,11 +163,14 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
 
 
 async def create_user(
-    actor: Actor, display_name: str, email: str, roles: list[models.Role], clock: Clock
+    actor: Actor, display_name: str, email: str, roles: list[models.Role], clock: Clock,
+    wall_clock: Clock | None = None,
 ) -> CreatedUser:
-    """A global admin adds a user to their tenant, with roles, and gets the user's first token.
+    """A global admin adds a user to their tenant, with roles, and gets the user's first token
+    (the only token anyone gets for someone else, §1 rev. 2; its times on `wall_clock`).
 
-    Raises FORBIDDEN for anyone else, INVALID_INPUT, ALREADY_EXISTS for a taken email.
+    Raises FORBIDDEN for anyone else, INVALID_INPUT, ALREADY_EXISTS for an email a current
+    user has (a removed user's email may be reused).
     """
     tenant_id = actor.require_tenant()
     actor.require(actor.is_global_admin, "create users")
@@ -184,7 +187,7 @@ async def create_user(
                 roles=stored_roles,
                 created_at=now,
             )
-            token = await auth.issue_token(tenant_id, user.id, now)
+            token, _ = await auth.issue_token(tenant_id, user.id, (wall_clock or clock).now(), "First token")
             await audit.record(
                 actor, tenant_id, "user.created", "User", user.id, now,
                 after={"displayName": display_name, "email": email, "roles": stored_roles},
@@ -194,19 +197,3 @@ async def create_user(
             ErrorCode.ALREADY_EXISTS, "A user with this email already exists.", ("input", "email")
         ) from None
     return CreatedUser(user=user, token=token)
-
-
-async def create_api_token(actor: Actor, user_id: int, clock: Clock) -> str:
-    """A new token for a user of the caller's tenant: a global admin's for anyone, or the
-    user's own. Raises NOT_FOUND (also for other tenants' users) or FORBIDDEN."""
-    tenant_id = actor.require_tenant()
-    if not actor.is_global_admin and actor.user_id != user_id:
-        raise DomainError(ErrorCode.FORBIDDEN, "You may only create tokens for yourself.")
-    user = await models.User.get_or_none(id=user_id, tenant_id=tenant_id)
-    if user is None:
-        raise not_found("User", ("input", "userId"))
-    now = clock.now()
-    async with in_transaction():
-        token = await auth.issue_token(tenant_id, user_id, now)
-        await audit.record(actor, tenant_id, "api_token.created", "User", user.id, now)
-    return token

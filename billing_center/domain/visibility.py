@@ -32,10 +32,21 @@ def own_tenant_id(actor: Actor) -> int | None:
 
 def users(actor: Actor) -> Q:
     """Everyone in a tenant sees its directory (licences are assigned to people in it).
+    A removed user (§1 rev. 2) stays readable by id, so the audit entries and purchases that
+    name them still do, but no list shows them (`Tenant.users` filters `removed_at`).
 
     `resolvers.loaders` reads users by id with a raw statement filtered on the caller's
     tenant only: narrowing this rule means changing `user_by_id` there too."""
     return _tenant(actor)
+
+
+def api_tokens(actor: Actor) -> Q:
+    """Your own API tokens; a global admin sees every token of the tenant (§1 rev. 2).
+    Others asking about another user's tokens get none (an empty list, a null node). Only
+    tokens that work are shown: callers add `domain.tokens.live(now)`."""
+    if actor.is_global_admin:
+        return _tenant(actor)
+    return _tenant(actor) & Q(user_id=actor.user_id)
 
 
 def domains(actor: Actor) -> Q:

@@ -42,8 +42,8 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.actor or ANONYMOUS, self.tenant_row)
         self._system_clock = self.clock
+        self.loaders = Loaders(self.actor or ANONYMOUS, self.tenant_row, self._system_clock.now())
         self._use_tenant_clock()
 
     def _use_tenant_clock(self) -> None:
@@ -75,7 +75,7 @@ class Context:
         """Act as `actor` from now on (after signUp, the payload is read as the new admin)."""
         self.actor = actor
         self.tenant_clock_now = tenant_clock_now
-        self.loaders = Loaders(actor)
+        self.loaders = Loaders(actor, wall_now=self._system_clock.now())
         self._use_tenant_clock()
 
     @property
@@ -86,6 +86,11 @@ class Context:
         if self.actor.tenant_id is None:
             return "operator"
         return f"user:{self.actor.tenant_id}:{self.actor.user_id}"
+
+    @property
+    def wall_clock(self) -> Clock:
+        """The application's own clock: API tokens live on it, never on a sandbox clock."""
+        return self._system_clock
 
     def wall_now(self) -> datetime:
         """The application's own clock (not a sandbox tenant's): rate limits run on it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
@@ -19,7 +20,7 @@ from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from billing_center.domain import actions, audit, models, rows, visibility
+from billing_center.domain import actions, audit, models, rows, tokens, visibility
 from billing_center.domain.actor import Actor
 from billing_center.resolvers.pagination import PageRequest
 from billing_center.schema import types
@@ -86,7 +87,7 @@ class Condition(NamedTuple):
     """An extra filter of a nested connection, e.g. Condition("issue_date", "gte", day)."""
 
     column: str
-    lookup: str  # one of _SQL_OPERATORS
+    lookup: str  # one of _SQL_OPERATORS, or "isnull" (value True: IS NULL)
     value: Any
 
 
@@ -129,6 +130,9 @@ async def page_rows(
         params.append(pk)
         conditions.append(f"id {operator} ?")
     for condition in where:
+        if condition.lookup == "isnull":
+            conditions.append(f"{condition.column} IS {'' if condition.value else 'NOT '}NULL")
+            continue
         params.append(condition.value)
         conditions.append(f"{condition.column} {_SQL_OPERATORS[condition.lookup]} ?")
     direction = "DESC" if page.sql_descending else "ASC"
@@ -347,6 +351,18 @@ def _loader(fn: Callable, *args: Any, **kwargs: Any) -> DataLoader:
     return DataLoader(load_fn=partial(fn, *args, **kwargs), max_batch_size=MAX_BATCH)
 
 
+# Loaders whose rows depend on the wall-clock moment of the request (token expiry).
+_TIMED_SPECS: dict[str, Callable[[Actor, datetime], DataLoader]] = {
+    "api_token_by_id": lambda a, now: _loader(
+        _rows_by_id, models.ApiToken, visibility.api_tokens(a) & tokens.live(now), types.ApiToken.from_row
+    ),
+    "api_tokens_by_user_id": lambda a, now: _loader(
+        _rows_grouped, models.ApiToken, visibility.api_tokens(a) & tokens.live(now), types.ApiToken.from_row,
+        "user_id",
+    ),
+}
+
+
 # How each loader of a request is made from the caller, by name. A request touches a few of
 # them: making all of them for every request was measurable on small reads.
 _SPECS: dict[str, Callable[[Actor], DataLoader]] = {
@@ -414,8 +430,10 @@ class Loaders:
     """Fresh loaders for one request (a loader's cache must never outlive its request),
     each made on first use and kept as an attribute: `loaders.user_by_id`."""
 
-    def __init__(self, actor: Actor, tenant_row: dict | None = None) -> None:
+    def __init__(self, actor: Actor, tenant_row: dict | None = None, wall_now: datetime | None = None) -> None:
         self.actor = actor
+        # The request's wall-clock moment (never a sandbox tenant's clock): token expiry.
+        self.wall_now = wall_now or datetime.now(UTC)
         if tenant_row is not None:
             # The caller's tenant came with the token lookup (`domain.auth.Session`).
             self.tenant_by_id = _loader(_own_tenant_by_id, visibility.own_tenant_id(actor), types.Tenant.from_row,
@@ -424,9 +442,12 @@ class Loaders:
     def __getattr__(self, name: str) -> DataLoader:
         # Only called for loaders not made yet.
         make = _SPECS.get(name)
-        if make is None:
+        if make is not None:
+            loader = make(self.actor)
+        elif name in _TIMED_SPECS:
+            loader = _TIMED_SPECS[name](self.actor, self.wall_now)
+        else:
             raise AttributeError(name)
-        loader = make(self.actor)
         setattr(self, name, loader)
         return loader
 
@@ -447,4 +468,5 @@ _BY_TYPE = {
     "LicenseAssignment": "license_assignment_by_id",
     "Invoice": "invoice_by_id",
     "AuditEvent": "audit_event_by_id",
+    "ApiToken": "api_token_by_id",
 }

@@ -72,23 +72,11 @@ async def resolve_create_user(info: Info, data: inputs.CreateUserInput) -> paylo
         actor = info.context.require_actor()
         result = await tenants.create_user(
             actor, data.display_name, data.email, [models.Role(r.value) for r in data.roles],
-            info.context.clock,
+            info.context.clock, info.context.wall_clock,
         )
         return payloads.CreateUserPayload(user=types.User.from_row(row_of(result.user)), token=result.token)
 
     return await run_mutation(payloads.CreateUserPayload, work)
-
-
-async def resolve_create_api_token(info: Info, data: inputs.CreateApiTokenInput) -> payloads.CreateApiTokenPayload:
-    """createApiToken: a new token for yourself, or for anyone as a global admin."""
-
-    async def work() -> payloads.CreateApiTokenPayload:
-        actor = info.context.require_actor()
-        user_id = decode_id(data.user_id, "User", ("input", "userId"))
-        token = await tenants.create_api_token(actor, user_id, info.context.clock)
-        return payloads.CreateApiTokenPayload(token=token)
-
-    return await run_mutation(payloads.CreateApiTokenPayload, work)
 
 
 def _license_target(data: inputs.AssignLicensesInput | inputs.UnassignLicensesInput) -> tuple[licenses.Target, list[int]]:

@@ -31,9 +31,11 @@ from graphql import (
 )
 
 from billing_center.domain.actions import Action
+from billing_center.domain.billing.engine import MAX_FAILED_TENANTS
 from billing_center.domain.billing.transitions import TransitionKind
 from billing_center.domain.errors import DomainError
 from billing_center.domain.licenses import MAX_USERS_PER_CALL
+from billing_center.domain.tokens import MAX_LIVE_TOKENS
 from billing_center.resolvers.document_shape import INTROSPECTION, fragments_of
 from billing_center.resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size
 
@@ -52,6 +54,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("UnassignLicensesPayload", "subscriptions"): MAX_USERS_PER_CALL,
     ("Subscription", "availableActions"): len(Action),
     ("RunBillingPayload", "counts"): len(TransitionKind),
+    ("RunBillingPayload", "failures"): MAX_FAILED_TENANTS,  # more stop the run
+    ("User", "apiTokens"): MAX_LIVE_TOKENS,  # only live tokens are listed
     # estimates
     ("Query", "products"): 50,  # the catalogue: 9 SKUs by default
     ("Query", "licenseSummary"): 50,  # one per product
@@ -63,7 +67,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("Subscription", "domains"): 10,
     ("Subscription", "timeline"): 10,  # the next lifecycle steps: a handful
     ("Tenant", "domains"): 50,
-    ("AdvanceClockPayload", "transitions"): 1_000,  # a sandbox clock may jump three years
+    # 200 per call (`runs.MAX_TRANSITIONS_PER_ADVANCE`) plus the rest of the day it ends in
+    ("AdvanceClockPayload", "transitions"): 1_000,
     ("CancellationPreview", "blockers"): 10,
 }
 ERROR_LIST_BOUND = 10  # every `userErrors` list: one error per field at fault, a few at most

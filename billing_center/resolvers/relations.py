@@ -291,10 +291,12 @@ def _product(attribute: str) -> Relation:
 REGISTRY: dict[tuple[type, str], Relation] = {
     (types.Tenant, "domains"): to_many("domains_by_tenant_id"),
     (types.Tenant, "users"): paged(
-        models.User, "tenant_id", types.UserConnection, types.UserEdge, types.User.from_row
+        models.User, "tenant_id", types.UserConnection, types.UserEdge, types.User.from_row,
+        where=lambda ctx, args: [batch.Condition("removed_at", "isnull", True)],
     ),
     (types.Domain, "subscription"): to_one("subscription_by_id", "subscription_id"),
     (types.User, "licenseAssignments"): to_many("license_assignments_by_user_id"),
+    (types.User, "apiTokens"): to_many("api_tokens_by_user_id"),
     (types.BillingAccount, "owner"): _user("owner_id"),
     (types.BillingAccount, "billingProfiles"): to_many("billing_profiles_by_account_id"),
     (types.BillingAccount, "outstandingBalance"): balance("outstanding"),

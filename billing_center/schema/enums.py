@@ -131,7 +131,7 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "NOT_FOUND": "No such object in your tenant (also: it belongs to another tenant).",
     "FORBIDDEN": "Your roles do not allow this.",
     "INVALID_INPUT": "An input value is malformed or out of range; see `field`.",
-    "UNAUTHENTICATED": "The bearer token is missing, unknown or revoked.",
+    "UNAUTHENTICATED": "The bearer token is missing, unknown, revoked or expired, or its user was removed.",
     "ALREADY_EXISTS": "An object with this unique name exists already.",
     "READ_ONLY_SELF_SERVICE": "Admins may read but not change a user's self-service subscription.",
     "TOO_MANY_USERS": "At most 20 users per call.",
@@ -160,6 +160,9 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
     "SELF_SERVICE_NOT_ALLOWED": "Your organization's policy does not allow this self-service purchase.",
     "TRIAL_ALREADY_USED": "You (self-service) or your organization (admins) have had a trial of this product already.",
     "SANDBOX_NOT_ALLOWED": "This deployment does not create sandbox tenants (production, unless its operator allows them).",
+    "TOKEN_LIMIT_REACHED": "You have the most live API tokens allowed (50); revoke one first.",
+    "LAST_GLOBAL_ADMIN": "The change would leave the organization without a global admin.",
+    "BILLING_ACCOUNT_OWNER": "The user owns the organization's billing account and cannot be removed.",
 })
 
 

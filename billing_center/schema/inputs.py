@@ -34,9 +34,28 @@ class CreateUserInput:
     roles: list[enums.Role] = strawberry.field(default_factory=list, description="Admin roles; none (or USER) for a plain user.")
 
 
-@strawberry.input(description="Which user gets a new API token.")
+@strawberry.input(description="A new API token for yourself (nobody mints tokens for others, SPEC §1 rev. 2).")
 class CreateApiTokenInput:
-    user_id: strawberry.ID = strawberry.field(description="The user: yourself, or anyone in your tenant if you are a global admin.")
+    name: str = strawberry.field(description="What it is for, 1 to 100 characters (e.g. the script that uses it).")
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When it stops working: in the future, at most 365 days ahead. Omitted: it works until revoked.",
+    )
+
+
+@strawberry.input(description="An API token to revoke.")
+class RevokeApiTokenInput:
+    token_id: strawberry.ID = strawberry.field(description="The token: one of yours, or any of your tenant's if you are a global admin.")
+
+
+@strawberry.input(description="A user's new roles (global admins).")
+class SetUserRolesInput:
+    user_id: strawberry.ID = strawberry.field(description="The user, of your tenant.")
+    roles: list[enums.Role] = strawberry.field(description="All their roles from now on; none (or USER) for a plain user.")
+
+
+@strawberry.input(description="A user to remove from the organization (global admins).")
+class RemoveUserInput:
+    user_id: strawberry.ID = strawberry.field(description="The user, of your tenant.")
 
 
 @strawberry.input(description="Users to give seats: of one subscription, or of a product (its active subscriptions, oldest first).")

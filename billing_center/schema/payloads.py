@@ -7,7 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import ApiToken, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -38,7 +38,26 @@ class CreateUserPayload:
 @strawberry.type(description="Result of `createApiToken`.")
 class CreateApiTokenPayload:
     token: str | None = strawberry.field(default=None, description="The new API token. Shown only once.")
+    api_token: ApiToken | None = strawberry.field(default=None, description="The new token's name and dates.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why no token was created, if so.")
+
+
+@strawberry.type(description="Result of `revokeApiToken`.")
+class RevokeApiTokenPayload:
+    revoked_token_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the revoked token; requests with it get 401 from now on.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `setUserRoles`.")
+class SetUserRolesPayload:
+    user: User | None = strawberry.field(default=None, description="The user with their new roles.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `removeUser`.")
+class RemoveUserPayload:
+    removed_user_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the removed user.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
 
 
 @strawberry.type(description="What a licence call did for one user.")

@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, ExecutionResult
 
-from billing_center.resolvers import limits, mutations, profile, queries, relations
+from billing_center.resolvers import identity, limits, mutations, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.schema import enums, inputs, payloads, types
@@ -125,12 +125,33 @@ class Mutation:
     ) -> payloads.CreateUserPayload:
         return await mutations.resolve_create_user(info, input)
 
-    @strawberry.mutation(description="Create an API token for yourself, or for any user of your tenant as a global admin.")
+    @strawberry.mutation(description="Create an API token for yourself (only for yourself: nobody mints tokens for others), named, optionally expiring; at most 50 live tokens per user (SPEC §1 rev. 2).")
     async def create_api_token(
         self, info: strawberry.Info,
-        input: Annotated[inputs.CreateApiTokenInput, strawberry.argument(description="Whose token.")],
+        input: Annotated[inputs.CreateApiTokenInput, strawberry.argument(description="Its name and expiry.")],
     ) -> payloads.CreateApiTokenPayload:
-        return await mutations.resolve_create_api_token(info, input)
+        return await identity.resolve_create_api_token(info, input)
+
+    @strawberry.mutation(description="Revoke an API token: one of yours, or any of your tenant's as a global admin. Requests with it get HTTP 401 at once (SPEC §1 rev. 2).")
+    async def revoke_api_token(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.RevokeApiTokenInput, strawberry.argument(description="The token.")],
+    ) -> payloads.RevokeApiTokenPayload:
+        return await identity.resolve_revoke_api_token(info, input)
+
+    @strawberry.mutation(description="Set a user's roles (global admins); the organization always keeps a global admin (SPEC §1 rev. 2).")
+    async def set_user_roles(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.SetUserRolesInput, strawberry.argument(description="The user and their roles.")],
+    ) -> payloads.SetUserRolesPayload:
+        return await identity.resolve_set_user_roles(info, input)
+
+    @strawberry.mutation(description="Remove a user (global admins): their tokens stop working at once, their licences are unassigned, the self-service subscriptions they pay for run to their term end with auto-renew off; the audit log still names them (SPEC §1 rev. 2).")
+    async def remove_user(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.RemoveUserInput, strawberry.argument(description="The user.")],
+    ) -> payloads.RemoveUserPayload:
+        return await identity.resolve_remove_user(info, input)
 
 
     @strawberry.mutation(description="Give users seats of a subscription or of a product (oldest subscription first); at most 20 users, all or nothing (SPEC §4).")

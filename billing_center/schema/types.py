@@ -137,7 +137,7 @@ class Tenant(Node):
     def domains(self, info: strawberry.Info) -> list["Domain"]:
         return info.context.related(self, "domains", info)
 
-    @strawberry.field(description="Its users, oldest first.")
+    @strawberry.field(description="Its current users, oldest first (removed users are not listed).")
     def users(
         self,
         info: strawberry.Info,
@@ -180,6 +180,7 @@ class User(Node):
     email: str = strawberry.field(description="Sign-in email address, unique in the tenant.")
     roles: list[enums.Role] = strawberry.field(description="Admin roles, or `USER` for a plain user.")
     created_at: datetime = strawberry.field(description="When the user was added.")
+    removed_at: datetime | None = strawberry.field(description="When a global admin removed the user (they are kept so that the audit log names them, but listed nowhere); null for current users.")
 
     @classmethod
     def from_row(cls, row: dict) -> "User":
@@ -190,11 +191,37 @@ class User(Node):
             email=row["email"],
             roles=_roles(tuple(row["roles"] or ())),
             created_at=row["created_at"],
+            removed_at=row["removed_at"],
         )
 
     @strawberry.field(description="The licences assigned to this user that you may see.")
     def license_assignments(self, info: strawberry.Info) -> list["LicenseAssignment"]:
         return info.context.related(self, "licenseAssignments", info)
+
+    @strawberry.field(description="The user's API tokens that work now (not revoked, not expired), oldest first: your own, or anyone's of your tenant for global admins; an empty list for another user's otherwise.")
+    def api_tokens(self, info: strawberry.Info) -> list["ApiToken"]:
+        return info.context.related(self, "apiTokens", info)
+
+
+@strawberry.type(description="An API token of a user (SPEC §1 rev. 2): what it is called and when it was made, last used and expires. The token itself is shown once, at creation, and never stored (only its hash).")
+class ApiToken(Node):
+    pk: strawberry.Private[int]
+    user_id: strawberry.Private[int]
+    name: str = strawberry.field(description="The name its owner gave it, e.g. the script that uses it.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    last_used_at: datetime | None = strawberry.field(description="When a request last used it, to the minute (recorded at most once a minute); null if never.")
+    expires_at: datetime | None = strawberry.field(description="When it stops working; null: it works until revoked.")
+
+    @classmethod
+    def from_row(cls, row: dict) -> "ApiToken":
+        return cls(
+            pk=row["id"],
+            user_id=row["user_id"],
+            name=row["name"],
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+            expires_at=row["expires_at"],
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -673,6 +700,6 @@ AuditEventConnection = _connection(AuditEventEdge, "AuditEventConnection", "audi
 
 NODE_TYPES: dict[str, type] = {
     cls.__name__: cls
-    for cls in (Tenant, Domain, User, BillingAccount, BillingProfile, PaymentMethod, Product,
+    for cls in (Tenant, Domain, User, ApiToken, BillingAccount, BillingProfile, PaymentMethod, Product,
                 Subscription, LicenseAssignment, Invoice, AuditEvent)
 }

@@ -56,12 +56,41 @@ async def test_malformed_domains_are_refused(client, clock, name):
     assert body["data"]["addDomain"]["userErrors"][0]["code"] == "INVALID_INPUT"
 
 
-async def test_a_domain_belongs_to_one_tenant_only(client, clock):
+async def test_low_finding_custom_domains_are_unique_per_tenant_with_no_cross_tenant_answer(client, clock):
+    """Low finding (domain oracle and squatting): tenant A adding `contoso.com` made tenant
+    B's `addDomain` of it fail with a tell-tale ALREADY_EXISTS. Custom domains are unique per
+    tenant only (SPEC §1 decision in domain/domains.py): B adds the name as if A did not
+    exist, and only adding it twice to one tenant is refused."""
+    # given
     org = await factories.sign_up(clock)
     other = await factories.sign_up(clock, name="Fabrikam")
-    await gql(client, ADD, {"input": {"name": "shared.com"}}, token=org.token)
-    body = await gql(client, ADD, {"input": {"name": "shared.com"}}, token=other.token)
-    assert body["data"]["addDomain"]["userErrors"][0]["code"] == "ALREADY_EXISTS"
+    first = await gql(client, ADD, {"input": {"name": "shared.com"}}, token=org.token)
+    assert first["data"]["addDomain"]["userErrors"] == []
+    # when
+    body = await gql(client, ADD, {"input": {"name": "Shared.com"}}, token=other.token)
+    again = await gql(client, ADD, {"input": {"name": "shared.com"}}, token=other.token)
+    # then
+    assert body["data"]["addDomain"]["userErrors"] == []
+    assert body["data"]["addDomain"]["domain"]["name"] == "shared.com"
+    assert [e["code"] for e in again["data"]["addDomain"]["userErrors"]] == ["ALREADY_EXISTS"]
+    assert await models.Domain.filter(name="shared.com").count() == 2
+    assert await models.Domain.filter(name="shared.com", tenant_id=other.tenant.id).count() == 1
+
+
+async def test_the_default_onmicrosoft_domain_stays_unique_across_tenants(client, clock):
+    """SPEC §1 decision: `<prefix>.onmicrosoft.com` is issued by the platform, so a second
+    organization asking for a taken prefix is told to choose another."""
+    # given
+    await factories.sign_up(clock, name="Contoso")
+    # when
+    body = await gql(client, """mutation S($input: SignUpInput!) { signUp(input: $input) { token
+        userErrors { code field } } }""", {"input": {
+        "organizationName": "Contoso", "adminDisplayName": "Eve", "adminEmail": "eve@contoso2.example",
+        "cloud": "WORLDWIDE", "billingAccountType": "MCA"}})
+    # then
+    assert body["data"]["signUp"] == {"token": None, "userErrors": [
+        {"code": "ALREADY_EXISTS", "field": ["input", "domainPrefix"]}]}
+    assert await models.Domain.filter(name="contoso.onmicrosoft.com").count() == 1
 
 
 async def test_the_default_domain_cannot_be_removed_and_others_tenants_domains_are_not_found(client, clock):

@@ -26,6 +26,7 @@ async def org(database, clock):
     for i in range(3):
         await factories.add_subscription(org, clock, sku=("O365_E3", "POWER_BI_PRO", "VISIO_PLAN_2")[i],
                                          holders=users[i:i + 2])
+    await factories.tokens_used_just_now(org, clock)
     return org
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from billing_center.domain import models
+from billing_center.domain.auth import hash_token
 from billing_center.schema.root import schema
 from tests import factories
 from tests.conftest import OPERATOR_TOKEN
@@ -38,7 +39,7 @@ async def world(database, clock) -> World:
     _, licensing = await factories.add_user(org, clock, "Lia", [models.Role.LICENSE_ADMIN])
     _, plain = await factories.add_user(org, clock, "Pat")
     buyer, buyer_token = await factories.add_user(org, clock, "Bea")
-    member, _ = await factories.add_user(org, clock, "Member")
+    member, member_token = await factories.add_user(org, clock, "Member")
     held, _ = await factories.add_user(org, clock, "Holder")
     card = await factories.add_card(org, clock)
     own = await models.BillingAccount.create(
@@ -62,7 +63,8 @@ async def world(database, clock) -> World:
                 "operator": OPERATOR_TOKEN, "no_token": None},
         ids={"subscription": gid("Subscription", subscription.id), "cancelled": gid("Subscription", cancelled.id),
              "invoice": gid("Invoice", invoice.id), "member": gid("User", member.id),
-             "held": gid("User", held.id), "profile": gid("BillingProfile", org.profile.id),
+             "held": gid("User", held.id),
+             "member_token": gid("ApiToken", (await models.ApiToken.get(token_hash=hash_token(member_token))).id), "profile": gid("BillingProfile", org.profile.id),
              "card": gid("PaymentMethod", card.id), "domain": gid("Domain", domain.id),
              "product": gid("Product", product.id), "key": key,
              "self_service_product": gid("Product", (await models.Product.get(sku="POWER_BI_PRO")).id)},
@@ -77,7 +79,11 @@ MATRIX = {
                                   "cloud": "WORLDWIDE", "billingAccountType": "MCA"}, set(ROLES)),
     # These name nothing of the organization: another tenant's admin acts on their own tenant.
     "createUser": (lambda ids, role: {"displayName": "N", "email": "n@contoso.example"}, ADMINS | {"other_tenant_admin"}),
-    "createApiToken": (lambda ids, role: {"userId": ids["member"]}, ADMINS),
+    # SPEC §1 rev. 2: everyone of a tenant makes tokens, for themself only.
+    "createApiToken": (lambda ids, role: {"name": f"matrix {role}"}, set(ROLES) - {"operator", "no_token"}),
+    "revokeApiToken": (lambda ids, role: {"tokenId": ids["member_token"]}, ADMINS),
+    "setUserRoles": (lambda ids, role: {"userId": ids["member"], "roles": ["LICENSE_ADMIN"]}, ADMINS),
+    "removeUser": (lambda ids, role: {"userId": ids["member"]}, ADMINS),
     "addDomain": (lambda ids, role: {"name": f"new-{role.replace('_', '-')}.example"}, ADMINS | {"other_tenant_admin"}),
     "removeDomain": (lambda ids, role: {"domainId": ids["domain"]}, ADMINS),
     "addPaymentMethod": (lambda ids, role: {"billingProfileId": ids["profile"], "card": CARD}, MONEY),

@@ -38,6 +38,7 @@ async def hundred_subscriptions(database, clock):
         await factories.add_subscription(
             org, clock, sku=("O365_E3", "POWER_BI_PRO", "VISIO_PLAN_2")[i % 3], holders=holders
         )
+    await factories.tokens_used_just_now(org, clock)
     return org
 
 

@@ -19,7 +19,7 @@ from tests import factories
 from tests.conftest import count_sql
 from tests.factories import gid, gql
 
-CREATE_TOKEN = 'mutation { createApiToken(input: {userId: "%s"}) { token userErrors { code } } }'
+CREATE_TOKEN = 'mutation { createApiToken(input: {name: "%s"}) { token userErrors { code } } }'
 ADD = """mutation Add($input: AddPaymentMethodInput!) { addPaymentMethod(input: $input) {
   paymentMethod { last4 } userErrors { code field message retryAfter } } }"""
 

@@ -76,6 +76,7 @@ async def test_what_available_actions_refuses_the_mutation_refuses_with_the_same
 async def test_available_actions_cost_the_same_for_1_and_30_subscriptions(client, clock):
     org = await factories.sign_up(clock)
     await factories.add_subscription(org, clock)
+    await factories.tokens_used_just_now(org, clock)
     with count_sql() as one:
         body = await gql(client, ACTIONS, token=org.token)
     assert _actions(body)["CANCEL"]["allowed"] is True

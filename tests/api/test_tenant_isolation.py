@@ -24,7 +24,7 @@ EVERYTHING = """
   tenant {
     id name
     domains { id name }
-    users(first: 100) { totalCount edges { node { id email licenseAssignments { id } } } }
+    users(first: 50) { totalCount edges { node { id email licenseAssignments { id } apiTokens { id name } } } }
   }
   subscriptions(first: 100) {
     totalCount
@@ -57,11 +57,12 @@ query ByStatus($status: [SubscriptionStatus!]) {
 }
 """
 
-CREATE_API_TOKEN = """
-mutation CreateApiToken($input: CreateApiTokenInput!) {
-  createApiToken(input: $input) { token userErrors { code field message } }
+# (SPEC §1 rev. 2) the mutations that name a user or a token of the tenant.
+IDENTITY_MUTATIONS = {
+    "revokeApiToken": ("RevokeApiTokenInput", "revokedTokenId", "tokenId", "ApiToken"),
+    "setUserRoles": ("SetUserRolesInput", "user { id }", "userId", "User"),
+    "removeUser": ("RemoveUserInput", "removedUserId", "userId", "User"),
 }
-"""
 
 VISIBLE_READS = """
 {
@@ -79,7 +80,7 @@ NONEXISTENT_PK = 987_654_321
 
 NODE_TYPES = [
     "Tenant", "Domain", "User", "BillingAccount", "BillingProfile", "PaymentMethod",
-    "Subscription", "LicenseAssignment", "Invoice", "AuditEvent",
+    "Subscription", "LicenseAssignment", "Invoice", "AuditEvent", "ApiToken",
 ]
 
 
@@ -123,6 +124,7 @@ async def _side(clock, name: str, user_name: str, quantity: int, invoice_prefix:
         "LicenseAssignment": gid("LicenseAssignment", assignment.id),
         "Invoice": gid("Invoice", invoice.id),
         "AuditEvent": gid("AuditEvent", event.id),
+        "ApiToken": gid("ApiToken", (await models.ApiToken.get(user_id=org.admin.id)).id),
     }
     return side
 
@@ -325,33 +327,31 @@ async def test_subscription_filter_with_another_tenants_id_reads_like_a_nonexist
 # --- inputs ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("caller", "code", "message", "field"), [
-    ("global admin", "NOT_FOUND", "User not found.", ["input", "userId"]),
-    ("plain user", "FORBIDDEN", "You may only create tokens for yourself.", None),
-])
-async def test_create_api_token_for_another_tenants_user_reads_like_a_nonexistent_user(
-    client, world, caller, code, message, field
+@pytest.mark.parametrize("mutation", sorted(IDENTITY_MUTATIONS))
+async def test_identity_mutations_on_another_tenants_user_or_token_read_like_a_nonexistent_one(
+    client, world, mutation
 ):
-    """SPEC §1: nobody in B can mint a token for a user of A; the refusal is the one given for
-    a user that does not exist (NOT_FOUND for a global admin, FORBIDDEN for a plain user, who
-    may only mint their own), and nothing is written."""
+    """SPEC §1 rev. 2: B's global admin cannot revoke A's tokens, change A's roles or remove
+    A's users; the refusal is the one for an object that does not exist, nothing is written."""
     # given
-    token = world.b.org.token if caller == "global admin" else world.b.user_token
-    tokens_before = await models.ApiToken.all().count()
+    input_type, selection, argument, type_name = IDENTITY_MUTATIONS[mutation]
+    document = (f"mutation M($input: {input_type}!) {{ {mutation}(input: $input) {{ {selection} "
+                "userErrors { code field message } } }")
+    foreign_pk = (await models.ApiToken.get(user_id=world.a.user.id)).id if type_name == "ApiToken" else world.a.user.id
+    extra = {"roles": ["GLOBAL_ADMIN"]} if mutation == "setUserRoles" else {}
     events_before = await models.AuditEvent.all().count()
     # when
-    foreign = await gql(client, CREATE_API_TOKEN, {"input": {"userId": world.a.ids["User"]}}, token=token)
-    foreign_admin = await gql(
-        client, CREATE_API_TOKEN, {"input": {"userId": gid("User", world.a.org.admin.id)}}, token=token
-    )
-    missing = await gql(client, CREATE_API_TOKEN, {"input": {"userId": gid("User", NONEXISTENT_PK)}}, token=token)
+    foreign = await gql(client, document, {"input": {argument: gid(type_name, foreign_pk), **extra}},
+                        token=world.b.org.token)
+    missing = await gql(client, document, {"input": {argument: gid(type_name, NONEXISTENT_PK), **extra}},
+                        token=world.b.org.token)
     # then
-    assert foreign == {"data": {"createApiToken": {
-        "token": None, "userErrors": [{"code": code, "field": field, "message": message}],
-    }}}
-    assert foreign == foreign_admin == missing
-    assert await models.ApiToken.all().count() == tokens_before
+    [error] = foreign["data"][mutation]["userErrors"]
+    assert (error["code"], error["field"]) == ("NOT_FOUND", ["input", argument])
+    assert foreign == missing
     assert await models.AuditEvent.all().count() == events_before
+    assert (await models.User.get(id=world.a.user.id)).removed_at is None
+    assert await gql(client, "{ viewer { id } }", token=world.a.user_token) == {"data": {"viewer": {"id": world.a.ids["User"]}}}
 
 
 async def test_tokens_of_one_tenant_never_read_the_other(client, world, clock):

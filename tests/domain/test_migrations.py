@@ -60,13 +60,17 @@ async def test_product_keys_are_unique(database, clock):
         await models.ProductKey.create(**values)
 
 
-async def test_idempotency_keys_are_unique_per_tenant_and_mutation(database, clock):
+async def test_idempotency_keys_are_unique_per_user_and_mutation(database, clock):
     org = await factories.sign_up(clock)
     other = await factories.sign_up(clock, name="Fabrikam")
+    colleague, _ = await factories.add_user(org, clock, "Colleague")
     values = dict(mutation="purchaseSubscription", key="k-1", request_hash="h", created_at=clock.now())
-    await models.IdempotencyRecord.create(tenant_id=org.tenant.id, **values)
-    # The same key in another tenant or for another mutation is independent.
-    await models.IdempotencyRecord.create(tenant_id=other.tenant.id, **values)
-    await models.IdempotencyRecord.create(tenant_id=org.tenant.id, **{**values, "mutation": "payInvoice"})
+    await models.IdempotencyRecord.create(tenant_id=org.tenant.id, user_id=org.admin.id, **values)
+    # The same key of another tenant, another user of the tenant (low finding: keys were
+    # tenant-wide) or for another mutation is independent.
+    await models.IdempotencyRecord.create(tenant_id=other.tenant.id, user_id=other.admin.id, **values)
+    await models.IdempotencyRecord.create(tenant_id=org.tenant.id, user_id=colleague.id, **values)
+    await models.IdempotencyRecord.create(tenant_id=org.tenant.id, user_id=org.admin.id,
+                                          **{**values, "mutation": "payInvoice"})
     with pytest.raises(IntegrityError):
-        await models.IdempotencyRecord.create(tenant_id=org.tenant.id, **values)
+        await models.IdempotencyRecord.create(tenant_id=org.tenant.id, user_id=org.admin.id, **values)
