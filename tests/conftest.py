@@ -3,6 +3,7 @@ each time on a clean database (migrated once per backend, emptied before every t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -136,6 +137,17 @@ async def client(
     app = create_app(settings, clock=clock, manage_db=False, gateway=gateway)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def limited(
+    database: str, settings: Settings, clock: FixedClock, gateway: SandboxGateway
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Like `client`, but every caller has only 20 points a minute (rate-limit tests)."""
+    app = create_app(dataclasses.replace(settings, rate_limit_points=20), clock=clock, manage_db=False,
+                     gateway=gateway)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield http
 
 

@@ -18,7 +18,6 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,

@@ -4,17 +4,13 @@ it is refused before any resolver runs (no statement but the token lookup, `data
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 
-import httpx
 import pytest
 from graphql import get_introspection_query
 from graphql.language import Lexer, Source, TokenKind
 
-from billing_center.app import create_app
 from billing_center.domain import models
-from billing_center.domain.payments import SandboxGateway
 from billing_center.resolvers import limits
 from tests import factories
 from tests.conftest import count_sql
@@ -266,15 +262,6 @@ async def test_a4_doubling_fragments_that_select_lists_are_refused_fast(client, 
     error = await _refused(client, org.token, _doubling(30, "a: subscriptions(first: 100) { edges { node { id } } }"))
     assert error["extensions"]["code"] == limits.CODE
     assert time.perf_counter() - started < 2
-
-
-@pytest.fixture
-async def limited(database, settings, clock):
-    """A client whose callers have 20 points a minute."""
-    app = create_app(dataclasses.replace(settings, rate_limit_points=20), clock=clock, manage_db=False,
-                     gateway=SandboxGateway())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-        yield http
 
 
 async def test_a9_a_query_is_charged_for_its_nodes_and_a_refused_one_for_its_validation(limited, org):

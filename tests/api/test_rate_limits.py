@@ -5,11 +5,9 @@ with a retry-after, and no side effect."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from billing_center.app import create_app
 from billing_center.domain import models, throttle
@@ -32,15 +30,6 @@ class CountingGateway(SandboxGateway):
     async def tokenize(self, card, security_code):
         self.tokenized += 1
         return await super().tokenize(card, security_code)
-
-
-@pytest.fixture
-async def limited(database, settings, clock):
-    """A client whose callers have 20 points a minute."""
-    app = create_app(dataclasses.replace(settings, rate_limit_points=20), clock=clock, manage_db=False,
-                     gateway=SandboxGateway())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-        yield http
 
 
 async def test_points_a_query_costs_1_a_mutation_5_and_over_budget_nothing_runs(limited, clock):
