@@ -1,4 +1,5 @@
-"""The audit trail (SPEC §8): written by every change, in the change's own transaction."""
+"""The audit trail (SPEC §8): written by every change, in the change's own transaction,
+together with the change's business event (§9, `events`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from billing_center.domain import models, visibility
+from billing_center.domain import bulk, events, models, visibility
 from billing_center.domain.actor import Actor
 
 # Objects whose before/after values not every reader of the audit log may read elsewhere:
@@ -48,10 +49,10 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit event; call it inside the transaction of the change it describes.
-
-    `object_type` is the API type name of the changed object (its global ID's prefix)."""
-    await models.AuditEvent.create(
+    """Write one audit entry and its business event; call it inside the transaction of the
+    change it describes. `object_type` is the API type name of the changed object (its
+    global ID's prefix)."""
+    row = dict(
         tenant_id=tenant_id,
         actor_user_id=actor.user_id,
         action=action,
@@ -61,16 +62,25 @@ async def record(
         after=snapshot(after) if after is not None else None,
         at=at,
     )
+    await models.AuditEvent.create(**row)
+    await events.append([row])
 
 
 def system_event(tenant_id: int, action: str, object_type: str, object_id: int, at: datetime,
                  before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
-    """An audit row for `bulk.insert_rows` of a change the billing engine made on its own:
-    no actor user (SPEC §8 "who" is the system)."""
+    """An audit row for `record_system` of a change the billing engine made on its own: no
+    actor user (SPEC §8 "who" is the system)."""
     return dict(
         tenant_id=tenant_id, actor_user_id=None, action=action, object_type=object_type, object_id=object_id,
         before=snapshot(before) if before else None, after=snapshot(after) if after else None, at=at,
     )
+
+
+async def record_system(rows: list[dict[str, Any]]) -> None:
+    """Write the billing engine's audit rows (`system_event`) and their business events,
+    set-wise, in the caller's transaction."""
+    await bulk.insert_rows(models.AuditEvent, rows)
+    await events.append(rows)
 
 
 async def withhold_unreadable(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -664,3 +664,37 @@ class BillingFailure(Model):
     class Meta:
         table = "billing_failure"
         indexes = [Index(fields=("tenant_id", "day"), name="billing_failure_tenant_day_idx")]
+
+
+class EventCounter(Model):
+    """The last event sequence number of a tenant (§9). Taken with an upsert in the writing
+    transaction: the row stays locked until that transaction ends, so a tenant's events get
+    their numbers in commit order, without gaps."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.OneToOneField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    last_sequence = fields.BigIntField()
+
+    class Meta:
+        table = "event_counter"
+
+
+class Event(Model):
+    """A business event (§9): what an audit entry records, numbered per tenant for consumers
+    (`sequence`: strictly increasing and gap-free in commit order)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    sequence = fields.BigIntField()
+    type = fields.CharField(max_length=64)
+    actor_user = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    object_type = fields.CharField(max_length=40)
+    object_id = fields.BigIntField()
+    before = fields.JSONField(null=True)
+    after = fields.JSONField(null=True)
+    occurred_at = fields.DatetimeField()
+
+    class Meta:
+        table = "event"
+        # Tortoise 1.x leaves Meta.constraints out of a CreateModel: unique_together holds.
+        unique_together = (("tenant_id", "sequence"),)

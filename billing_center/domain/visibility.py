@@ -115,3 +115,9 @@ def audit_events(actor: Actor) -> Q:
     """The audit log is for the tenant's admins (§8); what an entry's values may show is
     `audit.withhold_unreadable` (rev. 2: only what the reader may read elsewhere)."""
     return _tenant(actor) if actor.is_admin else NOTHING
+
+
+def events(actor: Actor) -> Q:
+    """Business events (§9) have the audit log's readers, the tenant's admins; their values,
+    like an audit entry's, go through `audit.withhold_unreadable`."""
+    return audit_events(actor)

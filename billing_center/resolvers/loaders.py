@@ -45,6 +45,12 @@ async def _audit_events_by_id(actor: Actor, keys: Sequence[int]) -> list[Any]:
     return [by_id.get(key) for key in keys]
 
 
+async def _events_by_id(actor: Actor, keys: Sequence[int]) -> list[Any]:
+    found = await models.Event.filter(visibility.events(actor), id__in=list(keys)).values()
+    by_id = {row["id"]: types.Event.from_row(row) for row in await audit.withhold_unreadable(actor, found)}
+    return [by_id.get(key) for key in keys]
+
+
 async def _rows_grouped(
     model: type[models.Model],
     visible: Q,
@@ -391,6 +397,7 @@ _SPECS: dict[str, Callable[[Actor], DataLoader]] = {
         _rows_by_id, models.Invoice, visibility.billing_records(a), types.Invoice.from_row
     ),
     "audit_event_by_id": lambda a: _loader(_audit_events_by_id, a),
+    "event_by_id": lambda a: _loader(_events_by_id, a),
     "invoice_line_by_id": lambda a: _loader(
         _rows_by_id, models.InvoiceLine, visibility.invoice_lines(a), types.InvoiceLine.from_row
     ),
@@ -468,5 +475,6 @@ _BY_TYPE = {
     "LicenseAssignment": "license_assignment_by_id",
     "Invoice": "invoice_by_id",
     "AuditEvent": "audit_event_by_id",
+    "Event": "event_by_id",
     "ApiToken": "api_token_by_id",
 }

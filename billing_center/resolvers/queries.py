@@ -27,7 +27,7 @@ from billing_center.resolvers.relations import (
 from billing_center.schema import payloads, types
 from billing_center.schema.ids import from_global_id
 
-_BOUND_LOOKUP = {">": "id__gt", "<": "id__lt"}
+_BOUND_LOOKUP = {">": "gt", "<": "lt"}
 
 
 def _selected(info: Info) -> Any:
@@ -43,25 +43,31 @@ async def _page(
     connection_type: type,
     edge_type: type,
     prepare: Callable[[list[dict]], Awaitable[list[dict]]] | None = None,
+    key: str = "id",
 ) -> Any:
     """One page of `queryset` as a connection, its nested relations prefetched; `prepare`
-    rewrites the page's rows before they are built (e.g. what a reader may not see)."""
-    bounded = queryset.filter(**{_BOUND_LOOKUP[op]: pk for op, pk in page.bounds()})
-    rows = await bounded.order_by("-id" if page.sql_descending else "id").limit(page.limit + 1).values()
+    rewrites the page's rows before they are built (e.g. what a reader may not see). `key`:
+    the unique column that orders the rows and that cursors carry."""
+    bounded = queryset.filter(**{f"{key}__{_BOUND_LOOKUP[op]}": value for op, value in page.bounds()})
+    rows = await bounded.order_by(f"-{key}" if page.sql_descending else key).limit(page.limit + 1).values()
     if prepare is not None:
         rows = await prepare(rows)
-    return await _connection(info, [build(row) for row in rows], page, queryset.count, connection_type, edge_type)
+    objects = [build(row) for row in rows]
+    return await _connection(info, objects, page, queryset.count, connection_type, edge_type,
+                             cursor=(lambda obj: getattr(obj, key)) if key != "id" else None)
 
 
 async def _connection(info: Info, objects: list[Any], page: PageRequest, count: Callable[[], Awaitable[int]],
-                      connection_type: type, edge_type: type) -> Any:
+                      connection_type: type, edge_type: type, cursor: Callable[[Any], int] | None = None) -> Any:
     """A connection of `objects` (a page fetched with `limit + 1`), nested relations
-    prefetched; `count` runs only when `totalCount` is selected (a statement of its own)."""
+    prefetched; `count` runs only when `totalCount` is selected (a statement of its own);
+    `cursor` gives an object's cursor key (its primary key unless given)."""
     field = _selected(info)
     wants_total = any(f.name == "totalCount" for f in fields_of(field.selections))
     total = await count() if wants_total else 0
     result = connection(
-        connection_type, edge_type, objects, page, build=lambda obj: obj, pk=lambda obj: obj.pk, total_count=total
+        connection_type, edge_type, objects, page, build=lambda obj: obj, pk=cursor or (lambda obj: obj.pk),
+        total_count=total,
     )
     await prefetch(info.context, [edge.node for edge in result.edges], edge_node_selections(field))
     return result
@@ -208,6 +214,29 @@ async def resolve_audit_log(info: Info, args: dict[str, Any]) -> Any:
     return await _page(info, queryset, page, types.AuditEvent.from_row,
                        types.AuditEventConnection, types.AuditEventEdge,
                        prepare=partial(audit.withhold_unreadable, actor))
+
+
+async def resolve_events(info: Info, args: dict[str, Any], types_wanted: list[str] | None,
+                         after_sequence: int | None) -> Any:
+    """The tenant's business events, oldest first, from a cursor or after a sequence number;
+    for admins only (SPEC §9). Cursors carry the sequence number."""
+    ctx = info.context
+    actor = ctx.require_user()
+    actor.require(actor.is_admin, "read the events")
+    if after_sequence is not None:
+        if args.get("after") is not None:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Pass either `after` or `afterSequence`, not both.",
+                              ("afterSequence",))
+        if after_sequence < 0:
+            raise DomainError(ErrorCode.INVALID_INPUT, "`afterSequence` is 0 or more.", ("afterSequence",))
+    page = page_request(args)
+    queryset = models.Event.filter(visibility.events(actor))
+    if after_sequence:
+        queryset = queryset.filter(sequence__gt=after_sequence)
+    if types_wanted:
+        queryset = queryset.filter(type__in=types_wanted[:50])
+    return await _page(info, queryset, page, types.Event.from_row, types.EventConnection, types.EventEdge,
+                       prepare=partial(audit.withhold_unreadable, actor), key="sequence")
 
 
 async def resolve_cancellation_preview(info: Info, subscription_id: str) -> payloads.CancellationPreview:

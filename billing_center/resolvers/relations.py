@@ -329,6 +329,7 @@ REGISTRY: dict[tuple[type, str], Relation] = {
     (types.Invoice, "lines"): to_many("invoice_lines_by_invoice_id"),
     (types.Invoice, "paymentAttempts"): to_many("payment_attempts_by_invoice_id"),
     (types.AuditEvent, "actor"): _user("actor_user_id"),
+    (types.Event, "actor"): _user("actor_user_id"),
 }
 
 

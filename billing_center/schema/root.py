@@ -108,6 +108,15 @@ class Query:
     ) -> types.AuditEventConnection:
         return await queries.resolve_audit_log(info, _page_args(first, after, last, before))
 
+    @strawberry.field(description="The tenant's business events, oldest first, for admins: `sequence` numbers them 1, 2, 3, … without gaps in commit order. Resume where you stopped with the `after` cursor of the last event you handled, or with `afterSequence`: its sequence number.")
+    async def events(
+        self, info: strawberry.Info,
+        first: First = None, after: After = None, last: Last = None, before: Before = None,
+        types: Annotated[list[str] | None, strawberry.argument(description="Only events of these types (at most 50), e.g. [\"invoice.paid\"].")] = None,
+        after_sequence: Annotated[int | None, strawberry.argument(description="Only events after this sequence number (instead of `after`).")] = None,
+    ) -> types.EventConnection:
+        return await queries.resolve_events(info, _page_args(first, after, last, before), types, after_sequence)
+
 
 @strawberry.type(description="Every change. Refusals come back as `userErrors` in the payload.")
 class Mutation:

@@ -650,6 +650,41 @@ class AuditEvent(Node):
         return info.context.related(self, "actor", info)
 
 
+@strawberry.type(description="A business event, for integration scripts: what changed, numbered per tenant. `sequence` is strictly increasing and gap-free in commit order, so a reader who has seen number n has missed nothing before it and can resume after it.")
+class Event(Node):
+    pk: strawberry.Private[int]
+    loaded: Loaded
+    actor_user_id: strawberry.Private[int | None]
+    object_pk: strawberry.Private[int]
+    sequence: int = strawberry.field(description="The event's number in its tenant: 1, 2, 3, … without gaps, in the order the changes were committed.")
+    type: str = strawberry.field(description="What happened, e.g. `subscription.purchased`, `invoice.paid`, `invoice.payment_failed` (the list is in the README).")
+    occurred_at: datetime = strawberry.field(description="When it happened (a sandbox tenant's test clock for what its clock moved).")
+    object_type: str = strawberry.field(description="The GraphQL type of the object it is about.")
+    object_id: strawberry.ID = strawberry.field(description="The global ID of the object it is about.")
+    data: JSON | None = strawberry.field(description="The values the change set; null when there were none or when `detailsHidden`.")
+    previous_data: JSON | None = strawberry.field(description="The same values before the change; null when there were none or when `detailsHidden`.")
+    details_hidden: bool = strawberry.field(description="True when `data` and `previousData` are withheld from you because they show what you may not read elsewhere, e.g. the card details of another person's self-service account.")
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Event":
+        """From a row that went through `audit.withhold_unreadable` for the reader."""
+        return cls(
+            pk=row["id"], loaded={}, actor_user_id=row["actor_user_id"], object_pk=row["object_id"],
+            sequence=row["sequence"], type=row["type"], occurred_at=row["occurred_at"],
+            object_type=row["object_type"], object_id=to_global_id(row["object_type"], row["object_id"]),
+            data=row["after"], previous_data=row["before"], details_hidden=row["details_hidden"],
+        )
+
+    @strawberry.field(description="Who made the change; null for the platform (the billing engine).")
+    def actor(self, info: strawberry.Info) -> User | None:
+        return info.context.related(self, "actor", info)
+
+    @strawberry.field(description="The object it is about as it is now, if you may read it (null once it is gone).")
+    async def object(self, info: strawberry.Info) -> Node | None:
+        loader = info.context.loaders.by_type(self.object_type)
+        return await loader.load(self.object_pk) if loader else None
+
+
 @strawberry.type(description="Licences of one product over all the tenant's subscriptions that take assignments (SPEC §4).")
 class ProductLicenseSummary:
     product: Product = strawberry.field(description="The product.")
@@ -695,11 +730,13 @@ UserConnection = _connection(UserEdge, "UserConnection", "users")
 InvoiceEdge = _edge(Invoice, "InvoiceEdge", "invoice")
 InvoiceConnection = _connection(InvoiceEdge, "InvoiceConnection", "invoices")
 AuditEventEdge = _edge(AuditEvent, "AuditEventEdge", "audit event")
-EDGE_TYPES = ("SubscriptionEdge", "LicenseAssignmentEdge", "UserEdge", "InvoiceEdge", "AuditEventEdge")
+EDGE_TYPES = ("SubscriptionEdge", "LicenseAssignmentEdge", "UserEdge", "InvoiceEdge", "AuditEventEdge", "EventEdge")
 AuditEventConnection = _connection(AuditEventEdge, "AuditEventConnection", "audit events")
+EventEdge = _edge(Event, "EventEdge", "event")
+EventConnection = _connection(EventEdge, "EventConnection", "events")
 
 NODE_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Tenant, Domain, User, ApiToken, BillingAccount, BillingProfile, PaymentMethod, Product,
-                Subscription, LicenseAssignment, Invoice, AuditEvent)
+                Subscription, LicenseAssignment, Invoice, AuditEvent, Event)
 }

@@ -179,5 +179,5 @@ async def _record(outcomes: list[_Outcome], day: date, moment: datetime) -> list
     await bulk.update_rows(models.Invoice, ["status", "first_failed_on", "next_attempt_on", "charge_claimed_at"],
                            [change for change in failed if change["id"] in open_ids])
     transitions += await dunning.cut_off([row for row in given_up if row["id"] in open_ids], day, moment, events)
-    await bulk.insert_rows(models.AuditEvent, events)
+    await audit.record_system(events)
     return transitions

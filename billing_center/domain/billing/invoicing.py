@@ -113,7 +113,7 @@ async def close_day(scope: Scope, day: date, moment: datetime) -> list[Transitio
         await bulk.update_rows(models.InvoiceLine, ["invoice_id"], [
             dict(id=line["id"], invoice_id=ids[pid]) for pid in profile_ids for line in by_profile[pid]])
         await refresh_next_charge({line["subscription_id"] for line in lines if line["subscription_id"] is not None})
-        await bulk.insert_rows(models.AuditEvent, [
+        await audit.record_system([
             audit.system_event(invoice["tenant_id"], f"{invoice['kind'].value.lower()}.issued", "Invoice",
                                ids[invoice["billing_profile_id"]], moment, None,
                                {"number": invoice["number"], "total": invoice["total"]})

@@ -204,5 +204,5 @@ async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
             await bulk.update_rows(models.Subscription, ["status", "status_reason", "status_changed_at", "expired_at",
                                                          "next_charge_date", "scheduled_quantity", "version"], expired)
         await bulk.insert_rows(models.ServiceLevel, service)
-        await bulk.insert_rows(models.AuditEvent, events)
+        await audit.record_system(events)
     return transitions

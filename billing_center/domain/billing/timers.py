@@ -61,7 +61,7 @@ async def advance(scope: Scope, bound: datetime) -> list[Transition]:
             await bulk.update_rows(models.Subscription, ["status", "status_changed_at", timer.stamp, "version"], changes)
             if timer.then is Status.DISABLED:
                 await suspend([row["id"] for row in rows])
-            await bulk.insert_rows(models.AuditEvent, events)
+            await audit.record_system(events)
     return transitions
 
 
