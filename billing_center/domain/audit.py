@@ -9,7 +9,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from billing_center.domain import bulk, events, models, visibility
+from billing_center.domain import bulk, models, visibility
+from billing_center.domain.atomic import record_events
 from billing_center.domain.actor import Actor
 
 # Objects whose before/after values not every reader of the audit log may read elsewhere:
@@ -63,7 +64,7 @@ async def record(
         at=at,
     )
     await models.AuditEvent.create(**row)
-    await events.append([row])
+    await record_events([row])
 
 
 def system_event(tenant_id: int, action: str, object_type: str, object_id: int, at: datetime,
@@ -80,7 +81,7 @@ async def record_system(rows: list[dict[str, Any]]) -> None:
     """Write the billing engine's audit rows (`system_event`) and their business events,
     set-wise, in the caller's transaction."""
     await bulk.insert_rows(models.AuditEvent, rows)
-    await events.append(rows)
+    await record_events(rows)
 
 
 async def withhold_unreadable(actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tortoise.transactions import in_transaction
-
 from billing_center.domain import models
+from billing_center.domain.atomic import atomic
 
 BOTH_TERMS = [models.CommitmentTerm.MONTHLY.value, models.CommitmentTerm.ANNUAL.value]
 ANNUAL_ONLY = [models.CommitmentTerm.ANNUAL.value]
@@ -43,7 +42,7 @@ DEFAULT_CATALOGUE: list[dict] = [
 
 async def load_catalogue() -> int:
     """Insert or update every default product; returns how many products were written."""
-    async with in_transaction():
+    async with atomic():
         for position, entry in enumerate(DEFAULT_CATALOGUE):
             values = {
                 **entry,

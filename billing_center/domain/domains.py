@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, models, visibility
 from billing_center.domain.actor import Actor
+from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.tenants import DEFAULT_DOMAIN_SUFFIX
@@ -39,7 +39,7 @@ async def add_domain(actor: Actor, name: str, subscription_id: int | None, clock
         raise not_found("Subscription", ("input", "subscriptionId"))
     now = clock.now()
     try:
-        async with in_transaction():
+        async with atomic():
             domain = await models.Domain.create(
                 tenant_id=tenant_id, name=name, is_default=False, subscription_id=subscription_id, created_at=now
             )
@@ -62,7 +62,7 @@ async def remove_domain(actor: Actor, domain_id: int, clock: Clock) -> None:
     if rows[0]["is_default"]:
         raise DomainError(ErrorCode.INVALID_INPUT, "The default domain cannot be removed.", ("input", "domainId"))
     now = clock.now()
-    async with in_transaction():
+    async with atomic():
         deleted = await models.Domain.filter(tenant_id=tenant_id, id=domain_id).delete()
         if deleted:
             await audit.record(actor, tenant_id, "domain.removed", "Domain", domain_id, now,

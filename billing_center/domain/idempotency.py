@@ -17,10 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import models
 from billing_center.domain.actor import Actor
+from billing_center.domain.atomic import atomic
 from billing_center.domain.errors import DomainError, ErrorCode
 
 MAX_KEY_LENGTH = 255
@@ -92,7 +92,7 @@ async def run_once(actor: Actor, key: Key | None, act: Callable[[], Awaitable[di
     key fails on the unique key, or on the state the winner changed (`lost_race`), and
     rolls back; it then returns the winner's result, or raises when there is none."""
     try:
-        async with in_transaction():
+        async with atomic():
             result = await act()
             await claim(actor, key, result, at)
     except lost_race:

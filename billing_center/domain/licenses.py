@@ -15,10 +15,10 @@ from enum import Enum
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import actions, audit, models, visibility
 from billing_center.domain.actor import Actor
+from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.subscriptions import state_changed
@@ -197,7 +197,7 @@ async def _assign(
     placed: dict[int, int] = {}
     now = clock.now()
     if needing:
-        async with in_transaction():
+        async with atomic():
             remaining = list(needing)
             for row in subscriptions:
                 if not remaining:
@@ -305,7 +305,7 @@ async def unassign_licenses(actor: Actor, user_ids: list[int], target: Target, c
     removed: dict[int, int] = {}
     now = clock.now()
     if held:
-        async with in_transaction():
+        async with atomic():
             for subscription_id, rows in by_subscription.items():
                 deleted = await models.LicenseAssignment.filter(id__in=[r["id"] for r in rows]).delete()
                 if not deleted:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
-
 from billing_center.domain import actions, audit, models, throttle, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.addresses import validate_address
+from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, not_found
 from billing_center.domain.payments import (
@@ -59,7 +58,7 @@ async def add_payment_method(
     valid = validate_card(card, now.date())
     # NOTE: the gateway is a network call: never inside the transaction (§2).
     token = await gateway.tokenize(valid, card.security_code)
-    async with in_transaction():
+    async with atomic():
         method = await models.PaymentMethod.create(
             tenant_id=tenant_id, billing_account_id=profile["billing_account_id"], brand=valid.brand,
             last4=valid.last4, expiry_month=card.expiry_month, expiry_year=card.expiry_year,
@@ -97,7 +96,7 @@ async def update_payment_method(actor: Actor, payment_method_id: int, edit: Card
     if edit.address is not None:
         changes["address"] = validate_address(edit.address, (*path, "address"))
     before = {key: getattr(current, key) for key in changes}
-    async with in_transaction():
+    async with atomic():
         await models.PaymentMethod.filter(id=payment_method_id, tenant_id=tenant_id).update(**changes)
         await audit.record(
             actor, tenant_id, "payment_method.updated", "PaymentMethod", payment_method_id, now,
@@ -117,7 +116,7 @@ async def replace_payment_method(actor: Actor, billing_profile_id: int, payment_
         raise not_found("Payment method", ("input", "paymentMethodId"))
     now = clock.now()
     before = await models.BillingProfile.filter(id=billing_profile_id).values_list("payment_method_id", flat=True)
-    async with in_transaction():
+    async with atomic():
         await models.BillingProfile.filter(id=billing_profile_id, tenant_id=tenant_id).update(
             payment_method_id=payment_method_id
         )

@@ -8,10 +8,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from tortoise.transactions import in_transaction
-
 from billing_center.domain import audit, idempotency, models, throttle
 from billing_center.domain.actor import Actor
+from billing_center.domain.atomic import atomic
 from billing_center.domain.billing_dates import term_end
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
@@ -69,7 +68,7 @@ async def issue_product_keys(actor: Actor, batch: KeyBatch, clock: Clock) -> lis
         raise not_found("Product", ("input", "productId"))
     now = clock.now()
     keys = ["".join(secrets.choice(ALPHABET) for _ in range(KEY_LENGTH)) for _ in range(batch.count)]
-    async with in_transaction():
+    async with atomic():
         await models.ProductKey.bulk_create([
             models.ProductKey(
                 key=key, product_id=batch.product_id, quantity=batch.quantity,

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import actions, audit, idempotency, models, spending, visibility
+from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import invoicing, ledger
 from billing_center.domain.policies import policy_for
 from billing_center.domain.actor import Actor
@@ -71,7 +71,7 @@ async def set_self_service_policy(
         raise not_found("Product", ("input", "productId"))
     now = clock.now()
     before = await policy_for(tenant_id, product_id)
-    async with in_transaction():
+    async with atomic():
         updated = await models.ProductSelfServicePolicy.filter(tenant_id=tenant_id, product_id=product_id).update(
             policy=policy, updated_at=now
         )

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import actions, audit, idempotency, models, spending, visibility
+from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import charging, credits, invoicing, ledger
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.purchases import MAX_QUANTITY, MAX_TRIAL_QUANTITY
@@ -68,7 +68,7 @@ async def set_auto_renew(
     action = actions.Action.TURN_ON_AUTO_RENEW if auto_renew else actions.Action.TURN_OFF_AUTO_RENEW
     now = clock.now()
     actions.require(actor, facts, action, now)
-    async with in_transaction():
+    async with atomic():
         await change_if_current(actor.tenant_id, subscription_id, version, auto_renew=auto_renew)  # type: ignore[arg-type]
         await audit.record(
             actor, actor.tenant_id, "subscription.auto_renew_set", "Subscription", subscription_id, now,  # type: ignore[arg-type]

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, auth, models
 from billing_center.domain.actor import Actor, normalise_roles
+from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode
 
@@ -110,7 +110,7 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
     domain_name = prefix + DEFAULT_DOMAIN_SUFFIX
     now = clock.now()
     try:
-        async with in_transaction():
+        async with atomic():
             # Write-first: on SQLite the transaction then holds the write lock from its first
             # statement instead of failing on a read-to-write upgrade.
             tenant = await models.Tenant.create(
@@ -179,7 +179,7 @@ async def create_user(
     stored_roles = [r.value for r in normalise_roles(roles) if r is not models.Role.USER]
     now = clock.now()
     try:
-        async with in_transaction():
+        async with atomic():
             user = await models.User.create(
                 tenant_id=tenant_id,
                 display_name=display_name,

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, auth, models
 from billing_center.domain.actor import Actor
+from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 
@@ -72,7 +72,7 @@ async def create_api_token(actor: Actor, name: str | None, expires_at: datetime 
     name = token_name(name)
     now = clock.now()
     expires_at = _expiry(expires_at, now)
-    async with in_transaction():
+    async with atomic():
         # Racing calls of one user count one after the other (the caller's row locked on
         # PostgreSQL; SQLite runs one transaction at a time), so the bound holds, and a
         # removal waits for, or wins over, the new token.
@@ -100,7 +100,7 @@ async def revoke_api_token(actor: Actor, token_id: int, clock: Clock) -> None:
     tenant_id = actor.require_tenant()
     now = clock.now()
     owned = {} if actor.is_global_admin else {"user_id": actor.user_id}
-    async with in_transaction():
+    async with atomic():
         # Write-first and conditional: of two racing revocations one revokes, the other finds
         # nothing to revoke.
         revoked = await models.ApiToken.filter(live(now), id=token_id, tenant_id=tenant_id, **owned).update(

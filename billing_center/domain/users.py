@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, models, rows
 from billing_center.domain.actor import Actor, normalise_roles
+from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 
@@ -72,7 +72,7 @@ async def set_user_roles(actor: Actor, user_id: int, roles: list[models.Role], c
     actor.require(actor.is_global_admin, "change roles")
     stored = [r.value for r in normalise_roles(roles) if r is not models.Role.USER]
     now = clock.now()
-    async with in_transaction():
+    async with atomic():
         await _lock_tenant(tenant_id)
         user = await _current_user(tenant_id, user_id)
         if models.Role.GLOBAL_ADMIN.value not in stored and not await _other_global_admins(tenant_id, user_id):
@@ -88,7 +88,7 @@ async def remove_user(actor: Actor, user_id: int, clock: Clock) -> None:
     tenant_id = actor.require_tenant()
     actor.require(actor.is_global_admin, "remove users")
     now = clock.now()
-    async with in_transaction():
+    async with atomic():
         await _lock_tenant(tenant_id)
         user = await _current_user(tenant_id, user_id)
         if not await _other_global_admins(tenant_id, user_id):

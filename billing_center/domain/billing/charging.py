@@ -18,9 +18,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, bulk, models
+from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import dunning
 from billing_center.domain.billing.scope import BATCH, Scope, claim
 from billing_center.domain.billing.transitions import Transition, TransitionKind
@@ -67,7 +67,7 @@ async def _collect(documents: QuerySet[models.Invoice], day: date, moment: datet
                    lease_clock: Clock) -> list[Transition]:
     # Leases are about processes being alive, so they use wall time, not a test clock.
     leased_at = lease_clock.now()
-    async with in_transaction():
+    async with atomic():
         claimed = await claim(
             documents.filter(Q(charge_claimed_at=None) | Q(charge_claimed_at__lt=leased_at - CHARGE_LEASE)),
             *DOCUMENT_FIELDS)
@@ -99,7 +99,7 @@ async def _collect(documents: QuerySet[models.Invoice], day: date, moment: datet
             result = await gateway.charge(token, amount, row["currency"], key)
         outcomes.append(_Outcome(row, result, key, card["payment_method_id"], amount))
     try:
-        async with in_transaction():
+        async with atomic():
             return await _record(outcomes, day, moment)
     except IntegrityError:
         # A concurrent payInvoice recorded one of these charges (same gateway key): record the
@@ -107,7 +107,7 @@ async def _collect(documents: QuerySet[models.Invoice], day: date, moment: datet
         transitions: list[Transition] = []
         for outcome in outcomes:
             try:
-                async with in_transaction():
+                async with atomic():
                     transitions += await _record([outcome], day, moment)
             except IntegrityError:
                 await models.Invoice.filter(id=outcome.document["id"]).update(charge_claimed_at=None)

@@ -19,9 +19,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import audit, bulk, models
+from billing_center.domain.atomic import atomic
 from billing_center.domain.money import COLUMN_MAX, AmountTooLarge
 from billing_center.domain.billing.scope import BATCH, Scope, claim
 from billing_center.domain.billing.term_ends import next_charge_on
@@ -95,7 +95,7 @@ def describe(invoice: dict, line_count: int) -> str:
 async def close_day(scope: Scope, day: date, moment: datetime) -> list[Transition]:
     """§7: per billing profile, one document of every outstanding line whose charge day has
     come, issued on `day`."""
-    async with in_transaction():
+    async with atomic():
         lines = await claim(models.InvoiceLine.filter(scope.q(), invoice_id=None, charge_on__lte=day), *LINE_FIELDS)
         by_profile: dict[int, list[dict]] = defaultdict(list)
         for line in lines:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from billing_center.domain import actions, audit, idempotency, models, throttle, visibility
+from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import dunning
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
@@ -104,7 +104,7 @@ async def charge_invoice(
     result = await gateway.charge(token, invoice["amount_due"], invoice["currency"], gateway_key)
     now = clock.now()
     try:
-        async with in_transaction():
+        async with atomic():
             await models.PaymentAttempt.create(
                 tenant_id=tenant_id, invoice_id=invoice_id, payment_method_id=payment_method_id,
                 amount=invoice["amount_due"], currency=invoice["currency"],

@@ -9,9 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from tortoise.transactions import in_transaction
-
 from billing_center.domain import audit, bulk, models
+from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import ledger
 from billing_center.domain.billing.scope import Scope, claim
 from billing_center.domain.billing.transitions import Transition, TransitionKind
@@ -108,7 +107,7 @@ def _licences_at_renewal(row: dict) -> tuple[int, str]:
 async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
     """§3, §5 Trials, §7: renew, convert or expire every active subscription whose term
     ended by `bound`."""
-    async with in_transaction():
+    async with atomic():
         rows = await claim(
             models.Subscription.filter(scope.q(), status=Status.ACTIVE, term_end__lte=bound),
             "id", "tenant_id", "billing_account_id", "billing_profile_id", "product_id", "term_end", "start_date",

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tortoise.transactions import in_transaction
-
 from billing_center.domain import audit, bulk, models
+from billing_center.domain.atomic import atomic
 from billing_center.domain.billing.scope import BATCH, Scope, claim
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.lifecycle import DISABLED_PERIOD, EXPIRED_PERIOD
@@ -41,7 +40,7 @@ TIMERS = (
 async def advance(scope: Scope, bound: datetime) -> list[Transition]:
     """§3: move every subscription whose timed status has run out to the next status."""
     transitions: list[Transition] = []
-    async with in_transaction():
+    async with atomic():
         for timer in TIMERS:
             rows = await claim(
                 models.Subscription.filter(scope.q(), status=timer.status,
