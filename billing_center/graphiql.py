@@ -10,11 +10,12 @@ cached for a year and a new version is a new address. Production mounts neither 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from starlette.requests import Request
@@ -57,7 +58,13 @@ class Asset:
 
     @property
     def url(self) -> str:
+        """Its address: a new content, a new address (so browsers may keep it for a year)."""
         return f"{STATIC_PREFIX}/{self.digest}/{self.name}"
+
+    @cached_property
+    def gzipped(self) -> bytes:
+        """Its body compressed once, on first use (GraphiQL's script: 1 MB, 310 kB gzipped)."""
+        return gzip.compress(self.body, compresslevel=9, mtime=0)
 
 
 @cache
@@ -102,11 +109,10 @@ async def static_file(request: Request) -> Response:
     asset = assets().get(request.path_params["name"])
     if asset is None or asset.digest != request.path_params["digest"]:
         return PlainTextResponse("Not Found", status_code=404)
-    return Response(
-        asset.body,
-        media_type=asset.media_type,
-        headers={"cache-control": _IMMUTABLE, "x-content-type-options": "nosniff"},
-    )
+    headers = {"cache-control": _IMMUTABLE, "x-content-type-options": "nosniff", "vary": "accept-encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(asset.gzipped, media_type=asset.media_type, headers={**headers, "content-encoding": "gzip"})
+    return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
 def routes() -> list[Route]:

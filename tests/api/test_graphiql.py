@@ -69,7 +69,7 @@ async def test_graphiql_style_nonce_is_new_on_every_page():
     assert first != second
 
 
-async def test_graphiql_files_are_served_immutable_at_their_content_address():
+async def test_graphiql_files_are_served_immutable_and_compressed_at_their_content_address():
     async with _client(DEVELOPMENT) as http:
         page = (await http.get("/graphql", headers=BROWSER)).text
         addresses = [a for a in _addresses(page) if a.startswith("/graphiql/static/")]
@@ -86,6 +86,10 @@ async def test_graphiql_files_are_served_immutable_at_their_content_address():
             kind = "text/javascript" if name.endswith(".js") else "text/css"
             assert response.headers["content-type"].startswith(kind)
             assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["content-encoding"] == "gzip"  # httpx asks for it
+            plain = await http.get(address, headers={"accept-encoding": "identity"})
+            assert "content-encoding" not in plain.headers
+            assert plain.content == response.content
         # an old digest, another file of the folder or a path outside it: 404
         digest, name = addresses[0].split("/")[-2:]
         for wrong in (f"/graphiql/static/{'0' * len(digest)}/{name}",
