@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
-from billing_center import db
+from billing_center import db, graphiql
 from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
 from billing_center.domain.clock import Clock, SystemClock
@@ -185,6 +185,9 @@ class BillingGraphQL(GraphQL):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+        return graphiql.page()  # our own files, not a CDN's (issue #13)
+
 
 async def health(request: Request) -> Response:
     """For load balancers: 200 when the database answers, 503 otherwise."""
@@ -243,6 +246,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
+            *(graphiql.routes() if settings.graphiql else ()),
         ],
         lifespan=lifespan,
     )
