@@ -139,7 +139,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         return 2
     from billing_center import workers as worker_processes
 
-    return worker_processes.serve(host, port, workers)
+    return worker_processes.serve(host, port, workers, settings.log_format)
 
 
 def main(argv: list[str] | None = None) -> int:
