@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
 from billing_center import db, graphiql
+from billing_center.access_log import AccessLog
 from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
 from billing_center.domain.clock import Clock, SystemClock
@@ -180,6 +181,7 @@ class BillingGraphQL(GraphQL):
             points=self.points,
             allow_sandbox_tenants=self.allow_sandbox_tenants,
             client_address=request.client.host if request.client else "",
+            request_state=state,
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -250,8 +252,8 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    # The last added runs first: shedding, request id and token, CORS, then the body and
-    # time limits.
+    # The last added runs first: the access line, shedding, request id and token, CORS, then
+    # the body and time limits.
     app.add_middleware(RequestTimeout, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -260,7 +262,8 @@ def create_app(
             allow_headers=["authorization", "content-type"], expose_headers=["x-request-id"], max_age=600,
         )
     app.add_middleware(RequestIdentity, settings=settings, clock=clock)
-    # Outermost: an overloaded worker sheds a request before even its token is looked up.
+    # An overloaded worker sheds a request before even its token is looked up.
     app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrency)
     app.add_middleware(NoStore)  # around everything: shed and refused answers too
+    app.add_middleware(AccessLog)  # one line per request, shed and refused ones too
     return app

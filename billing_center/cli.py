@@ -1,4 +1,4 @@
-"""The `billing-center` command: serve | migrate | seed-demo | run-billing | check | export-schema."""
+"""The `billing-center` command: serve | migrate | seed-demo | demo-token | run-billing | check | export-schema."""
 
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ async def _migrate(settings: Settings) -> None:
     print(f"Database migrated; catalogue has {count} products.")
 
 
+def _command_name() -> str:
+    # As the user typed it (`.venv/bin/billing-center` under scripts/start), so a printed
+    # hint can be pasted; `billing-center` under `python -m`.
+    return sys.argv[0] if Path(sys.argv[0]).name == "billing-center" else "billing-center"
+
+
 async def _seed_demo(settings: Settings) -> None:
     from billing_center import db
     from billing_center.domain.clock import SystemClock
@@ -43,12 +49,40 @@ async def _seed_demo(settings: Settings) -> None:
 
     await db.init_db(settings.database_url)
     try:
-        logins = await seed_demo(SystemClock())
+        seeded = await seed_demo(SystemClock())
     finally:
         await db.close_db()
-    print("Demo organization 'Contoso Demo'. Tokens (send as `Authorization: Bearer <token>`):")
-    for login in logins:
-        print(f"  {login.display_name:<14} {','.join(login.roles):<14} {login.token}")
+    if seeded.created:
+        print("Demo organization 'Contoso Demo'. Tokens (send as `Authorization: Bearer <token>`):")
+        for login in seeded.logins:
+            print(f"  {login.display_name:<14} {','.join(login.roles):<14} {login.token}")
+        return
+    # A repeated start reuses the organization: minting five tokens on every start would
+    # pile up live secrets nobody asked for.
+    print("Demo organization 'Contoso Demo' exists already: nothing was changed and no token was made "
+          "(tokens printed before still work).")
+    print(f"Get a token for one of its people with `{_command_name()} demo-token --user NAME`:")
+    for person in seeded.people:
+        print(f"  {person.key:<8} {person.display_name:<14} {','.join(person.roles)}")
+
+
+async def _demo_token(settings: Settings, who: str) -> int:
+    from billing_center import db
+    from billing_center.domain.clock import SystemClock
+    from billing_center.domain.demo import demo_token
+
+    await db.init_db(settings.database_url)
+    try:
+        login = await demo_token(who, SystemClock())
+    except LookupError as error:
+        print(f"billing-center: {error.args[0]}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close_db()
+    print(f"Token of {login.display_name} ({','.join(login.roles)}) in the demo organization; "
+          "it replaces their earlier demo token. Send it as `Authorization: Bearer <token>`:", file=sys.stderr)
+    print(login.token)
+    return 0
 
 
 async def _run_billing(settings: Settings) -> int:
@@ -105,7 +139,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
         return 2
     from billing_center import workers as worker_processes
 
-    return worker_processes.serve(host, port, workers)
+    return worker_processes.serve(host, port, workers, settings.log_format)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="create or upgrade the database and load the catalogue")
-    commands.add_parser("seed-demo", help="create the demo organization and print its tokens")
+    commands.add_parser("seed-demo", help="create the demo organization and print its tokens (once: run again, "
+                        "it changes nothing and says how to get a token)")
+    token = commands.add_parser(
+        "demo-token", help="print a fresh token for a person of the demo organization (their earlier demo token "
+                           "stops working)")
+    token.add_argument("--user", default="grace", metavar="NAME",
+                       help="grace, bianca, luis, uma or ulf (an email's local part), or a role such as admin, "
+                            "BILLING_ADMIN, USER (default: grace, the global admin)")
     commands.add_parser("run-billing", help="process everything due for every live tenant up to now")
     commands.add_parser("check", help="check every invariant of the billing data (exit 1 on a violation)")
     export = commands.add_parser("export-schema", help="write the schema as SDL")
@@ -143,6 +184,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "seed-demo":
         asyncio.run(_seed_demo(settings))
         return 0
+    if args.command == "demo-token":
+        return asyncio.run(_demo_token(settings, args.user))
     if args.command == "run-billing":
         return asyncio.run(_run_billing(settings))
     sdl = schema_sdl()

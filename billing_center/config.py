@@ -87,6 +87,9 @@ class Settings:
     # Whether signUp may create sandbox tenants (a test clock, SPEC §7): off in production
     # unless BILLING_ALLOW_SANDBOX_TENANTS=1.
     allow_sandbox_tenants: bool = True
+    # How `billing-center serve` writes its log lines: `json` (one object per line), `text`,
+    # or `auto` (JSON unless stderr is a terminal).
+    log_format: str = "auto"
 
     @property
     def production(self) -> bool:
@@ -109,7 +112,8 @@ class Settings:
         BILLING_ENV, BILLING_CORS_ORIGINS (comma-separated), BILLING_MAX_BODY_BYTES, BILLING_MAX_RESPONSE_BYTES,
         BILLING_MAX_CONCURRENCY, BILLING_REQUEST_TIMEOUT_SECONDS, BILLING_STATEMENT_TIMEOUT_MS,
         BILLING_RATE_LIMIT_POINTS, BILLING_PAYMENT_GATEWAY (default `sandbox` in development only) and
-        BILLING_ALLOW_SANDBOX_TENANTS (default 1 in development, 0 in production)."""
+        BILLING_ALLOW_SANDBOX_TENANTS (default 1 in development, 0 in production) and BILLING_LOG_FORMAT
+        (auto, json or text)."""
         env = os.environ if environ is None else environ
         url = env.get("DATABASE_URL") or default_database_url()
         environment = env.get("BILLING_ENV", "development").strip().lower() or "development"
@@ -123,6 +127,9 @@ class Settings:
         if gateway is not None and gateway not in PAYMENT_GATEWAYS:
             raise ConfigurationError(
                 f"BILLING_PAYMENT_GATEWAY must be one of {', '.join(PAYMENT_GATEWAYS)}, not {gateway!r}")
+        log_format = env.get("BILLING_LOG_FORMAT", "").strip().lower() or "auto"
+        if log_format not in ("auto", "json", "text"):
+            raise ConfigurationError(f"BILLING_LOG_FORMAT must be auto, json or text, not {log_format!r}")
         return cls(
             database_url=normalise_database_url(url),
             operator_token=env.get("BILLING_OPERATOR_TOKEN") or None,
@@ -139,4 +146,5 @@ class Settings:
             rate_limit_points=int(env.get("BILLING_RATE_LIMIT_POINTS", "2000")),
             payment_gateway=gateway,
             allow_sandbox_tenants=_flag(env, "BILLING_ALLOW_SANDBOX_TENANTS", default=not production),
+            log_format=log_format,
         )

@@ -13,10 +13,10 @@ SIGTERM. Where SO_REUSEPORT does not exist, uvicorn's own multi-process mode is 
 from __future__ import annotations
 
 import logging
+import logging.config
 import multiprocessing
 import signal
 import socket
-import sys
 import time
 from typing import Any
 
@@ -30,31 +30,40 @@ HTTP = "billing_center.http_protocol:BoundedHttpToolsProtocol"
 _MIN_LIFETIME = 5.0
 
 
-def _serve_one(host: str, port: int) -> None:
+def _serve_one(host: str, port: int, log_format: str) -> None:
     import uvicorn
+
+    from billing_center.access_log import logging_config
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    config = uvicorn.Config(APP, factory=True, http=HTTP, access_log=False, log_level="info")
+    config = uvicorn.Config(APP, factory=True, http=HTTP, access_log=False, log_level="info",
+                            log_config=logging_config(log_format))
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def serve(host: str, port: int, workers: int) -> int:
-    """Serve the application on `host:port` with `workers` processes; returns an exit code."""
+def serve(host: str, port: int, workers: int, log_format: str = "auto") -> int:
+    """Serve the application on `host:port` with `workers` processes; returns an exit code.
+    Log lines go to stderr as `access_log.logging_config(log_format)` says (one access line
+    per request; uvicorn's own access log is off)."""
     import uvicorn
+
+    from billing_center.access_log import logging_config
 
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
         uvicorn.run(APP, factory=True, http=HTTP, host=host, port=port, workers=workers, access_log=False,
-                    log_level="info")
+                    log_level="info", log_config=logging_config(log_format))
         return 0
+    # The supervisor's own lines (a worker died) in the same format as the workers'.
+    logging.config.dictConfig(logging_config(log_format))
     context = multiprocessing.get_context("spawn")
     stopping = False
 
     def start() -> Any:
-        process = context.Process(target=_serve_one, args=(host, port), daemon=False)
+        process = context.Process(target=_serve_one, args=(host, port, log_format), daemon=False)
         process.start()
         process.started_at = time.monotonic()  # type: ignore[attr-defined]
         return process
@@ -66,7 +75,7 @@ def serve(host: str, port: int, workers: int) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     processes = [start() for _ in range(workers)]
-    print(f"Serving http://{host}:{port} with {workers} workers (SO_REUSEPORT)", file=sys.stderr, flush=True)
+    log.info("Serving http://%s:%s with %s workers (SO_REUSEPORT)", host, port, workers)
     code = 0
     while not stopping:
         time.sleep(0.2)

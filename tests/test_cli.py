@@ -140,3 +140,85 @@ def test_check_reports_a_planted_double_charge_and_a_stranded_credit(tmp_path, e
     checked = run(["check"], env, tmp_path)
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert "(the ledger rule)" in checked.stdout and "still on no document (held back)" in checked.stdout
+
+
+TOKENS_WORK = """
+import asyncio, sys
+from datetime import UTC, datetime
+from billing_center import db
+from billing_center.config import Settings
+from billing_center.domain.auth import authenticate
+
+async def main():
+    await db.init_db(Settings.from_env().database_url)
+    try:
+        for token in sys.argv[1:]:
+            print(await authenticate(token, None, datetime.now(UTC)) is not None)
+    finally:
+        await db.close_db()
+
+asyncio.run(main())
+"""
+
+
+def tokens_work(tokens: list[str], env: dict[str, str], cwd: Path) -> list[bool]:
+    """Whether each token authenticates against the database of `cwd`, as a request would."""
+    done = subprocess.run([sys.executable, "-c", TOKENS_WORK, *tokens], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return [line == "True" for line in done.stdout.split()]
+
+
+def demo_rows(cwd: Path) -> tuple[int, int]:
+    """(demo organizations, API tokens) in the database of `cwd`."""
+    import sqlite3
+
+    with sqlite3.connect(cwd / "var" / "billing.db") as connection:
+        organizations = connection.execute("SELECT COUNT(*) FROM tenant WHERE name = 'Contoso Demo'").fetchone()[0]
+        tokens = connection.execute("SELECT COUNT(*) FROM api_token").fetchone()[0]
+    return organizations, tokens
+
+
+def test_seed_demo_twice_keeps_one_demo_organization_and_mints_no_new_token(tmp_path, env):
+    """Issue #13 (a newcomer's first hour): every `scripts/start` ran seed-demo, which minted
+    five new tokens each time. A second seeding changes nothing, says how to get a token, and
+    the first seeding's tokens still work."""
+    # given
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    first = run(["seed-demo"], env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    tokens = [line.split()[-1] for line in first.stdout.splitlines() if " bc_" in line]
+    assert len(tokens) == 5
+    organizations, token_rows = demo_rows(tmp_path)
+    assert organizations == 1
+    # when
+    second = run(["seed-demo"], env, tmp_path)
+    # then
+    assert second.returncode == 0, second.stderr
+    assert "bc_" not in second.stdout
+    assert "exists already" in second.stdout and "demo-token --user NAME" in second.stdout
+    assert "grace" in second.stdout and "GLOBAL_ADMIN" in second.stdout
+    assert demo_rows(tmp_path) == (1, token_rows)
+    assert tokens_work(tokens, env, tmp_path) == [True] * 5
+
+
+def test_demo_token_gives_a_working_token_that_replaces_the_persons_earlier_demo_token(tmp_path, env):
+    """Issue #13: the way to a token on a repeated start. One live demo token per person, so
+    asking again and again stays within a user's 50 live tokens."""
+    # given
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    missing = run(["demo-token"], env, tmp_path)
+    assert missing.returncode == 1 and "run `billing-center seed-demo` first" in missing.stderr
+    seeded = run(["seed-demo"], env, tmp_path)
+    grace_first = next(line.split()[-1] for line in seeded.stdout.splitlines() if "GLOBAL_ADMIN" in line)
+    uma = next(line.split()[-1] for line in seeded.stdout.splitlines() if "Uma User" in line)
+    # when
+    fresh = run(["demo-token", "--user", "admin"], env, tmp_path)
+    by_name = run(["demo-token", "--user", "grace"], env, tmp_path)
+    unknown = run(["demo-token", "--user", "mallory"], env, tmp_path)
+    # then
+    assert fresh.returncode == 0 and by_name.returncode == 0, fresh.stderr + by_name.stderr
+    assert fresh.stdout.strip().startswith("bc_") and "Grace Global (GLOBAL_ADMIN)" in fresh.stderr
+    assert tokens_work([grace_first, fresh.stdout.strip(), by_name.stdout.strip(), uma], env, tmp_path) == [
+        False, False, True, True]
+    assert unknown.returncode == 1 and "grace, bianca, luis, uma, ulf" in unknown.stderr

@@ -39,6 +39,9 @@ class Context:
     client_address: str = ""
     # Whether signUp may create sandbox tenants here (`Settings.allow_sandbox_tenants`).
     allow_sandbox_tenants: bool = True
+    # The HTTP request's `scope["state"]`: the operation's name is left there for the access
+    # line (`access_log.OperationName`).
+    request_state: dict | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from billing_center.access_log import OperationName
 from billing_center.resolvers import identity, limits, mutations, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
@@ -320,6 +321,7 @@ schema = BillingSchema(
     types=list(types.NODE_TYPES.values()),
     extensions=[
         ErrorPresenter,
+        OperationName,
         profile.IntrospectionGuard,
         *limits.extensions(),
         lambda: ParserCache(maxsize=256),

@@ -1,0 +1,105 @@
+"""examples/ (issue #13, a newcomer's first hour): the integration script written with the `gql`
+client runs end to end against a live server, its documents validated on the client side
+against schema.graphql."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from graphql import GraphQLError
+
+ROOT = Path(__file__).resolve().parents[1]
+WALKTHROUGH = ROOT / "examples" / "billing_walkthrough.py"
+CLI = [sys.executable, "-m", "billing_center.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """`billing-center serve` on a free port with a fresh SQLite database."""
+    directory = tmp_path_factory.mktemp("examples")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(ROOT)
+    migrated = subprocess.run(CLI + ["migrate"], env=env, cwd=directory, capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    port = _free_port()
+    with open(directory / "server.log", "w") as log:
+        server = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=directory, stdout=log,
+                                  stderr=subprocess.STDOUT)
+        try:
+            for _ in range(100):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail("the server did not start")
+            yield f"http://127.0.0.1:{port}/graphql", directory / "server.log"
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def test_the_walkthrough_does_the_articles_procedures_end_to_end(live_server):
+    url, log = live_server
+    # when
+    done = subprocess.run([sys.executable, str(WALKTHROUGH), "--url", url], capture_output=True, text=True,
+                          timeout=300)
+    # then
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for seen in ("refused as expected: PAYMENT_DECLINED", "refused as expected: QUANTITY_BELOW_ASSIGNED",
+                 "RENEWED", "PAYMENT_SUCCEEDED", "PAYMENT_FAILED", "PAID, due 0.00", "DISABLED; credit",
+                 "ACTIVE until", "Done: every step answered as expected."):
+        assert seen in done.stdout, seen
+    assert "Traceback" not in log.read_text()
+
+
+def _load_walkthrough():
+    spec = importlib.util.spec_from_file_location("walkthrough", WALKTHROUGH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_walkthrough_exits_with_1_on_a_refusal_it_did_not_expect(live_server, monkeypatch, capsys):
+    """Run with a card the sandbox declines where the good one belongs: the script must stop
+    with status 1 and say why, not carry on."""
+    # given
+    url, _ = live_server
+    walkthrough = _load_walkthrough()
+    monkeypatch.setattr(walkthrough, "GOOD_CARD", walkthrough.DECLINED_CARD)
+    monkeypatch.setattr(sys, "argv", ["billing_walkthrough.py", "--url", url])
+    # when
+    status = walkthrough.main()
+    # then
+    assert status == 1
+    assert "FAILED: unexpected userErrors" in capsys.readouterr().err
+
+
+def test_the_walkthrough_validates_its_documents_on_the_client_before_sending():
+    # given: a client whose server does not exist
+    walkthrough = _load_walkthrough()
+    api = walkthrough.Api(f"http://127.0.0.1:{_free_port()}/graphql", (ROOT / "schema.graphql").read_text())
+    # when / then: a misspelt field fails against schema.graphql, before any connection
+    with pytest.raises(GraphQLError, match="Cannot query field 'billingProfile' on type 'BillingAccount'"):
+        api.query("query { billingAccounts { billingProfile { id } } }")
+    # and every document of the script is valid
+    documents = [document for name, document in vars(walkthrough).items()
+                 if name.isupper() and isinstance(document, str) and document.lstrip().startswith(("query", "mutation"))]
+    assert len(documents) >= 14
+    for document in documents:
+        api.client.validate(walkthrough.GraphQLRequest(document))
