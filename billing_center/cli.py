@@ -13,10 +13,20 @@ SCHEMA_FILE = Path("schema.graphql")
 
 
 def schema_sdl() -> str:
-    """The public schema as SDL, as committed in schema.graphql."""
+    """The public schema as SDL, as committed in schema.graphql, opening with its
+    `schema { query mutation }` block."""
     from billing_center.schema.root import schema
 
-    return schema.as_str() + "\n"
+    sdl = schema.as_str()
+    if not sdl.startswith("schema"):
+        # The printer leaves the block out when the roots have the default names, and tools
+        # (graphql-js, codegen, linters) then take the entity type `Subscription` for the
+        # subscription root. Naming the roots explicitly says there is none.
+        roots = {"query": schema._schema.query_type, "mutation": schema._schema.mutation_type,
+                 "subscription": schema._schema.subscription_type}
+        block = "".join(f"  {operation}: {root.name}\n" for operation, root in roots.items() if root)
+        sdl = "schema {\n" + block + "}\n\n" + sdl
+    return sdl + "\n"
 
 
 async def _migrate(settings: Settings) -> None:
