@@ -7,7 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import ApiToken, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import ApiToken, BillingAccount, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -25,6 +25,8 @@ class SignUpPayload:
     tenant: Tenant | None = strawberry.field(default=None, description="The new tenant.")
     user: User | None = strawberry.field(default=None, description="Its first global admin, owner of its billing account.")
     token: str | None = strawberry.field(default=None, description="The admin's API token. Shown only once: store it.")
+    billing_account: BillingAccount | None = strawberry.field(default=None, description="The organization's billing account, owned by the admin.")
+    billing_profile: BillingProfile | None = strawberry.field(default=None, description="The billing account's profile: give its id to `addPaymentMethod` to put a card on file.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was created, if so.")
 
 
