@@ -16,7 +16,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from billing_center.domain import lifecycle, tenants
+from billing_center.domain import catalogue, lifecycle, tenants
 from billing_center.domain.actor import normalise_roles
 from billing_center.domain.money import Money as DomainMoney
 from billing_center.schema import enums
@@ -89,7 +89,7 @@ class Product(Node):
     commitment_terms: list[enums.CommitmentTerm] = strawberry.field(description="The commitment terms it can be bought with.")
     self_service: bool = strawberry.field(description="Plain users may buy it for themselves (subject to the tenant's policy).")
     trial_available: bool = strawberry.field(description="It can be started as a free trial.")
-    trial_days: int = strawberry.field(description="Length of its trial in days.")
+    trial_days: int | None = strawberry.field(description="Length of its trial in days; null when it has no trial (`trialAvailable` false).")
 
     @classmethod
     def from_row(cls, row: dict) -> "Product":
@@ -103,7 +103,7 @@ class Product(Node):
             commitment_terms=[enums.CommitmentTerm(t) for t in row["commitment_terms"]],
             self_service=row["self_service"],
             trial_available=row["trial_available"],
-            trial_days=row["trial_days"],
+            trial_days=catalogue.trial_days(row),
         )
 
 
