@@ -146,7 +146,7 @@ class UpdateLicenseQuantityInput:
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
 
-@strawberry.input(description="Cancel a subscription.")
+@strawberry.input(description="Cancel a subscription, saying why.")
 class CancelSubscriptionInput:
     subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
     reason: enums.CancellationReason = strawberry.field(description="Why it is cancelled.")
