@@ -13,10 +13,20 @@ SCHEMA_FILE = Path("schema.graphql")
 
 
 def schema_sdl() -> str:
-    """The public schema as SDL, as committed in schema.graphql."""
+    """The public schema as SDL, as committed in schema.graphql, opening with its
+    `schema { query mutation }` block."""
     from billing_center.schema.root import schema
 
-    return schema.as_str() + "\n"
+    sdl = schema.as_str()
+    if not sdl.startswith("schema"):
+        # The printer leaves the block out when the roots have the default names, and tools
+        # (graphql-js, codegen, linters) then take the entity type `Subscription` for the
+        # subscription root. Naming the roots explicitly says there is none.
+        roots = {"query": schema._schema.query_type, "mutation": schema._schema.mutation_type,
+                 "subscription": schema._schema.subscription_type}
+        block = "".join(f"  {operation}: {root.name}\n" for operation, root in roots.items() if root)
+        sdl = "schema {\n" + block + "}\n\n" + sdl
+    return sdl + "\n"
 
 
 async def _migrate(settings: Settings) -> None:
@@ -107,7 +117,8 @@ async def _run_billing(settings: Settings) -> int:
     for failure in done.failures:
         print(f"Skipped tenant {failure.tenant_id} on {failure.day}: {failure.error}", file=sys.stderr)
     if done.failures:
-        print(f"Billing run: {len(done.failures)} tenant(s) skipped; everyone else was billed.", file=sys.stderr)
+        skipped = "1 tenant" if len(done.failures) == 1 else f"{len(done.failures)} tenants"
+        print(f"Billing run: {skipped} skipped; everyone else was billed.", file=sys.stderr)
         return 3
     return 0
 
@@ -123,7 +134,8 @@ async def _check(settings: Settings) -> int:
         await db.close_db()
     for violation in found:
         print(violation)
-    print("Integrity: ok." if not found else f"Integrity: {len(found)} violations.")
+    noun = "violation" if len(found) == 1 else "violations"
+    print("Integrity: ok." if not found else f"Integrity: {len(found)} {noun}.")
     return 1 if found else 0
 
 
@@ -142,29 +154,80 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> int:
     return worker_processes.serve(host, port, workers, settings.log_format)
 
 
+DATABASE_HELP = (
+    "The database is DATABASE_URL (default: a SQLite file, ./var/billing.db; "
+    "postgres://user@host:5432/db selects PostgreSQL)."
+)
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (one line for `billing-center --help`, the description of `billing-center <name> --help`)
+    "serve": (
+        "serve the API (GraphiQL at /graphql)",
+        "Serve the GraphQL API over HTTP: POST /graphql for clients, GraphiQL when /graphql is opened "
+        "in a browser, GET /health for load balancers. Run `migrate` first. " + DATABASE_HELP,
+    ),
+    "migrate": (
+        "create or upgrade the database and load the catalogue",
+        "Create the database or bring it to the current version, then load the default product "
+        "catalogue. Running it again changes nothing. " + DATABASE_HELP,
+    ),
+    "seed-demo": (
+        "create the demo organization and print its tokens (once)",
+        "Create the demo organization 'Contoso Demo' with users of every role and some subscriptions, "
+        "and print one API token per user (send it as `Authorization: Bearer <token>`). Run again, it "
+        "changes nothing and says how to get a token (`demo-token`). " + DATABASE_HELP,
+    ),
+    "demo-token": (
+        "print a fresh token for a person of the demo organization",
+        "Print a fresh API token for a person of the demo organization, and only the token, so that "
+        "TOKEN=$(billing-center demo-token) works. That person's earlier demo token stops working. " + DATABASE_HELP,
+    ),
+    "run-billing": (
+        "process everything due for every live tenant up to now",
+        "Run the billing engine for every live tenant up to now: renewals, invoices, charges, retries "
+        "and expiry. Running it twice changes nothing the second time. Exits with status 3 when a "
+        "tenant had to be skipped (it is listed). " + DATABASE_HELP,
+    ),
+    "check": (
+        "check every invariant of the billing data (exit 1 on a violation)",
+        "Check every invariant of the stored billing data (seat counts, the ledger, documents per "
+        "charge day...) and print each violation; exits with status 1 when there is one. " + DATABASE_HELP,
+    ),
+    "export-schema": (
+        "write the schema as SDL",
+        "Write the public GraphQL schema as SDL (the committed schema.graphql), or with --check "
+        "only compare it with the file. Needs no database.",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `billing-center`, every subcommand and option explained."""
+    parser = argparse.ArgumentParser(prog="billing-center", description=__doc__,
+                                     epilog="`billing-center <command> --help` explains a command and its options.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    sub = {
+        name: commands.add_parser(name, help=help_line, description=description,
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        for name, (help_line, description) in COMMANDS.items()
+    }
+    sub["serve"].add_argument("--host", default="127.0.0.1",
+                              help="address to listen on (0.0.0.0 for every interface)")
+    sub["serve"].add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    sub["serve"].add_argument("--workers", type=int, default=1,
+                              help="worker processes; more than one needs PostgreSQL")
+    sub["demo-token"].add_argument("--user", default="grace", metavar="NAME",
+                                   help="grace, bianca, luis, uma or ulf (an email's local part), or a role such as "
+                                        "admin, BILLING_ADMIN, USER (grace is the global admin)")
+    sub["export-schema"].add_argument("--output", type=Path, default=SCHEMA_FILE, help="the SDL file to write")
+    sub["export-schema"].add_argument("--check", action="store_true",
+                                      help="write nothing; exit 1 if the file differs from the schema")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `billing-center` console script."""
-    parser = argparse.ArgumentParser(prog="billing-center", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the API (GraphiQL at /graphql)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    commands.add_parser("migrate", help="create or upgrade the database and load the catalogue")
-    commands.add_parser("seed-demo", help="create the demo organization and print its tokens (once: run again, "
-                        "it changes nothing and says how to get a token)")
-    token = commands.add_parser(
-        "demo-token", help="print a fresh token for a person of the demo organization (their earlier demo token "
-                           "stops working)")
-    token.add_argument("--user", default="grace", metavar="NAME",
-                       help="grace, bianca, luis, uma or ulf (an email's local part), or a role such as admin, "
-                            "BILLING_ADMIN, USER (default: grace, the global admin)")
-    commands.add_parser("run-billing", help="process everything due for every live tenant up to now")
-    commands.add_parser("check", help="check every invariant of the billing data (exit 1 on a violation)")
-    export = commands.add_parser("export-schema", help="write the schema as SDL")
-    export.add_argument("--output", type=Path, default=SCHEMA_FILE)
-    export.add_argument("--check", action="store_true", help="fail if the file is stale")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return _run(args)
     except ConfigurationError as error:
@@ -194,6 +257,7 @@ def _run(args: argparse.Namespace) -> int:
         if current != sdl:
             print(f"{args.output} is stale: run `billing-center export-schema`.", file=sys.stderr)
             return 1
+        print(f"{args.output} is current.")
         return 0
     args.output.write_text(sdl)
     print(f"Wrote {args.output}.")

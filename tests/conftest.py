@@ -1,12 +1,14 @@
-"""Fixtures: every test runs on SQLite and, when TEST_POSTGRES_URL is set, on PostgreSQL,
-each time on a clean database (migrated once per backend, emptied before every test)."""
+"""Fixtures: every test runs on SQLite and on PostgreSQL (TEST_POSTGRES_URL, by default the
+local server as in scripts/test), each time on a clean database (migrated once per backend,
+emptied before every test). Without a reachable PostgreSQL those runs are skipped, and the
+terminal summary says why; BILLING_REQUIRE_POSTGRES=1 makes them fail instead."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -23,7 +25,25 @@ from billing_center.domain.catalogue import load_catalogue
 from billing_center.domain.clock import FixedClock
 from billing_center.domain.payments import SandboxGateway
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+# The same default as scripts/test, so that plain `pytest` runs the PostgreSQL half too.
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url(environ: Mapping[str, str]) -> str:
+    """TEST_POSTGRES_URL, or scripts/test's default when it is unset or empty."""
+    return environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+
+
+def unreachable_reason(url: str, error: BaseException) -> str:
+    """Why the PostgreSQL runs cannot happen and how to make them (the password left out)."""
+    where = urlsplit(url).hostname or "?"
+    port = urlsplit(url).port or 5432
+    return (f"PostgreSQL at {where}:{port} (TEST_POSTGRES_URL) is unreachable: {error}. Start one there, "
+            "or set TEST_POSTGRES_URL=postgres://user@host:5432/db; -k 'not postgres' runs SQLite only.")
+
+
+POSTGRES_URL = postgres_url(os.environ)
+_postgres_skipped: list[str] = []  # the reason, once the PostgreSQL runs were skipped
 # CI sets this so that a PostgreSQL run that cannot happen fails instead of skipping.
 REQUIRE_POSTGRES = os.environ.get("BILLING_REQUIRE_POSTGRES") == "1"
 OPERATOR_TOKEN = "operator-test-token"
@@ -46,17 +66,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         yield url
         await _close()
         return
-    if not POSTGRES_URL:
-        if REQUIRE_POSTGRES:
-            pytest.fail("BILLING_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set")
-        pytest.skip("TEST_POSTGRES_URL is not set")
     admin_url, url, name = _pg_admin_and_test_urls(POSTGRES_URL)
     try:
         admin = await asyncpg.connect(admin_url, timeout=5)
     except (OSError, asyncpg.PostgresError) as error:
+        reason = unreachable_reason(POSTGRES_URL, error)
         if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {error}")
-        pytest.skip(f"PostgreSQL at TEST_POSTGRES_URL is unreachable: {error}")
+            pytest.fail(f"BILLING_REQUIRE_POSTGRES=1: {reason}")
+        _postgres_skipped.append(reason)
+        pytest.skip(reason)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -70,6 +88,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end of the run when the PostgreSQL half was skipped, with the reason."""
+    if _postgres_skipped:
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {_postgres_skipped[0]}", yellow=True)
 
 
 _current_url: str | None = None

@@ -112,7 +112,7 @@ def test_check_passes_on_sound_data_and_names_a_broken_invariant(tmp_path, env):
                            "(SELECT MIN(id) FROM subscription)")
     checked = run(["check"], env, tmp_path)
     assert checked.returncode == 1
-    assert "assignment rows" in checked.stdout and "Integrity: 1 violations." in checked.stdout
+    assert "assignment rows" in checked.stdout and "Integrity: 1 violation." in checked.stdout
 
 
 LINE_COLUMNS = ("tenant_id, billing_profile_id, invoice_id, subscription_id, kind, description, quantity, unit_price, "
@@ -222,3 +222,41 @@ def test_demo_token_gives_a_working_token_that_replaces_the_persons_earlier_demo
     assert tokens_work([grace_first, fresh.stdout.strip(), by_name.stdout.strip(), uma], env, tmp_path) == [
         False, False, True, True]
     assert unknown.returncode == 1 and "grace, bianca, luis, uma, ulf" in unknown.stderr
+
+
+def _subcommands() -> dict:
+    import argparse
+
+    from billing_center.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    helps = {choice.dest: choice.help for choice in commands._choices_actions}
+    return {name: (helps.get(name), sub) for name, sub in commands.choices.items()}
+
+
+def test_every_subcommand_has_a_help_line_a_description_and_explained_options():
+    """Issue #13 (newcomer's first hour): `billing-center <cmd> --help` explained nothing."""
+    subcommands = _subcommands()
+    assert set(subcommands) >= {"serve", "migrate", "seed-demo", "run-billing", "check", "export-schema"}
+    for name, (help_line, sub) in subcommands.items():
+        assert help_line, f"{name} has no help line"
+        assert sub.description and len(sub.description) > len(help_line), f"{name} has no description"
+        unexplained = [a.dest for a in sub._actions if a.dest != "help" and not a.help]
+        assert unexplained == [], f"{name}: options without help {unexplained}"
+
+
+def test_subcommand_help_shows_its_options_with_their_meaning(tmp_path, env):
+    result = run(["serve", "--help"], env, tmp_path)
+    assert result.returncode == 0
+    assert "--port" in result.stdout and "default: 8000" in result.stdout
+    assert "GraphiQL" in result.stdout and "DATABASE_URL" in result.stdout
+
+
+def test_export_schema_check_says_so_when_the_file_is_current(tmp_path, env):
+    """Issue #13 (newcomer's first hour): `export-schema --check` printed nothing on success."""
+    current = tmp_path / "schema.graphql"
+    current.write_text((ROOT / "schema.graphql").read_text())
+    checked = run(["export-schema", "--output", str(current), "--check"], env, tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == f"{current} is current."

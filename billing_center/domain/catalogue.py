@@ -40,6 +40,12 @@ DEFAULT_CATALOGUE: list[dict] = [
 ]
 
 
+def trial_days(product: dict) -> int | None:
+    """How many days a trial of the product lasts; None when the product has no trial (its
+    `trial_days` column keeps a default that means nothing then)."""
+    return product["trial_days"] if product["trial_available"] else None
+
+
 async def load_catalogue() -> int:
     """Insert or update every default product; returns how many products were written."""
     async with atomic():

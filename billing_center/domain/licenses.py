@@ -94,9 +94,18 @@ async def _require_tenant_users(tenant_id: int, user_ids: list[int], positions: 
         # One answer for other tenants' users and ids that do not exist: it reveals nothing.
         raise DomainError(
             ErrorCode.USER_NOT_IN_TENANT,
-            f"{len(missing)} of the users are not users of your organization.",
+            _not_users_message(len(missing), len(user_ids)),
             ("input", "userIds", str(positions[missing[0]])),
         )
+
+
+def _not_users_message(missing: int, given: int) -> str:
+    # Said for 1 and for many: "1 of the users are not users" read badly.
+    if given == 1:
+        return "The user is not a user of your organization."
+    if missing == 1:
+        return f"1 of the {given} users is not a user of your organization."
+    return f"{missing} of the {given} users are not users of your organization."
 
 
 def _check_may_manage(actor: Actor, row: dict) -> None:
@@ -282,7 +291,7 @@ async def _explain_refused_claim(subscription_id: int, count: int, expected_vers
     available = current["quantity"] - current["assigned_count"]
     raise DomainError(
         ErrorCode.INSUFFICIENT_LICENSES,
-        f"{count} licences needed, {available} available; buy more or unassign first.",
+        f"{count} {'licence' if count == 1 else 'licences'} needed, {available} available; buy more or unassign first.",
         ("input", "userIds"),
     )
 

@@ -40,11 +40,14 @@ class SignUp:
 
 @dataclass(frozen=True)
 class SignedUp:
-    """A new tenant, its first global admin and that admin's token (shown once)."""
+    """A new tenant, its first global admin, that admin's token (shown once) and the billing
+    account and profile the admin owns (a card goes on the profile)."""
 
     tenant: models.Tenant
     user: models.User
     token: str
+    billing_account: models.BillingAccount
+    billing_profile: models.BillingProfile
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
                 charge_schedule=request.charge_schedule,
                 created_at=now,
             )
-            await models.BillingProfile.create(
+            profile = await models.BillingProfile.create(
                 tenant_id=tenant.id,
                 billing_account_id=account.id,
                 name=f"{name} billing profile",
@@ -159,7 +162,7 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
             f"The domain {domain_name} is taken; choose another domainPrefix.",
             ("input", "domainPrefix"),
         ) from None
-    return SignedUp(tenant=tenant, user=user, token=token)
+    return SignedUp(tenant=tenant, user=user, token=token, billing_account=account, billing_profile=profile)
 
 
 async def create_user(

@@ -60,6 +60,8 @@ async def resolve_sign_up(info: Info, data: inputs.SignUpInput) -> payloads.Sign
             tenant=types.Tenant.from_row(row_of(result.tenant)),
             user=types.User.from_row(row_of(result.user)),
             token=result.token,
+            billing_account=types.BillingAccount.from_row(row_of(result.billing_account)),
+            billing_profile=types.BillingProfile.from_row(row_of(result.billing_profile)),
         )
 
     return await run_mutation(payloads.SignUpPayload, work)

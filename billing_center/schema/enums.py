@@ -18,8 +18,9 @@ from billing_center.domain.billing.transitions import TransitionKind as DomainTr
 from billing_center.domain.licenses import Outcome
 
 
-def mirror(domain_enum: type[Enum], description: str, values: dict[str, str]) -> type[Enum]:
-    """A Strawberry enum with the members of `domain_enum`, described by `values`."""
+def mirror(domain_enum: type[Enum], description: str, values: dict[str, str], name: str | None = None) -> type[Enum]:
+    """A Strawberry enum with the members of `domain_enum`, described by `values`, named like the
+    domain enum unless the public contract (API.md) names it `name`."""
     members = {
         member.name: strawberry.enum_value(member.value, description=values[member.name])
         for member in domain_enum
@@ -27,7 +28,8 @@ def mirror(domain_enum: type[Enum], description: str, values: dict[str, str]) ->
     extra = set(values) - set(members)
     if extra:
         raise ValueError(f"descriptions for unknown {domain_enum.__name__} values: {extra}")
-    return strawberry.enum(Enum(domain_enum.__name__, members), description=description)  # type: ignore[return-value]
+    graphql_name = name or domain_enum.__name__
+    return strawberry.enum(Enum(graphql_name, members), description=description)  # type: ignore[return-value]
 
 
 Cloud = mirror(models.Cloud, "The cloud a tenant lives in; the admin center address differs per cloud.", {
@@ -36,19 +38,19 @@ Cloud = mirror(models.Cloud, "The cloud a tenant lives in; the admin center addr
     "CHINA_21VIANET": "The cloud operated by 21Vianet in China.",
 })
 
-Role = mirror(models.Role, "A user's role in their tenant (SPEC §1).", {
+Role = mirror(models.Role, "A user's role in their tenant; a user may hold several, and a tenant always keeps a global admin.", {
     "GLOBAL_ADMIN": "Manages everything, including users, billing and licences.",
     "BILLING_ADMIN": "Buys, cancels, reactivates and pays; manages money, not people.",
     "LICENSE_ADMIN": "Assigns and unassigns the organization's licences.",
     "USER": "A plain user: may buy self-service products for themself.",
 })
 
-BillingAccountType = mirror(models.BillingAccountType, "The agreement a billing account is under; it decides how cancellation and reactivation work (SPEC §2, §5).", {
+BillingAccountType = mirror(models.BillingAccountType, "The agreement a billing account is under; it decides how cancellation and reactivation work.", {
     "MCA": "Microsoft Customer Agreement: 7-day cancellation window; reactivation creates a new subscription.",
     "MOSA": "Microsoft Online Subscription Agreement: cancel at any time; reactivation revives the same subscription.",
 })
 
-ChargeSchedule = mirror(models.ChargeSchedule, "When renewals are charged (SPEC §7).", {
+ChargeSchedule = mirror(models.ChargeSchedule, "When renewals are charged: together on the account's billing day, or each on its own renewal day.", {
     "ACCOUNT_BILLING_DAY": "Renewals are collected together on the account's next billing day.",
     "RENEWAL_DAY": "Each subscription is charged on its own renewal day.",
 })
@@ -58,7 +60,7 @@ CommitmentTerm = mirror(models.CommitmentTerm, "The commitment term of a subscri
     "ANNUAL": "Renews every year.",
 })
 
-SubscriptionStatus = mirror(models.SubscriptionStatus, "A subscription's status (SPEC §3).", {
+SubscriptionStatus = mirror(models.SubscriptionStatus, "A subscription's status. A term that ends without renewal is EXPIRED for 30 days, then DISABLED for 90 days, then DELETED; a cancelled one is DISABLED at once.", {
     "ACTIVE": "In service.",
     "EXPIRED": "The term ended with auto-renew off; users keep working for 30 days.",
     "DISABLED": "Users lost the service; admins can still read everything for 90 days.",
@@ -74,7 +76,7 @@ StatusReason = mirror(models.StatusReason, "Why a subscription is not active.", 
 
 PurchaseChannel = mirror(models.PurchaseChannel, "How a subscription was bought.", {
     "ADMIN": "Bought by an admin for the organization.",
-    "SELF_SERVICE": "Bought by a plain user for themself (SPEC §6).",
+    "SELF_SERVICE": "Bought by a plain user for themself, on their own billing account.",
     "PRODUCT_KEY": "Created by redeeming a prepaid product key.",
     "TRIAL": "Started as a free trial.",
 })
@@ -87,7 +89,7 @@ CancellationReason = mirror(models.CancellationReason, "Why a subscription is ca
     "OTHER": "Another reason (see the feedback).",
 })
 
-SelfServicePolicy = mirror(models.SelfServicePolicy, "Whether plain users may buy a product themselves (SPEC §6).", {
+SelfServicePolicy = mirror(models.SelfServicePolicy, "Whether plain users may buy a product themselves.", {
     "ALLOW": "Self-service purchases and trials are allowed.",
     "TRIALS_ONLY": "Only self-service trials are allowed.",
     "DENY": "No self-service purchases.",
@@ -98,7 +100,7 @@ LicenseState = mirror(models.LicenseState, "Whether an assigned licence gives se
     "SUSPENDED": "The subscription is disabled; the seat is kept but gives no service.",
 })
 
-InvoiceStatus = mirror(models.InvoiceStatus, "An invoice's status (SPEC §7).", {
+InvoiceStatus = mirror(models.InvoiceStatus, "An invoice's status: OPEN until paid; PAST_DUE when a charge failed (it is retried); PAID; VOID when credits left nothing to pay.", {
     "OPEN": "Issued and not yet paid (a credit note: not yet refunded).",
     "PAID": "Paid in full, or nothing was due (a credit note: refunded).",
     "PAST_DUE": "A charge was attempted and failed.",
@@ -117,7 +119,7 @@ PaymentAttemptStatus = mirror(models.PaymentAttemptStatus, "The outcome of a cha
     "FAILED": "The charge was declined (or the refund did not go through).",
 })
 
-InvoiceKind = mirror(models.InvoiceKind, "What a billing document is (SPEC §5, §7).", {
+InvoiceKind = mirror(models.InvoiceKind, "What a billing document is: an invoice asks for money, a credit note pays some back.", {
     "INVOICE": "Charges (net of credits) the customer pays; nothing due when credits cover them.",
     "CREDIT_NOTE": "Credits larger than the charges of a charge day: the difference is refunded to the card on file.",
 })
@@ -127,7 +129,7 @@ PaymentAttemptKind = mirror(models.PaymentAttemptKind, "Which way money moved at
     "REFUND": "Money paid back to the card for a credit note.",
 })
 
-ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (API.md).", {
+ErrorCode = mirror(DomainErrorCode, "What went wrong, as a stable code a script can act on.", {
     "NOT_FOUND": "No such object in your tenant (also: it belongs to another tenant).",
     "FORBIDDEN": "Your roles do not allow this.",
     "INVALID_INPUT": "An input value is malformed or out of range; see `field`.",
@@ -166,7 +168,7 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, for a script to act on (AP
 })
 
 
-LicenseOutcome = mirror(Outcome, "What a licence call did for one user (SPEC §4).", {
+LicenseOutcome = mirror(Outcome, "What a licence call did for one user.", {
     "ASSIGNED": "The user got a seat.",
     "ALREADY_ASSIGNED": "The user already holds the product: nothing changed.",
     "UNASSIGNED": "The user's seat was taken back and is available at once.",
@@ -174,7 +176,8 @@ LicenseOutcome = mirror(Outcome, "What a licence call did for one user (SPEC §4
 })
 
 
-SubscriptionAction = mirror(Action, "Something a caller can do with a subscription (SPEC §5).", {
+# API.md names it SubscriptionAction: a bare `Action` in the SDL reads as anything's action.
+SubscriptionAction = mirror(Action, "Something a caller can do with a subscription; `availableActions` says whether it is allowed now.", {
     "CANCEL": "Cancel it (`cancelSubscription`).",
     "REACTIVATE": "Reactivate it (`reactivateSubscription`).",
     "BUY_LICENSES": "Raise its licence count (`updateLicenseQuantity`).",
@@ -182,10 +185,10 @@ SubscriptionAction = mirror(Action, "Something a caller can do with a subscripti
     "ASSIGN_LICENSES": "Assign its licences to users (`assignLicenses`).",
     "TURN_ON_AUTO_RENEW": "Turn auto-renew on (`setAutoRenew`).",
     "TURN_OFF_AUTO_RENEW": "Turn auto-renew off (`setAutoRenew`).",
-})
+}, name="SubscriptionAction")
 
 
-TransitionKind = mirror(DomainTransitionKind, "What the billing engine did (SPEC §3, §5, §7).", {
+TransitionKind = mirror(DomainTransitionKind, "What the billing engine did: renewals, expiry, invoices, charges and refunds.", {
     "RENEWED": "A term ended with auto-renew on: a new term started and its renewal charge is outstanding.",
     "TRIAL_CONVERTED": "A trial ended with auto-renew on and a payment method: it became a paid term.",
     "EXPIRED": "A term (or trial) ended without renewal: EXPIRED for 30 days, users keep working.",
@@ -204,7 +207,7 @@ TransitionKind = mirror(DomainTransitionKind, "What the billing engine did (SPEC
 })
 
 
-@strawberry.enum(description="Which invoices to list (SPEC §7).")
+@strawberry.enum(description="Which invoices to list, by issue date.")
 class InvoicePeriod(Enum):
     LAST_3_MONTHS = strawberry.enum_value("LAST_3_MONTHS", description="Issued in the last 3 months (the default).")
     LAST_6_MONTHS = strawberry.enum_value("LAST_6_MONTHS", description="Issued in the last 6 months.")

@@ -34,7 +34,7 @@ class CreateUserInput:
     roles: list[enums.Role] = strawberry.field(default_factory=list, description="Admin roles; none (or USER) for a plain user.")
 
 
-@strawberry.input(description="A new API token for yourself (nobody mints tokens for others, SPEC §1 rev. 2).")
+@strawberry.input(description="A new API token for yourself (nobody mints tokens for others).")
 class CreateApiTokenInput:
     name: str = strawberry.field(description="What it is for, 1 to 100 characters (e.g. the script that uses it).")
     expires_at: datetime | None = strawberry.field(
@@ -111,7 +111,7 @@ class AddPaymentMethodInput:
     card: CardInput = strawberry.field(description="The card.")
 
 
-@strawberry.input(description="Changes to a stored card: security code, expiry, name, address (SPEC §2).")
+@strawberry.input(description="Changes to a stored card: security code, expiry, name, address.")
 class UpdatePaymentMethodInput:
     payment_method_id: strawberry.ID = strawberry.field(description="The card.")
     security_code: str | None = strawberry.field(default=None, description="A new security code (checked, passed to the gateway, never stored).")
@@ -146,7 +146,7 @@ class UpdateLicenseQuantityInput:
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
 
-@strawberry.input(description="Cancel a subscription (SPEC §5).")
+@strawberry.input(description="Cancel a subscription, saying why.")
 class CancelSubscriptionInput:
     subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
     reason: enums.CancellationReason = strawberry.field(description="Why it is cancelled.")
@@ -165,13 +165,13 @@ class IssueProductKeysInput:
     valid_days: int = strawberry.field(default=365, description="Days until the keys expire.")
 
 
-@strawberry.input(description="A product key to redeem (SPEC §5).")
+@strawberry.input(description="A product key to redeem.")
 class RedeemProductKeyInput:
     product_key: str = strawberry.field(description="XXXXX-XXXXX-XXXXX-XXXXX-XXXXX; case, dashes and spaces are ignored.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
 
 
-@strawberry.input(description="Buy a product (SPEC §3, §6): admins for the organization, plain users for themselves.")
+@strawberry.input(description="Buy a product: admins for the organization, plain users for themselves.")
 class PurchaseSubscriptionInput:
     product_id: strawberry.ID = strawberry.field(description="The product.")
     quantity: int = strawberry.field(description="Licences to buy: 1 to 100,000; a trial 1 to 25.")
@@ -183,13 +183,13 @@ class PurchaseSubscriptionInput:
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
 
 
-@strawberry.input(description="Whether plain users may buy a product themselves (SPEC §6).")
+@strawberry.input(description="Whether plain users may buy a product themselves.")
 class SetSelfServicePolicyInput:
     product_id: strawberry.ID = strawberry.field(description="The product.")
     policy: enums.SelfServicePolicy = strawberry.field(description="ALLOW, TRIALS_ONLY or DENY.")
 
 
-@strawberry.input(description="Reactivate an expired or disabled subscription (SPEC §5).")
+@strawberry.input(description="Reactivate an expired or disabled subscription.")
 class ReactivateSubscriptionInput:
     subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
     payment_method_id: strawberry.ID | None = strawberry.field(default=None, description="MOSA: a card of its billing account to pay with.")
@@ -198,14 +198,14 @@ class ReactivateSubscriptionInput:
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
 
-@strawberry.input(description="Pay an open or past-due invoice now (SPEC §7).")
+@strawberry.input(description="Pay an open or past-due invoice now.")
 class PayInvoiceInput:
     invoice_id: strawberry.ID = strawberry.field(description="The invoice.")
     payment_method_id: strawberry.ID = strawberry.field(description="Any card of the invoice's billing account.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
 
 
-@strawberry.input(description="Where to move a sandbox tenant's test clock (SPEC §7).")
+@strawberry.input(description="Where to move a sandbox tenant's test clock.")
 class AdvanceClockInput:
     to: datetime = strawberry.field(description="The new moment, with its time zone; not before the clock's current moment, at most 3 years ahead.")
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import ApiToken, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import ApiToken, BillingAccount, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -25,6 +25,8 @@ class SignUpPayload:
     tenant: Tenant | None = strawberry.field(default=None, description="The new tenant.")
     user: User | None = strawberry.field(default=None, description="Its first global admin, owner of its billing account.")
     token: str | None = strawberry.field(default=None, description="The admin's API token. Shown only once: store it.")
+    billing_account: BillingAccount | None = strawberry.field(default=None, description="The organization's billing account, owned by the admin.")
+    billing_profile: BillingProfile | None = strawberry.field(default=None, description="The billing account's profile: give its id to `addPaymentMethod` to put a card on file.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was created, if so.")
 
 
@@ -122,7 +124,7 @@ class UpdateLicenseQuantityPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
 
 
-@strawberry.type(description="What cancelling a subscription now would do (SPEC §5).")
+@strawberry.type(description="What cancelling a subscription now would do.")
 class CancellationPreview:
     eligible: bool = strawberry.field(description="Whether you may cancel it now.")
     blockers: list[UserError] = strawberry.field(description="Every reason it cannot be cancelled now, as the errors cancelSubscription would return.")
@@ -158,7 +160,7 @@ class RedeemProductKeyPayload:
 @strawberry.type(description="Result of `purchaseSubscription`.")
 class PurchaseSubscriptionPayload:
     subscription: Subscription | None = strawberry.field(default=None, description="The new subscription.")
-    invoice: Invoice | None = strawberry.field(default=None, description="The paid invoice when the purchase was charged at once (SPEC §7: RENEWAL_DAY, or the account's first purchase); null when it is charged on the next billing day, and for a trial.")
+    invoice: Invoice | None = strawberry.field(default=None, description="The paid invoice when the purchase was charged at once (on a RENEWAL_DAY account, or the account's first purchase); null when it is charged on the next billing day, and for a trial.")
     invoice_line: InvoiceLine | None = strawberry.field(default=None, description="The purchase line: on `invoice` when charged at once, else outstanding until the next billing day; null for a trial.")
     replayed: bool = strawberry.field(default=False, description="True when this is the stored result of an earlier call with the same idempotency key.")
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was bought, if so.")
@@ -186,7 +188,7 @@ class PayInvoicePayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why it is not paid, if so (a declined charge is recorded as a failed attempt).")
 
 
-@strawberry.type(description="One thing the billing engine did (SPEC §3, §5, §7).")
+@strawberry.type(description="One thing the billing engine did.")
 class ClockTransition:
     at: datetime = strawberry.field(description="When it happened, on the tenant's clock.")
     kind: enums.TransitionKind = strawberry.field(description="What happened.")

@@ -75,7 +75,7 @@ class Query:
             _page_args(first, after, last, before),
         )
 
-    @strawberry.field(description="Purchased, assigned and available licences per product (SPEC §4).")
+    @strawberry.field(description="Purchased, assigned and available licences per product.")
     async def license_summary(self, info: strawberry.Info) -> list[types.ProductLicenseSummary]:
         return await queries.resolve_license_summary(info)
 
@@ -83,7 +83,7 @@ class Query:
     async def billing_accounts(self, info: strawberry.Info) -> list[types.BillingAccount]:
         return await queries.resolve_billing_accounts(info)
 
-    @strawberry.field(description="Invoices of the billing profiles you may read, newest first (SPEC §7).")
+    @strawberry.field(description="Invoices of the billing profiles you may read, newest first.")
     async def invoices(
         self, info: strawberry.Info,
         period: Period = LAST_3_MONTHS,
@@ -95,14 +95,14 @@ class Query:
             info, {"period": period, "from": from_, "to": to, **_page_args(first, after, last, before)}
         )
 
-    @strawberry.field(description="What cancelling a subscription now would do: eligibility with every blocker, dates, credit, affected users (SPEC §5).")
+    @strawberry.field(description="What cancelling a subscription now would do: eligibility with every blocker, dates, credit, affected users.")
     async def cancellation_preview(
         self, info: strawberry.Info,
         subscription_id: Annotated[strawberry.ID, strawberry.argument(description="The subscription.")],
     ) -> payloads.CancellationPreview:
         return await queries.resolve_cancellation_preview(info, subscription_id)
 
-    @strawberry.field(description="Every recorded change of the tenant, newest first; for admins (SPEC §8).")
+    @strawberry.field(description="Every recorded change of the tenant, newest first; for admins.")
     async def audit_log(
         self, info: strawberry.Info,
         first: First = None, after: After = None, last: Last = None, before: Before = None,
@@ -135,28 +135,28 @@ class Mutation:
     ) -> payloads.CreateUserPayload:
         return await mutations.resolve_create_user(info, input)
 
-    @strawberry.mutation(description="Create an API token for yourself (only for yourself: nobody mints tokens for others), named, optionally expiring; at most 50 live tokens per user (SPEC §1 rev. 2).")
+    @strawberry.mutation(description="Create an API token for yourself (only for yourself: nobody mints tokens for others), named, optionally expiring; at most 50 live tokens per user.")
     async def create_api_token(
         self, info: strawberry.Info,
         input: Annotated[inputs.CreateApiTokenInput, strawberry.argument(description="Its name and expiry.")],
     ) -> payloads.CreateApiTokenPayload:
         return await identity.resolve_create_api_token(info, input)
 
-    @strawberry.mutation(description="Revoke an API token: one of yours, or any of your tenant's as a global admin. Requests with it get HTTP 401 at once (SPEC §1 rev. 2).")
+    @strawberry.mutation(description="Revoke an API token: one of yours, or any of your tenant's as a global admin. Requests with it get HTTP 401 at once.")
     async def revoke_api_token(
         self, info: strawberry.Info,
         input: Annotated[inputs.RevokeApiTokenInput, strawberry.argument(description="The token.")],
     ) -> payloads.RevokeApiTokenPayload:
         return await identity.resolve_revoke_api_token(info, input)
 
-    @strawberry.mutation(description="Set a user's roles (global admins); the organization always keeps a global admin (SPEC §1 rev. 2).")
+    @strawberry.mutation(description="Set a user's roles (global admins); the organization always keeps a global admin.")
     async def set_user_roles(
         self, info: strawberry.Info,
         input: Annotated[inputs.SetUserRolesInput, strawberry.argument(description="The user and their roles.")],
     ) -> payloads.SetUserRolesPayload:
         return await identity.resolve_set_user_roles(info, input)
 
-    @strawberry.mutation(description="Remove a user (global admins): their tokens stop working at once, their licences are unassigned, the self-service subscriptions they pay for run to their term end with auto-renew off; the audit log still names them (SPEC §1 rev. 2).")
+    @strawberry.mutation(description="Remove a user (global admins): their tokens stop working at once, their licences are unassigned, the self-service subscriptions they pay for run to their term end with auto-renew off; the audit log still names them.")
     async def remove_user(
         self, info: strawberry.Info,
         input: Annotated[inputs.RemoveUserInput, strawberry.argument(description="The user.")],
@@ -164,14 +164,14 @@ class Mutation:
         return await identity.resolve_remove_user(info, input)
 
 
-    @strawberry.mutation(description="Give users seats of a subscription or of a product (oldest subscription first); at most 20 users, all or nothing (SPEC §4).")
+    @strawberry.mutation(description="Give users seats of a subscription or of a product (oldest subscription first); at most 20 users, all or nothing.")
     async def assign_licenses(
         self, info: strawberry.Info,
         input: Annotated[inputs.AssignLicensesInput, strawberry.argument(description="Whose seats, for whom.")],
     ) -> payloads.AssignLicensesPayload:
         return await mutations.resolve_assign_licenses(info, input)
 
-    @strawberry.mutation(description="Take seats back from users; they are available at once (SPEC §4).")
+    @strawberry.mutation(description="Take seats back from users; they are available at once.")
     async def unassign_licenses(
         self, info: strawberry.Info,
         input: Annotated[inputs.UnassignLicensesInput, strawberry.argument(description="Whose seats, from whom.")],
@@ -179,7 +179,7 @@ class Mutation:
         return await mutations.resolve_unassign_licenses(info, input)
 
 
-    @strawberry.mutation(description="Turn auto-renew on or off while the subscription is active (SPEC §3, §5).")
+    @strawberry.mutation(description="Turn auto-renew on or off while the subscription is active.")
     async def set_auto_renew(
         self, info: strawberry.Info,
         input: Annotated[inputs.SetAutoRenewInput, strawberry.argument(description="Which subscription, on or off.")],
@@ -187,21 +187,21 @@ class Mutation:
         return await mutations.resolve_set_auto_renew(info, input)
 
 
-    @strawberry.mutation(description="Add a card to a billing profile; it becomes the profile's payment method (SPEC §2).")
+    @strawberry.mutation(description="Add a card to a billing profile; it becomes the profile's payment method.")
     async def add_payment_method(
         self, info: strawberry.Info,
         input: Annotated[inputs.AddPaymentMethodInput, strawberry.argument(description="The profile and the card.")],
     ) -> payloads.PaymentMethodPayload:
         return await mutations.resolve_add_payment_method(info, input)
 
-    @strawberry.mutation(description="Edit a card's security code, expiry, name or address (SPEC §2).")
+    @strawberry.mutation(description="Edit a card's security code, expiry, name or address.")
     async def update_payment_method(
         self, info: strawberry.Info,
         input: Annotated[inputs.UpdatePaymentMethodInput, strawberry.argument(description="The card and its changes.")],
     ) -> payloads.PaymentMethodPayload:
         return await mutations.resolve_update_payment_method(info, input)
 
-    @strawberry.mutation(description="Pay a billing profile with another card of its billing account (SPEC §2).")
+    @strawberry.mutation(description="Pay a billing profile with another card of its billing account.")
     async def replace_payment_method(
         self, info: strawberry.Info,
         input: Annotated[inputs.ReplacePaymentMethodInput, strawberry.argument(description="The profile and the card.")],
@@ -224,7 +224,7 @@ class Mutation:
         return await mutations.resolve_remove_domain(info, input)
 
 
-    @strawberry.mutation(description="Buy or remove licences by giving the new total; charged or credited pro rata (SPEC §3, §7). Accepts an idempotency key.")
+    @strawberry.mutation(description="Buy or remove licences by giving the new total; charged or credited pro rata. Accepts an idempotency key.")
     async def update_license_quantity(
         self, info: strawberry.Info,
         input: Annotated[inputs.UpdateLicenseQuantityInput, strawberry.argument(description="The subscription and its new total.")],
@@ -232,7 +232,7 @@ class Mutation:
         return await mutations.resolve_update_license_quantity(info, input)
 
 
-    @strawberry.mutation(description="Cancel a subscription: DISABLED for 90 days, assignments suspended, unused term credited on the next invoice (SPEC §5). Accepts an idempotency key.")
+    @strawberry.mutation(description="Cancel a subscription: DISABLED for 90 days, assignments suspended, unused term credited on the next invoice. Accepts an idempotency key.")
     async def cancel_subscription(
         self, info: strawberry.Info,
         input: Annotated[inputs.CancelSubscriptionInput, strawberry.argument(description="The subscription, reason and feedback.")],
@@ -247,21 +247,21 @@ class Mutation:
     ) -> payloads.IssueProductKeysPayload:
         return await mutations.resolve_issue_product_keys(info, input)
 
-    @strawberry.mutation(description="Move a sandbox tenant's test clock forward and run everything due up to the new moment: renewals, charges, retries, expiry... (global and billing admins of sandbox tenants, SPEC §7). Live tenants get CLOCK_NOT_SANDBOX.")
+    @strawberry.mutation(description="Move a sandbox tenant's test clock forward and run everything due up to the new moment: renewals, charges, retries, expiry... (global and billing admins of sandbox tenants). Live tenants get CLOCK_NOT_SANDBOX.")
     async def advance_clock(
         self, info: strawberry.Info,
         input: Annotated[inputs.AdvanceClockInput, strawberry.argument(description="The new moment.")],
     ) -> payloads.AdvanceClockPayload:
         return await mutations.resolve_advance_clock(info, input)
 
-    @strawberry.mutation(description="Run the billing engine for every live tenant up to now (platform operator only, SPEC §7); also `billing-center run-billing`. Running it twice changes nothing the second time.")
+    @strawberry.mutation(description="Run the billing engine for every live tenant up to now (platform operator only); also `billing-center run-billing`. Running it twice changes nothing the second time.")
     async def run_billing(
         self, info: strawberry.Info,
         input: Annotated[inputs.RunBillingInput | None, strawberry.argument(description="Optionally one live tenant.")] = None,
     ) -> payloads.RunBillingPayload:
         return await mutations.resolve_run_billing(info, input)
 
-    @strawberry.mutation(description="Redeem a product key into a prepaid subscription (global and billing admins, SPEC §5). Accepts an idempotency key.")
+    @strawberry.mutation(description="Redeem a product key into a prepaid subscription (global and billing admins). Accepts an idempotency key.")
     async def redeem_product_key(
         self, info: strawberry.Info,
         input: Annotated[inputs.RedeemProductKeyInput, strawberry.argument(description="The key.")],
@@ -269,14 +269,14 @@ class Mutation:
         return await mutations.resolve_redeem_product_key(info, input)
 
 
-    @strawberry.mutation(description="Buy a product or start its trial: admins for the organization, plain users self-service (SPEC §3, §6). Accepts an idempotency key.")
+    @strawberry.mutation(description="Buy a product or start its trial: admins for the organization, plain users self-service. Accepts an idempotency key.")
     async def purchase_subscription(
         self, info: strawberry.Info,
         input: Annotated[inputs.PurchaseSubscriptionInput, strawberry.argument(description="What to buy and how to pay.")],
     ) -> payloads.PurchaseSubscriptionPayload:
         return await mutations.resolve_purchase_subscription(info, input)
 
-    @strawberry.mutation(description="Set whether plain users may buy a product themselves (global admins, SPEC §6).")
+    @strawberry.mutation(description="Set whether plain users may buy a product themselves (global admins).")
     async def set_self_service_policy(
         self, info: strawberry.Info,
         input: Annotated[inputs.SetSelfServicePolicyInput, strawberry.argument(description="The product and its policy.")],
@@ -284,7 +284,7 @@ class Mutation:
         return await mutations.resolve_set_self_service_policy(info, input)
 
 
-    @strawberry.mutation(description="Reactivate an expired or disabled subscription: MCA creates a new one, MOSA revives the same one with a payment method (SPEC §5). Accepts an idempotency key.")
+    @strawberry.mutation(description="Reactivate an expired or disabled subscription: MCA creates a new one, MOSA revives the same one with a payment method. Accepts an idempotency key.")
     async def reactivate_subscription(
         self, info: strawberry.Info,
         input: Annotated[inputs.ReactivateSubscriptionInput, strawberry.argument(description="The subscription and, for MOSA, how to pay.")],
@@ -292,7 +292,7 @@ class Mutation:
         return await mutations.resolve_reactivate_subscription(info, input)
 
 
-    @strawberry.mutation(description="Pay an open or past-due invoice now with any card of its billing account (SPEC §7). Accepts an idempotency key.")
+    @strawberry.mutation(description="Pay an open or past-due invoice now with any card of its billing account. Accepts an idempotency key.")
     async def pay_invoice(
         self, info: strawberry.Info,
         input: Annotated[inputs.PayInvoiceInput, strawberry.argument(description="The invoice and the card.")],

@@ -16,7 +16,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from billing_center.domain import lifecycle, tenants
+from billing_center.domain import catalogue, lifecycle, tenants
 from billing_center.domain.actor import normalise_roles
 from billing_center.domain.money import Money as DomainMoney
 from billing_center.schema import enums
@@ -79,7 +79,7 @@ class Address:
         )
 
 
-@strawberry.type(description="A catalogue product (SKU) with its prices per licence (SPEC §3).")
+@strawberry.type(description="A catalogue product (SKU) with its prices per licence.")
 class Product(Node):
     pk: strawberry.Private[int]
     sku: str = strawberry.field(description="Stock-keeping unit, stable across releases.")
@@ -89,7 +89,7 @@ class Product(Node):
     commitment_terms: list[enums.CommitmentTerm] = strawberry.field(description="The commitment terms it can be bought with.")
     self_service: bool = strawberry.field(description="Plain users may buy it for themselves (subject to the tenant's policy).")
     trial_available: bool = strawberry.field(description="It can be started as a free trial.")
-    trial_days: int = strawberry.field(description="Length of its trial in days.")
+    trial_days: int | None = strawberry.field(description="Length of its trial in days; null when it has no trial (`trialAvailable` false).")
 
     @classmethod
     def from_row(cls, row: dict) -> "Product":
@@ -103,11 +103,11 @@ class Product(Node):
             commitment_terms=[enums.CommitmentTerm(t) for t in row["commitment_terms"]],
             self_service=row["self_service"],
             trial_available=row["trial_available"],
-            trial_days=row["trial_days"],
+            trial_days=catalogue.trial_days(row),
         )
 
 
-@strawberry.type(description="An organization (SPEC §1).")
+@strawberry.type(description="An organization (tenant): its users, domains and admin center.")
 class Tenant(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
@@ -172,7 +172,7 @@ class Domain(Node):
         return info.context.related(self, "subscription", info)
 
 
-@strawberry.type(description="A person in a tenant (SPEC §1).")
+@strawberry.type(description="A person in a tenant, with their roles and licences.")
 class User(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
@@ -203,7 +203,7 @@ class User(Node):
         return info.context.related(self, "apiTokens", info)
 
 
-@strawberry.type(description="An API token of a user (SPEC §1 rev. 2): what it is called and when it was made, last used and expires. The token itself is shown once, at creation, and never stored (only its hash).")
+@strawberry.type(description="An API token of a user: what it is called and when it was made, last used and expires. The token itself is shown once, at creation, and never stored (only its hash).")
 class ApiToken(Node):
     pk: strawberry.Private[int]
     user_id: strawberry.Private[int]
@@ -231,16 +231,16 @@ def _roles(stored: tuple[str, ...]) -> tuple[enums.Role, ...]:
     return tuple(enums.Role(r.value) for r in normalise_roles(list(stored)))
 
 
-@strawberry.type(description="A billing account (SPEC §2): its agreement type, owner, billing day and balances.")
+@strawberry.type(description="A billing account: its agreement type, owner, billing day and balances.")
 class BillingAccount(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
     owner_id: strawberry.Private[int]
     name: str = strawberry.field(description="Display name.")
     type: enums.BillingAccountType = strawberry.field(description="MCA or MOSA; decides cancellation and reactivation rules.")
-    billing_day: int | None = strawberry.field(description="Day of the month charges are collected; set by the first purchase (SPEC §7).")
+    billing_day: int | None = strawberry.field(description="Day of the month charges are collected; set by the first purchase.")
     charge_schedule: enums.ChargeSchedule = strawberry.field(description="When renewals are charged.")
-    self_service: bool = strawberry.field(description="A plain user's own account for self-service purchases (SPEC §6).")
+    self_service: bool = strawberry.field(description="A plain user's own account for self-service purchases.")
     currency: str = strawberry.field(description="Currency of its charges.")
 
     @classmethod
@@ -265,11 +265,11 @@ class BillingAccount(Node):
     def billing_profiles(self, info: strawberry.Info) -> list["BillingProfile"]:
         return info.context.related(self, "billingProfiles", info)
 
-    @strawberry.field(description="Renewed or bought but not yet charged, plus open invoices (SPEC §7).")
+    @strawberry.field(description="Renewed or bought but not yet charged, plus open invoices.")
     def outstanding_balance(self, info: strawberry.Info) -> Money:
         return info.context.related(self, "outstandingBalance", info)
 
-    @strawberry.field(description="Charged and failed: what past-due invoices still ask for (SPEC §7).")
+    @strawberry.field(description="Charged and failed: what past-due invoices still ask for.")
     def past_due_balance(self, info: strawberry.Info) -> Money:
         return info.context.related(self, "pastDueBalance", info)
 
@@ -278,7 +278,7 @@ class BillingAccount(Node):
         return info.context.related(self, "creditBalance", info)
 
 
-@strawberry.type(description="A card on file, masked: the full number and security code are never stored (SPEC §2).")
+@strawberry.type(description="A card on file, masked: the full number and security code are never stored.")
 class PaymentMethod(Node):
     pk: strawberry.Private[int]
     brand: str = strawberry.field(description="Card brand, e.g. VISA.")
@@ -301,7 +301,7 @@ class PaymentMethod(Node):
         )
 
 
-@strawberry.type(description="A billing profile (SPEC §2): carries the default payment method and receives invoices.")
+@strawberry.type(description="A billing profile: carries the default payment method and receives invoices.")
 class BillingProfile(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
@@ -354,14 +354,14 @@ class SubscriptionActionState:
     reason: str | None = strawberry.field(description="Why not, for people (e.g. deleted: contact support).")
 
 
-@strawberry.type(description="A projected step of a subscription's lifecycle (SPEC §3, §5).")
+@strawberry.type(description="A projected step of a subscription's lifecycle.")
 class LifecycleEvent:
     at: datetime = strawberry.field(description="When it happens.")
     status: enums.SubscriptionStatus | None = strawberry.field(description="The status from then on; null for data-retention dates.")
     description: str = strawberry.field(description="What it means.")
 
 
-@strawberry.type(description="A tenant's subscription to a product (SPEC §3, §5).")
+@strawberry.type(description="A tenant's subscription to a product.")
 class Subscription(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
@@ -375,7 +375,7 @@ class Subscription(Node):
     quantity: int = strawberry.field(description="Licences bought (the licence count).")
     scheduled_quantity: int | None = strawberry.field(
         description="The licence count from the next renewal on, when a decrease is scheduled (an MCA decrease after "
-                    "the 7-day cancellation window, SPEC §3); null when none is. Set the current count again to "
+                    "the 7-day cancellation window); null when none is. Set the current count again to "
                     "withdraw it.")
     assigned_count: int = strawberry.field(description="Licences assigned to users.")
     available_count: int = strawberry.field(description="Licences bought but not assigned.")
@@ -384,7 +384,7 @@ class Subscription(Node):
     start_date: date = strawberry.field(description="The day it was bought.")
     term_start: datetime = strawberry.field(description="Start of the current term.")
     term_end: datetime = strawberry.field(description="End of the current term: the renewal date.")
-    next_charge_date: date | None = strawberry.field(description="When it is charged next (SPEC §7); null when nothing is due.")
+    next_charge_date: date | None = strawberry.field(description="When it is charged next; null when nothing is due.")
     purchase_channel: enums.PurchaseChannel = strawberry.field(description="How it was bought.")
     price: Money = strawberry.field(description="Price per licence per commitment term, fixed at purchase.")
     cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
@@ -483,7 +483,7 @@ class Subscription(Node):
         )
 
 
-@strawberry.type(description="A user holding a seat of a subscription (SPEC §4).")
+@strawberry.type(description="A user holding a seat of a subscription.")
 class LicenseAssignment(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
@@ -518,7 +518,7 @@ class LicenseAssignment(Node):
         return info.context.related(self, "product", info)
 
 
-@strawberry.type(description="A charge or credit on an invoice, explaining itself (SPEC §7).")
+@strawberry.type(description="A charge or credit on an invoice, explaining itself.")
 class InvoiceLine:
     loaded: Loaded
     subscription_id: strawberry.Private[int | None]
@@ -552,7 +552,7 @@ class InvoiceLine:
         return info.context.related(self, "subscription", info)
 
 
-@strawberry.type(description="One attempt to charge an invoice, or to refund a credit note (SPEC §5, §7).")
+@strawberry.type(description="One attempt to charge an invoice, or to refund a credit note.")
 class PaymentAttempt:
     kind: enums.PaymentAttemptKind = strawberry.field(description="CHARGE (an invoice) or REFUND (a credit note).")
     amount: Money = strawberry.field(description="Amount charged or refunded.")
@@ -571,7 +571,7 @@ class PaymentAttempt:
         )
 
 
-@strawberry.type(description="An invoice or credit note of a billing profile (SPEC §5, §7): one per profile and "
+@strawberry.type(description="An invoice or credit note of a billing profile: one per profile and "
                              "charge day, plus one per change charged at once.")
 class Invoice(Node):
     pk: strawberry.Private[int]
@@ -616,7 +616,7 @@ class Invoice(Node):
         return info.context.related(self, "paymentAttempts", info)
 
 
-@strawberry.type(description="A recorded change: who, what, when, on which object, before and after (SPEC §8).")
+@strawberry.type(description="A recorded change: who, what, when, on which object, before and after.")
 class AuditEvent(Node):
     pk: strawberry.Private[int]
     loaded: Loaded
@@ -627,7 +627,7 @@ class AuditEvent(Node):
     at: datetime = strawberry.field(description="When it happened.")
     before: JSON | None = strawberry.field(description="The changed values before the change; null when there were none or when `detailsHidden`.")
     after: JSON | None = strawberry.field(description="The changed values after the change; null when there were none or when `detailsHidden`.")
-    details_hidden: bool = strawberry.field(description="True when `before` and `after` are withheld from you because they show what you may not read elsewhere, e.g. the card details of another person's self-service account (SPEC §8).")
+    details_hidden: bool = strawberry.field(description="True when `before` and `after` are withheld from you because they show what you may not read elsewhere, e.g. the card details of another person's self-service account.")
 
     @classmethod
     def from_row(cls, row: dict) -> "AuditEvent":
@@ -685,7 +685,7 @@ class Event(Node):
         return await loader.load(self.object_pk) if loader else None
 
 
-@strawberry.type(description="Licences of one product over all the tenant's subscriptions that take assignments (SPEC §4).")
+@strawberry.type(description="Licences of one product over all the tenant's subscriptions that take assignments.")
 class ProductLicenseSummary:
     product: Product = strawberry.field(description="The product.")
     purchased: int = strawberry.field(description="Licences bought in active and expired subscriptions.")

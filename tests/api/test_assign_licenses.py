@@ -106,7 +106,9 @@ async def test_only_users_of_the_tenant_and_the_same_answer_for_all_others(clien
     }}, token=org.token)
     [error] = body["data"]["assignLicenses"]["userErrors"]
     assert (error["code"], error["field"]) == ("USER_NOT_IN_TENANT", ["input", "userIds", "1"])
-    assert error["message"] in ("1 of the users are not users of your organization.", "A user is not a user of your organization.")
+    # A malformed id is refused before the domain counts users, hence its own sentence.
+    assert error["message"] in ("1 of the 2 users is not a user of your organization.",
+                                "A user is not a user of your organization.")
     assert await _seats(subscription.id) == (0, 0)  # nobody, not even the tenant's own user
 
 
@@ -248,3 +250,40 @@ async def test_every_change_is_audited(client, clock):
         {"action": "licenses.assigned", "before": None, "after": {"userIds": [person.id]}},
         {"action": "licenses.unassigned", "before": {"userIds": [person.id]}, "after": None},
     ]
+
+
+@pytest.mark.parametrize("mine, foreign, message", [
+    (0, 1, "The user is not a user of your organization."),
+    (1, 1, "1 of the 2 users is not a user of your organization."),
+    (1, 2, "2 of the 3 users are not users of your organization."),
+])
+async def test_user_not_in_tenant_message_counts_in_good_english(client, clock, mine, foreign, message):
+    """Issue #13 (newcomer's first hour): the message read "1 of the users are not users…"."""
+    # given
+    org = await factories.sign_up(clock)
+    people = await _people(org, clock, mine)
+    subscription = await factories.add_subscription(org, clock, quantity=5)
+    ids = [gid("User", p.id) for p in people] + [gid("User", 999990 + n) for n in range(foreign)]
+    # when
+    body = await gql(client, ASSIGN, {"input": {"subscriptionId": gid("Subscription", subscription.id),
+                                                "userIds": ids}}, token=org.token)
+    # then
+    [error] = body["data"]["assignLicenses"]["userErrors"]
+    assert (error["code"], error["message"]) == ("USER_NOT_IN_TENANT", message)
+    assert await _seats(subscription.id) == (0, 0)
+
+
+@pytest.mark.parametrize("holders, wanted, message", [
+    (1, 1, "1 licence needed, 0 available; buy more or unassign first."),
+    (0, 2, "2 licences needed, 1 available; buy more or unassign first."),
+])
+async def test_insufficient_licences_message_counts_in_good_english(client, clock, holders, wanted, message):
+    org = await factories.sign_up(clock)
+    people = await _people(org, clock, holders + wanted)
+    subscription = await factories.add_subscription(org, clock, quantity=1, holders=people[:holders])
+    body = await gql(client, ASSIGN, {"input": {
+        "subscriptionId": gid("Subscription", subscription.id),
+        "userIds": [gid("User", p.id) for p in people[holders:]],
+    }}, token=org.token)
+    [error] = body["data"]["assignLicenses"]["userErrors"]
+    assert (error["code"], error["message"]) == ("INSUFFICIENT_LICENSES", message)

@@ -122,3 +122,47 @@ async def test_create_user_refuses_a_duplicate_email(client):
     admin_token = (await gql(client, SIGN_UP, {"input": sign_up_input()}))["data"]["signUp"]["token"]
     body = await gql(client, CREATE_USER, {"input": {"displayName": "Fay again", "email": "FAY@fabrikam.example"}}, token=admin_token)
     assert body["data"]["createUser"]["userErrors"][0]["code"] == "ALREADY_EXISTS"
+
+
+SIGN_UP_WITH_BILLING = """
+mutation SignUp($input: SignUpInput!) {
+  signUp(input: $input) {
+    token
+    billingAccount { id type owner { email } }
+    billingProfile { id name billingAccount { id } paymentMethod { id } }
+    userErrors { code field message }
+  }
+}
+"""
+
+ADD_CARD = """
+mutation Add($input: AddPaymentMethodInput!) {
+  addPaymentMethod(input: $input) { paymentMethod { last4 } userErrors { code field message } }
+}
+"""
+
+
+async def test_sign_up_returns_the_billing_profile_a_card_is_added_to(client):
+    """Issue #13 (newcomer's first hour): a script signs up and adds a card with no query between."""
+    # when
+    body = await gql(client, SIGN_UP_WITH_BILLING, {"input": sign_up_input()})
+    # then
+    payload = body["data"]["signUp"]
+    assert payload["userErrors"] == []
+    account, profile = payload["billingAccount"], payload["billingProfile"]
+    assert (account["type"], account["owner"]["email"]) == ("MOSA", "fay@fabrikam.example")
+    assert profile["name"] == "Fabrikam billing profile"
+    assert profile["billingAccount"]["id"] == account["id"]
+    assert profile["paymentMethod"] is None
+    card = {"number": "4242424242424242", "securityCode": "737", "expiryMonth": 12, "expiryYear": 2029,
+            "nameOnCard": "Fay Admin"}
+    added = await gql(client, ADD_CARD, {"input": {"billingProfileId": profile["id"], "card": card}},
+                      token=payload["token"])
+    assert added["data"]["addPaymentMethod"] == {"paymentMethod": {"last4": "4242"}, "userErrors": []}
+
+
+async def test_refused_sign_up_returns_no_billing_objects(client):
+    body = await gql(client, SIGN_UP_WITH_BILLING, {"input": sign_up_input(adminEmail="not an email")})
+    payload = body["data"]["signUp"]
+    assert [e["code"] for e in payload["userErrors"]] == ["INVALID_INPUT"]
+    assert payload["billingAccount"] is None and payload["billingProfile"] is None

@@ -77,3 +77,21 @@ async def test_audit_a_trial_has_at_most_the_trial_licence_count(client, clock, 
     payload = body["data"]["updateLicenseQuantity"]
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("INVALID_INPUT", ["input", "totalLicenses"])]
     assert (await models.Subscription.get(trial=True)).quantity == MAX_TRIAL_QUANTITY
+
+
+PRODUCTS = "{ products { sku trialAvailable trialDays } }"
+
+
+async def test_trial_days_is_null_for_a_product_without_a_trial(client):
+    """Issue #13 (newcomer's first hour): `trialDays` said 30 on products that have no trial."""
+    # when
+    body = await gql(client, PRODUCTS)
+    # then
+    products = body["data"]["products"]
+    stored = {p["sku"]: p for p in await models.Product.all().values("sku", "trial_available", "trial_days")}
+    assert {p["trialAvailable"] for p in products} == {True, False}
+    for product in products:
+        row = stored[product["sku"]]
+        expected = row["trial_days"] if row["trial_available"] else None
+        assert product["trialDays"] == expected, product
+    assert all(p["trialDays"] and p["trialDays"] > 0 for p in products if p["trialAvailable"])
