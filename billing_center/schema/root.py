@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from billing_center.resolvers import identity, limits, mutations, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
+from billing_center.resolvers.operation_choice import OperationChoice
 from billing_center.schema import enums, inputs, payloads, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
 
@@ -311,6 +312,7 @@ schema = BillingSchema(
     types=list(types.NODE_TYPES.values()),
     extensions=[
         ErrorPresenter,
+        OperationChoice,
         profile.IntrospectionGuard,
         *limits.extensions(),
         lambda: ParserCache(maxsize=256),
