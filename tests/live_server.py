@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "billing_center.cli"]
 # The Node tools' own folder: package.json and package-lock.json pin them.
@@ -58,6 +60,14 @@ def running_server(directory: Path, **environment: str) -> Iterator[LiveServer]:
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`billing-center serve` on a migrated SQLite database, with the default settings. Tests
+    using it take no database parameter: the HTTP layer is the same on SQLite and PostgreSQL."""
+    with running_server(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 def install_node_packages() -> str:

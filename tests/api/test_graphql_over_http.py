@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from billing_center.domain import models
-from tests.live_server import NODE_DIR, install_node_packages, running_server
+from tests.live_server import NODE_DIR, install_node_packages, live_server  # noqa: F401 - a fixture
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -153,14 +153,7 @@ async def test_refusals_outside_graphql_carry_no_data_entry_and_the_negotiated_t
     assert [a.headers["content-type"].split(";")[0] for a in answers[:2]] == [GRAPHQL_RESPONSE, GRAPHQL_RESPONSE]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """`billing-center serve` on a migrated SQLite database, with the default settings."""
-    with running_server(tmp_path_factory.mktemp("http")) as server:
-        yield server
-
-
-def test_the_graphql_http_audit_finds_no_warning_and_no_error(live_server):
+def test_the_graphql_http_audit_finds_no_warning_and_no_error(live_server):  # noqa: F811
     # Issue #13 item 2: 53 of 61 ok, 8 warnings. It needs no database parameter: the HTTP layer
     # is the same on SQLite and PostgreSQL, so it runs once, against a server on SQLite.
     node = install_node_packages()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import subprocess
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from billing_center.domain.payments import SandboxGateway
 from billing_center.persisted_queries import PersistedQueryStore
 from billing_center.resolvers import limits
 from tests import factories
+from tests.live_server import NODE_DIR, install_node_packages, live_server  # noqa: F401 - a fixture
 
 # Apollo Client prints documents this way (with __typename added) before hashing them.
 PRODUCTS = "query Products {\n  products {\n    sku\n    __typename\n  }\n}"
@@ -173,3 +175,25 @@ def test_the_cache_is_bounded_in_documents_and_bytes_dropping_the_least_recently
     with pytest.raises(persisted_queries.PersistedQueryError):
         store.document("huge")
     assert persisted_queries.MAX_DOCUMENTS == 10_000
+
+
+def test_apollo_clients_own_persisted_queries_link_works_over_post_and_get(live_server):  # noqa: F811
+    # Issue #13 item 3, "done when": APQ works from a real Apollo-protocol request. Here the
+    # requests are those of @apollo/client's PersistedQueryLink itself (tests/http_audit).
+    node = install_node_packages()
+    result = subprocess.run([node, "apollo_apq.mjs", live_server.url], cwd=NODE_DIR, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = {step["name"]: step for step in json.loads(result.stdout)}
+    assert all(step["products"] == 8 for step in steps.values()), steps
+    shape = {name: [(r["method"], r["withQuery"], r["status"], r["codes"]) for r in step["requests"]]
+             for name, step in steps.items()}
+    assert shape == {
+        "post: first use": [("POST", False, 200, ["PERSISTED_QUERY_NOT_FOUND"]), ("POST", True, 200, [])],
+        "post: known hash": [("POST", False, 200, [])],
+        "get: first use": [("GET", False, 200, ["PERSISTED_QUERY_NOT_FOUND"]), ("POST", True, 200, [])],
+        "get: known hash": [("GET", False, 200, [])],
+    }
+    assert all(r["hashed"] and r["contentType"].startswith("application/graphql-response+json")
+               for step in steps.values() for r in step["requests"])
+    assert "Traceback" not in live_server.log.read_text()
