@@ -28,7 +28,6 @@ from billing_center.domain.throttle import PointsBucket
 from billing_center.redaction import install_log_redaction
 from billing_center.resolvers.context import Context
 from billing_center.schema.root import schema
-from billing_center.persisted_queries import PersistedQueryError, PersistedQueryStore
 from billing_center.transport import (
     BodyLimit,
     ConcurrencyLimit,
@@ -146,7 +145,7 @@ class BillingGraphQL(GraphQL):
         self.points = points
         self.allow_sandbox_tenants = allow_sandbox_tenants
         self.max_response_bytes = max_response_bytes
-        self.persisted_queries = PersistedQueryStore()
+        self.persisted_queries = persisted_queries.PersistedQueryStore()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,7 +157,7 @@ class BillingGraphQL(GraphQL):
         media_type = http_spec.response_media_type(request.headers.get("accept"))
         try:
             response = await self.run(request)
-        except (HTTPException, PersistedQueryError) as error:
+        except (HTTPException, persisted_queries.PersistedQueryError) as error:
             # Strawberry answers these in plain text: here they carry a code like every refusal.
             status, code, message, headers = http_spec.refusal(error)
             log.info("request %s refused with HTTP %d %s: %s", request_id, status, code, message)
@@ -176,6 +175,7 @@ class BillingGraphQL(GraphQL):
         await response(scope, receive, send)
 
     async def parse_http_body(self, request: Any) -> Any:
+        # Strawberry checks the type of `query`, `variables` and `extensions`, not this one.
         data = await super().parse_http_body(request)
         if not isinstance(data, list) and not isinstance(data.operation_name, (str, type(None))):
             raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")

@@ -153,9 +153,11 @@ async def test_the_rate_limit_charges_a_document_found_by_its_hash_as_a_sent_one
         for _ in range(19):
             response = await http.post("/graphql", json=apollo_body(TENANT, "Tenant", with_query=False), headers=auth)
             assert response.json() == first.json()
-        throttled = await http.post("/graphql", json=apollo_body(TENANT, "Tenant", with_query=False), headers=auth)
+        throttled = await http.post("/graphql", json=apollo_body(TENANT, "Tenant", with_query=False),
+                                    headers={**auth, **APOLLO_HEADERS})
     body = throttled.json()
     assert "data" not in body and body["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert throttled.status_code == 429  # a request error under application/graphql-response+json
 
 
 def test_the_cache_is_bounded_in_documents_and_bytes_dropping_the_least_recently_used():
