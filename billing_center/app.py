@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise import Tortoise
 
-from billing_center import db, graphiql
+from billing_center import db, graphiql, http_spec, persisted_queries
 from billing_center.access_log import AccessLog
 from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
@@ -110,8 +110,6 @@ def _bearer_token(scope: Scope) -> str | None:
 # U+0000 escaped in the document itself (the JSON walk sees only decoded text).
 _NUL_ESCAPE = re.compile(r"\\u(?:0000|\{0+\})")
 _NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
-# The code of each refusal of Strawberry's view (no JSON, a mutation over GET, ...).
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 def _checked(request: Any) -> Any:
@@ -129,7 +127,8 @@ def _checked(request: Any) -> Any:
 
 class BillingGraphQL(GraphQL):
     """Strawberry's ASGI view with our context, a faster JSON encoder, the checks of request
-    JSON, coded refusals and the cap on the answer's size (`transport`)."""
+    JSON, coded refusals, the cap on the answer's size (`transport`), the media types and
+    statuses of GraphQL over HTTP (`http_spec`) and persisted queries (`persisted_queries`)."""
 
     def decode_json(self, data: str | bytes) -> object:
         return _checked(orjson.loads(data))
@@ -147,25 +146,69 @@ class BillingGraphQL(GraphQL):
         self.points = points
         self.allow_sandbox_tenants = allow_sandbox_tenants
         self.max_response_bytes = max_response_bytes
+        self.persisted_queries = persisted_queries.PersistedQueryStore()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request_id = scope.get("state", {}).get("request_id", "")
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id", "")
+        request = Request(scope, receive)
+        media_type = http_spec.response_media_type(request.headers.get("accept"))
         try:
-            response = await self.run(Request(scope, receive))
-        except HTTPException as refusal:
+            response = await self.run(request)
+        except (HTTPException, persisted_queries.PersistedQueryError) as error:
             # Strawberry answers these in plain text: here they carry a code like every refusal.
-            code = _HTTP_CODES.get(refusal.status_code, "BAD_REQUEST")
-            log.info("request %s refused with HTTP %d %s: %s", request_id, refusal.status_code, code, refusal.reason)
-            await respond(send, refusal.status_code, error_body(refusal.reason, code, request_id))
+            status, code, message, headers = http_spec.refusal(error)
+            log.info("request %s refused with HTTP %d %s: %s", request_id, status, code, message)
+            await respond(send, status, error_body(message, code, request_id), extra=headers, media_type=media_type)
+            return
+        if response.media_type != "application/json":  # GraphiQL's page
+            await response(scope, receive, send)
             return
         body = getattr(response, "body", b"")
-        if len(body) > self.max_response_bytes and "json" in (response.media_type or ""):
-            await respond(send, 200, too_large_answer(len(body), self.max_response_bytes, request_id))
+        if len(body) > self.max_response_bytes:
+            await respond(send, 200, too_large_answer(len(body), self.max_response_bytes, request_id),
+                          media_type=media_type)
             return
+        http_spec.answer(response, media_type, state.get("request_error_code"))
         await response(scope, receive, send)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        # Strawberry checks the type of `query`, `variables` and `extensions`, not this one.
+        data = await super().parse_http_body(request)
+        if not isinstance(data, list) and not isinstance(data.operation_name, (str, type(None))):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
+        return data
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying only a persisted query's hash is a request for data, not a browser's.
+        return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+
+    async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any, context: Any,
+                             root_value: Any, request_data: Any) -> Any:
+        """Run one operation, its document sent or found by its hash (`persisted_queries`): a
+        document found runs exactly as a sent one, and a sent one is kept once it passed
+        parsing, validation and the limits."""
+        persisted = persisted_queries.requested(request_data.extensions, request_data.query)
+        if persisted is not None and not persisted.register:
+            request_data.query = self.persisted_queries.document(persisted.sha256)
+        result = await super().execute_single(request=request, request_adapter=request_adapter,
+                                              sub_response=sub_response, context=context, root_value=root_value,
+                                              request_data=request_data)
+        if persisted is not None and persisted.register and not http_spec.is_request_error(result.data, result.errors):
+            self.persisted_queries.keep(persisted.sha256, request_data.query)
+        return result
+
+    async def process_result(self, request: Request, result: Any) -> Any:
+        processed = await super().process_result(request, result)
+        if http_spec.is_request_error(result.data, result.errors):
+            # Execution never started: no `data` entry at all (GraphQL spec, "Response").
+            del processed["data"]
+            code = (result.errors[0].extensions or {}).get("code")
+            request.scope.setdefault("state", {})["request_error_code"] = code or ""
+        return processed
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         state = request.scope.get("state", {})

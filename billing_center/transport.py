@@ -39,15 +39,15 @@ log = logging.getLogger("billing_center.transport")
 
 
 def error_body(message: str, code: str, request_id: str) -> bytes:
-    """The JSON body of a request refused outside GraphQL execution."""
-    return orjson.dumps(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
-    )
+    """The JSON body of a request refused outside GraphQL execution: no `data` entry, since
+    execution never started (GraphQL over HTTP, `http_spec`)."""
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]})
 
 
-async def respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None,
+                  media_type: str = "application/json") -> None:
     """Send a whole JSON response."""
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})
 
@@ -76,11 +76,11 @@ def request_json_problem(value: Any) -> str | None:
 def too_large_answer(size: int, limit: int, request_id: str) -> bytes:
     """The body sent instead of an answer of `size` bytes over `limit` (RESPONSE_TOO_LARGE)."""
     log.warning("request %s: answer of %d bytes over the %d-byte limit, not sent", request_id, size, limit)
-    return error_body(
-        f"The answer is larger than {limit:,} bytes and was not sent: select fewer fields or smaller pages. "
-        "A mutation in the request has run; read its outcome with a smaller selection.",
-        "RESPONSE_TOO_LARGE", request_id,
-    )
+    message = (f"The answer is larger than {limit:,} bytes and was not sent: select fewer fields or smaller pages. "
+               "A mutation in the request has run; read its outcome with a smaller selection.")
+    # Execution ran, so `data` is there (null: withheld), and the status stays 200.
+    return orjson.dumps({"data": None, "errors": [
+        {"message": message, "extensions": {"code": "RESPONSE_TOO_LARGE", "requestId": request_id}}]})
 
 
 def _request_id(scope: Scope) -> str:

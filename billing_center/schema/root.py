@@ -13,6 +13,7 @@ from billing_center.access_log import OperationName
 from billing_center.resolvers import identity, limits, mutations, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
+from billing_center.resolvers.operation_choice import OperationChoice
 from billing_center.schema import enums, inputs, payloads, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
 
@@ -322,6 +323,7 @@ schema = BillingSchema(
     extensions=[
         ErrorPresenter,
         OperationName,
+        OperationChoice,
         profile.IntrospectionGuard,
         *limits.extensions(),
         lambda: ParserCache(maxsize=256),
