@@ -15,7 +15,10 @@ Every step is conditional on the state it changes, so running twice for one mome
 nothing the second time. Rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED` inside
 short transactions (PostgreSQL; SQLite has one writer at a time), so two engine processes
 never process one item twice. Lists are processed set-wise (a few statements per step
-whatever the number of rows).
+whatever the number of rows). When a day fails for a run over many tenants (`isolate`), the
+day is processed again for each half of the tenants, down to the tenant at fault, which is
+recorded and skipped while everyone else is billed (issue #12: one tenant's bad data used to
+stop billing for all).
 """
 
 from __future__ import annotations
@@ -92,8 +95,8 @@ async def run(scope: Scope, until: datetime, gateway: PaymentGateway, lease_cloc
         if not over:
             break
         after = day
-        if max_transitions is not None and len(done.transitions) >= max_transitions:
-            done.reached, done.complete = min(bound, until), False
+        if max_transitions is not None and len(done.transitions) >= max_transitions and bound < until:
+            done.reached, done.complete = bound, False
             break
     return done
 
