@@ -650,6 +650,29 @@ class AuditEvent(Node):
         return info.context.related(self, "actor", info)
 
 
+# Keys of recorded values that hold another object's database id, and that object's type:
+# an event shows them as global ids, which a script can pass to `node(id:)`.
+_ID_KEYS = {
+    "subscriptionId": "Subscription", "previousSubscriptionId": "Subscription", "from": "Subscription",
+    "invoiceId": "Invoice", "userId": "User", "userIds": "User", "paymentMethodId": "PaymentMethod",
+    "billingProfileId": "BillingProfile", "productId": "Product",
+}
+
+
+def _with_global_ids(values: dict | None) -> dict | None:
+    """`values` with the ids of `_ID_KEYS` as global ids (lists of them too)."""
+    if values is None:
+        return None
+    shown = dict(values)
+    for key, type_name in _ID_KEYS.items():
+        value = shown.get(key)
+        if isinstance(value, int):
+            shown[key] = to_global_id(type_name, value)
+        elif isinstance(value, list):
+            shown[key] = [to_global_id(type_name, v) if isinstance(v, int) else v for v in value]
+    return shown
+
+
 @strawberry.type(description="A business event, for integration scripts: what changed, numbered per tenant. `sequence` is strictly increasing and gap-free in commit order, so a reader who has seen number n has missed nothing before it and can resume after it.")
 class Event(Node):
     pk: strawberry.Private[int]
@@ -661,7 +684,7 @@ class Event(Node):
     occurred_at: datetime = strawberry.field(description="When it happened (a sandbox tenant's test clock for what its clock moved).")
     object_type: str = strawberry.field(description="The GraphQL type of the object it is about.")
     object_id: strawberry.ID = strawberry.field(description="The global ID of the object it is about.")
-    data: JSON | None = strawberry.field(description="The values the change set; null when there were none or when `detailsHidden`.")
+    data: JSON | None = strawberry.field(description="The values the change set (ids of other objects as global IDs, e.g. `productId`, `userIds`); null when there were none or when `detailsHidden`.")
     previous_data: JSON | None = strawberry.field(description="The same values before the change; null when there were none or when `detailsHidden`.")
     details_hidden: bool = strawberry.field(description="True when `data` and `previousData` are withheld from you because they show what you may not read elsewhere, e.g. the card details of another person's self-service account.")
 
@@ -672,7 +695,8 @@ class Event(Node):
             pk=row["id"], loaded={}, actor_user_id=row["actor_user_id"], object_pk=row["object_id"],
             sequence=row["sequence"], type=row["type"], occurred_at=row["occurred_at"],
             object_type=row["object_type"], object_id=to_global_id(row["object_type"], row["object_id"]),
-            data=row["after"], previous_data=row["before"], details_hidden=row["details_hidden"],
+            data=_with_global_ids(row["after"]), previous_data=_with_global_ids(row["before"]),
+            details_hidden=row["details_hidden"],
         )
 
     @strawberry.field(description="Who made the change; null for the platform (the billing engine).")

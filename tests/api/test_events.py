@@ -67,6 +67,10 @@ async def test_every_audited_change_has_its_event_numbered_without_gaps(client, 
     assert renewed["object"] == {"id": gid("Subscription", subscription), "status": "ACTIVE"}
     purchased = events[types.index("subscription.purchased")]
     assert purchased["actor"] == {"id": gid("User", org.admin.id)}
+    # ids of other objects in `data` are global ids a script can pass to node(id:)
+    product = await models.Product.get(sku="O365_E1")
+    assert purchased["data"]["productId"] == gid("Product", product.id)
+    assert purchased["data"]["quantity"] == 2
 
 
 async def test_a_reader_resumes_after_a_cursor_or_a_sequence_number_and_filters_by_type(client, clock):
