@@ -27,22 +27,40 @@ NODE_DIR = ROOT / "tests" / "http_audit"
 class LiveServer:
     url: str  # of the GraphQL endpoint
     log: Path  # what the server printed
+    # with `seed=True`: the demo people's tokens by display name and by role
+    tokens_by_name: dict[str, str] = dataclasses.field(default_factory=dict)
+    tokens_by_role: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        """The server's address, without the endpoint's path."""
+        return self.url.removesuffix("/graphql")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @contextmanager
-def running_server(directory: Path, **environment: str) -> Iterator[LiveServer]:
-    """Migrate a SQLite database in `directory` and serve it on a free port until the block ends."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+def running_server(directory: Path, seed: bool = False, **environment: str) -> Iterator[LiveServer]:
+    """Migrate a SQLite database in `directory` (with `seed`, also the demo organization) and
+    serve it on a free port until the block ends. The test process's DATABASE_URL and
+    BILLING_ENV are not passed on: the server is the development profile on that file."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BILLING_ENV")}
     env.update(PYTHONPATH=str(ROOT), **environment)
     migrated = subprocess.run(CLI + ["migrate"], env=env, cwd=directory, capture_output=True, text=True)
     assert migrated.returncode == 0, migrated.stderr
-    port = _free_port()
+    by_name, by_role = {}, {}
+    if seed:
+        seeded = subprocess.run(CLI + ["seed-demo"], env=env, cwd=directory, capture_output=True, text=True)
+        assert seeded.returncode == 0, seeded.stderr
+        # "  Grace Global   GLOBAL_ADMIN   bc_…": display name, role, token
+        for words in (line.split() for line in seeded.stdout.splitlines() if " bc_" in line):
+            by_name[" ".join(words[:-2])] = by_role[words[-2]] = words[-1]
+    port = free_port()
     log_path = directory / "server.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=directory, stdout=log,
@@ -56,7 +74,8 @@ def running_server(directory: Path, **environment: str) -> Iterator[LiveServer]:
                 except OSError:
                     assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
                     time.sleep(0.1)
-            yield LiveServer(url=f"http://127.0.0.1:{port}/graphql", log=log_path)
+            yield LiveServer(url=f"http://127.0.0.1:{port}/graphql", log=log_path, tokens_by_name=by_name,
+                             tokens_by_role=by_role)
         finally:
             server.terminate()
             server.wait(timeout=30)

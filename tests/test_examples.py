@@ -5,57 +5,22 @@ against schema.graphql."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from graphql import GraphQLError
+
+from tests.live_server import free_port, live_server  # noqa: F401 - live_server is a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 WALKTHROUGH = ROOT / "examples" / "billing_walkthrough.py"
 CLI = [sys.executable, "-m", "billing_center.cli"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """`billing-center serve` on a free port with a fresh SQLite database."""
-    directory = tmp_path_factory.mktemp("examples")
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["PYTHONPATH"] = str(ROOT)
-    migrated = subprocess.run(CLI + ["migrate"], env=env, cwd=directory, capture_output=True, text=True)
-    assert migrated.returncode == 0, migrated.stderr
-    port = _free_port()
-    with open(directory / "server.log", "w") as log:
-        server = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=directory, stdout=log,
-                                  stderr=subprocess.STDOUT)
-        try:
-            for _ in range(100):
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.1)
-            else:
-                pytest.fail("the server did not start")
-            yield f"http://127.0.0.1:{port}/graphql", directory / "server.log"
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-
-
 def test_the_walkthrough_does_the_articles_procedures_end_to_end(live_server):
-    url, log = live_server
+    url, log = live_server.url, live_server.log
     # when
     done = subprocess.run([sys.executable, str(WALKTHROUGH), "--url", url], capture_output=True, text=True,
                           timeout=300)
@@ -79,7 +44,7 @@ def test_the_walkthrough_exits_with_1_on_a_refusal_it_did_not_expect(live_server
     """Run with a card the sandbox declines where the good one belongs: the script must stop
     with status 1 and say why, not carry on."""
     # given
-    url, _ = live_server
+    url = live_server.url
     walkthrough = _load_walkthrough()
     monkeypatch.setattr(walkthrough, "GOOD_CARD", walkthrough.DECLINED_CARD)
     monkeypatch.setattr(sys, "argv", ["billing_walkthrough.py", "--url", url])
@@ -93,7 +58,7 @@ def test_the_walkthrough_exits_with_1_on_a_refusal_it_did_not_expect(live_server
 def test_the_walkthrough_validates_its_documents_on_the_client_before_sending():
     # given: a client whose server does not exist
     walkthrough = _load_walkthrough()
-    api = walkthrough.Api(f"http://127.0.0.1:{_free_port()}/graphql", (ROOT / "schema.graphql").read_text())
+    api = walkthrough.Api(f"http://127.0.0.1:{free_port()}/graphql", (ROOT / "schema.graphql").read_text())
     # when / then: a misspelt field fails against schema.graphql, before any connection
     with pytest.raises(GraphQLError, match="Cannot query field 'billingProfile' on type 'BillingAccount'"):
         api.query("query { billingAccounts { billingProfile { id } } }")

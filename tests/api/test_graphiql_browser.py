@@ -12,21 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from billing_center.schema.root import schema
+from tests.live_server import running_server
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "billing_center.cli"]
 CHROMIUM = os.environ.get("BILLING_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -42,44 +34,12 @@ def _require_chromium() -> None:
     pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install chromium` to run GraphiQL in a browser")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
-    """`billing-center serve` on a migrated, seeded SQLite file: its URL and the demo tokens."""
+    """`billing-center serve` on a migrated, seeded SQLite file: its address and the demo tokens."""
     _require_chromium()
-    directory = tmp_path_factory.mktemp("graphiql")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BILLING_ENV")}
-    env.update(PYTHONPATH=str(ROOT), BILLING_RATE_LIMIT_POINTS="0")
-    assert subprocess.run(CLI + ["migrate"], env=env, cwd=directory, capture_output=True).returncode == 0
-    seeded = subprocess.run(CLI + ["seed-demo"], env=env, cwd=directory, capture_output=True, text=True)
-    assert seeded.returncode == 0, seeded.stderr
-    # "  Grace Global   GLOBAL_ADMIN   bc_…": display name, role, token
-    people = [line.split() for line in seeded.stdout.splitlines() if " bc_" in line]
-    tokens = {" ".join(words[:-2]): words[-1] for words in people}
-    port = _free_port()
-    log = open(directory / "server.log", "w")
-    server = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env, cwd=directory, stdout=log,
-                              stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            pytest.fail("server did not start")
-        yield base, tokens
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+    with running_server(tmp_path_factory.mktemp("graphiql"), seed=True, BILLING_RATE_LIMIT_POINTS="0") as server:
+        yield server.base, server.tokens_by_name
 
 
 async def test_graphiql_works_offline_in_chromium_with_a_token_a_query_and_the_docs(demo_server):
