@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import re
@@ -281,9 +282,21 @@ def create_app(
         if manage_db:
             await db.init_db(settings.database_url, settings.db_pool_size, settings.statement_timeout_ms)
             _tune_gc()
+        # Webhooks are delivered by a background task of the worker (SPEC §9: never on a
+        # request's path), so a newcomer needs nothing else running.
+        stop = asyncio.Event()
+        delivering = (asyncio.create_task(settings.deliverer().run_forever(stop))
+                      if manage_db and settings.webhook_delivery else None)
         try:
             yield
         finally:
+            if delivering is not None:
+                stop.set()
+                # A delivery cut short is made again by the next deliverer (at least once).
+                try:
+                    await asyncio.wait_for(delivering, 2)
+                except (TimeoutError, asyncio.CancelledError):
+                    pass
             if manage_db:
                 await db.close_db()
 

@@ -1,4 +1,4 @@
-"""The `billing-center` command: serve | migrate | seed-demo | demo-token | run-billing | check | export-schema."""
+"""The `billing-center` command: serve | migrate | seed-demo | demo-token | run-billing | deliver-webhooks | check | export-schema."""
 
 from __future__ import annotations
 
@@ -123,6 +123,35 @@ async def _run_billing(settings: Settings) -> int:
     return 0
 
 
+async def _deliver_webhooks(settings: Settings, once: bool) -> int:
+    """Deliver webhooks until SIGINT/SIGTERM, or (`once`) what is due now."""
+    import logging
+    import logging.config
+    import signal
+
+    from billing_center import db
+    from billing_center.access_log import logging_config
+
+    logging.config.dictConfig(logging_config(settings.log_format))
+    await db.init_db(settings.database_url, settings.db_pool_size)
+    deliverer = settings.deliverer()
+    try:
+        if once:
+            made = await deliverer.run_once()
+            await deliverer.prune_if_due()
+            print(f"Webhooks: {made} delivery attempts made.")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        logging.getLogger("billing_center.webhooks").info("Delivering webhooks as %s", deliverer.owner)
+        await deliverer.run_forever(stop)
+        return 0
+    finally:
+        await db.close_db()
+
+
 async def _check(settings: Settings) -> int:
     from billing_center import db
     from billing_center.domain import integrity
@@ -188,6 +217,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "and expiry. Running it twice changes nothing the second time. Exits with status 3 when a "
         "tenant had to be skipped (it is listed). " + DATABASE_HELP,
     ),
+    "deliver-webhooks": (
+        "deliver webhooks as a process of its own",
+        "Deliver webhook events to the registered endpoints until stopped (SIGINT/SIGTERM), or with "
+        "--once only what is due now. `serve` delivers by itself; run this for larger set-ups with "
+        "BILLING_WEBHOOK_DELIVERY=0 on the API workers. Several may run on one PostgreSQL database: "
+        "each endpoint is worked on by one of them at a time. " + DATABASE_HELP,
+    ),
     "check": (
         "check every invariant of the billing data (exit 1 on a violation)",
         "Check every invariant of the stored billing data (seat counts, the ledger, documents per "
@@ -219,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub["demo-token"].add_argument("--user", default="grace", metavar="NAME",
                                    help="grace, bianca, luis, uma or ulf (an email's local part), or a role such as "
                                         "admin, BILLING_ADMIN, USER (grace is the global admin)")
+    sub["deliver-webhooks"].add_argument("--once", action="store_true",
+                                         help="deliver what is due now, then exit")
     sub["export-schema"].add_argument("--output", type=Path, default=SCHEMA_FILE, help="the SDL file to write")
     sub["export-schema"].add_argument("--check", action="store_true",
                                       help="write nothing; exit 1 if the file differs from the schema")
@@ -251,6 +289,8 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(_demo_token(settings, args.user))
     if args.command == "run-billing":
         return asyncio.run(_run_billing(settings))
+    if args.command == "deliver-webhooks":
+        return asyncio.run(_deliver_webhooks(settings, args.once))
     sdl = schema_sdl()
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""

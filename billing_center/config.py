@@ -6,6 +6,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from billing_center.domain.clock import Clock
+    from billing_center.webhooks.deliverer import Deliverer
 
 DEFAULT_SQLITE_PATH = Path("var") / "billing.db"
 # WAL is Tortoise's default; FULL fsync because committed money must survive a power cut,
@@ -52,6 +57,19 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be 1 or 0, not {raw!r}")
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be a number above 0, not {raw!r}")
+    return value
+
+
 def is_sqlite(url: str) -> bool:
     """True when `url` names a SQLite database (one writer process)."""
     return url.startswith("sqlite://")
@@ -90,11 +108,34 @@ class Settings:
     # How `billing-center serve` writes its log lines: `json` (one object per line), `text`,
     # or `auto` (JSON unless stderr is a terminal).
     log_format: str = "auto"
+    # Whether each `serve` worker delivers webhooks in the background (off when
+    # `billing-center deliver-webhooks` runs as its own process instead).
+    webhook_delivery: bool = True
+    # Seconds one delivery may take (connect, send, answer) before it counts as failed.
+    webhook_timeout_seconds: float = 10.0
+    # Endpoints one deliverer works on at a time.
+    webhook_concurrency: int = 4
+    # Wait after a delivery's first failure; it doubles per attempt up to 6 hours.
+    webhook_first_retry_seconds: float = 60.0
+    # Days events (and delivery attempts) are kept before they are pruned.
+    event_retention_days: int = 30
 
     @property
     def production(self) -> bool:
         """True for the production profile."""
         return self.environment == "production"
+
+    def deliverer(self, clock: "Clock | None" = None) -> "Deliverer":
+        """A webhook deliverer configured by these settings (`billing_center.webhooks`)."""
+        from datetime import timedelta
+
+        from billing_center.domain.clock import SystemClock
+        from billing_center.webhooks.deliverer import Deliverer
+
+        return Deliverer(
+            production=self.production, clock=clock or SystemClock(), timeout=self.webhook_timeout_seconds,
+            workers=self.webhook_concurrency, first_retry=timedelta(seconds=self.webhook_first_retry_seconds),
+            event_retention=timedelta(days=self.event_retention_days))
 
     def require_payment_gateway(self) -> str:
         """The gateway to charge through; ConfigurationError when none was named (production)."""
@@ -112,8 +153,9 @@ class Settings:
         BILLING_ENV, BILLING_CORS_ORIGINS (comma-separated), BILLING_MAX_BODY_BYTES, BILLING_MAX_RESPONSE_BYTES,
         BILLING_MAX_CONCURRENCY, BILLING_REQUEST_TIMEOUT_SECONDS, BILLING_STATEMENT_TIMEOUT_MS,
         BILLING_RATE_LIMIT_POINTS, BILLING_PAYMENT_GATEWAY (default `sandbox` in development only) and
-        BILLING_ALLOW_SANDBOX_TENANTS (default 1 in development, 0 in production) and BILLING_LOG_FORMAT
-        (auto, json or text)."""
+        BILLING_ALLOW_SANDBOX_TENANTS (default 1 in development, 0 in production), BILLING_LOG_FORMAT
+        (auto, json or text), BILLING_WEBHOOK_DELIVERY (1: serve delivers webhooks), BILLING_WEBHOOK_TIMEOUT_SECONDS,
+        BILLING_WEBHOOK_CONCURRENCY, BILLING_WEBHOOK_FIRST_RETRY_SECONDS and BILLING_EVENT_RETENTION_DAYS."""
         env = os.environ if environ is None else environ
         url = env.get("DATABASE_URL") or default_database_url()
         environment = env.get("BILLING_ENV", "development").strip().lower() or "development"
@@ -147,4 +189,9 @@ class Settings:
             payment_gateway=gateway,
             allow_sandbox_tenants=_flag(env, "BILLING_ALLOW_SANDBOX_TENANTS", default=not production),
             log_format=log_format,
+            webhook_delivery=_flag(env, "BILLING_WEBHOOK_DELIVERY", default=True),
+            webhook_timeout_seconds=_positive(env, "BILLING_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            webhook_concurrency=int(_positive(env, "BILLING_WEBHOOK_CONCURRENCY", 4)),
+            webhook_first_retry_seconds=_positive(env, "BILLING_WEBHOOK_FIRST_RETRY_SECONDS", 60.0),
+            event_retention_days=int(_positive(env, "BILLING_EVENT_RETENTION_DAYS", 30)),
         )

@@ -44,6 +44,8 @@ async def atomic() -> AsyncIterator[Any]:
             await events.append(pending)
     finally:
         _pending.reset(token)
+    if pending:
+        events.wake_listeners()
 
 
 async def record_events(audit_rows: list[dict[str, Any]]) -> None:

@@ -16,11 +16,73 @@ statement or nearly so. SQLite has one writer at a time anyway.)
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from billing_center.domain import bulk, models, rows
+from billing_center.domain.clock import SystemClock
+
+# Every event type (an audit action): what webhook endpoints subscribe to. `append` refuses
+# an unknown one, so a new action cannot ship without its entry here (and in the README).
+TYPES = frozenset({
+    "tenant.signed_up", "tenant.clock_advanced",
+    "user.created", "user.roles_changed", "user.removed",
+    "api_token.created", "api_token.revoked",
+    "domain.added", "domain.removed",
+    "payment_method.added", "payment_method.updated", "billing_profile.payment_method_replaced",
+    "product.self_service_policy_set",
+    "subscription.purchased", "product_key.redeemed",
+    "subscription.quantity_changed", "subscription.quantity_scheduled",
+    "subscription.auto_renew_set", "subscription.cancelled", "subscription.reactivated",
+    "licenses.assigned", "licenses.unassigned",
+    "subscription.renewed", "subscription.trial_converted",
+    "subscription.expired", "subscription.disabled", "subscription.deleted",
+    "invoice.issued", "credit_note.issued", "invoice.paid", "invoice.payment_failed",
+    "credit_note.refunded", "credit_note.refund_failed",
+    "webhook_endpoint.created", "webhook_endpoint.updated", "webhook_endpoint.deleted",
+})
+
+
+def selects(patterns: Sequence[str], event_type: str) -> bool:
+    """Whether a subscription to `patterns` (types, or `prefix.*`; none: every type) takes
+    events of `event_type`."""
+    if not patterns:
+        return True
+    prefix = event_type.split(".", 1)[0] + ".*"
+    return event_type in patterns or prefix in patterns
+
+
+def valid_pattern(pattern: str) -> bool:
+    """A known type, or `prefix.*` where some known type has that prefix."""
+    if pattern.endswith(".*"):
+        return any(t.startswith(pattern[:-1]) for t in TYPES)
+    return pattern in TYPES
+
+
+# Deliverers of this process waiting for new events (`billing_center.webhooks`).
+_listeners: set[asyncio.Event] = set()
+
+
+def listen() -> asyncio.Event:
+    """An asyncio.Event set whenever this process commits events (or queues a redelivery):
+    a deliverer in the same process starts at once instead of at its next poll."""
+    wake = asyncio.Event()
+    _listeners.add(wake)
+    return wake
+
+
+def stop_listening(wake: asyncio.Event) -> None:
+    """Forget a `listen()` event."""
+    _listeners.discard(wake)
+
+
+def wake_listeners() -> None:
+    """Tell this process's deliverers there is new work."""
+    for wake in _listeners:
+        wake.set()
+
 
 # Tenants whose numbers one statement takes (the billing engine writes for many at once).
 _BATCH = 500
@@ -32,6 +94,9 @@ async def append(audit_rows: Sequence[dict[str, Any]]) -> None:
     event, in the caller's transaction. Rows of one tenant are numbered in the given order."""
     if not audit_rows:
         return
+    unknown = {row["action"] for row in audit_rows} - TYPES
+    if unknown:
+        raise ValueError(f"event types missing from events.TYPES: {sorted(unknown)}")
     by_tenant: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in audit_rows:
         by_tenant[row["tenant_id"]].append(row)
@@ -43,13 +108,14 @@ async def append(audit_rows: Sequence[dict[str, Any]]) -> None:
         part = tenants[start:start + _BATCH]
         last.update(await _take(part, [len(by_tenant[tenant]) for tenant in part]))
     events = []
+    recorded_at = SystemClock().now()
     for tenant in tenants:
         first = last[tenant] - len(by_tenant[tenant]) + 1
         for offset, row in enumerate(by_tenant[tenant]):
             events.append(dict(
                 tenant_id=tenant, sequence=first + offset, type=row["action"], actor_user_id=row["actor_user_id"],
                 object_type=row["object_type"], object_id=row["object_id"], before=row["before"],
-                after=row["after"], occurred_at=row["at"],
+                after=row["after"], occurred_at=row["at"], recorded_at=recorded_at,
             ))
     await bulk.insert_rows(models.Event, events)
 

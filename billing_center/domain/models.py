@@ -693,8 +693,77 @@ class Event(Model):
     before = fields.JSONField(null=True)
     after = fields.JSONField(null=True)
     occurred_at = fields.DatetimeField()
+    # Wall-clock time of writing (occurred_at follows a sandbox tenant's test clock): what the
+    # retention counts from. Null only for events written before it existed. Indexed
+    # (event_recorded_idx, migration 0012) for the pruning.
+    recorded_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "event"
         # Tortoise 1.x leaves Meta.constraints out of a CreateModel: unique_together holds.
         unique_together = (("tenant_id", "sequence"),)
+
+
+class DeliveryStatus(str, Enum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class WebhookEndpoint(Model):
+    """A URL that receives a tenant's events (§9), in sequence order. `delivered_through` is
+    the last sequence number done with (delivered, or not of its event types): the head of the
+    line is the next event after it, retried at `next_attempt_at` while it fails. A deliverer
+    holds the endpoint while it works on it (`lease_owner` until `lease_until`)."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    url = fields.CharField(max_length=2048)
+    description = fields.CharField(max_length=200, default="")
+    # Event types sent; empty: every type.
+    event_types = fields.JSONField(default=list)
+    secret = fields.CharField(max_length=80)
+    enabled = fields.BooleanField(default=True)
+    # Set when the head event failed for longer than the retry period: delivery stops until
+    # the endpoint is enabled again.
+    failing_since = fields.DatetimeField(null=True)
+    delivered_through = fields.BigIntField(default=0)
+    head_attempts = fields.IntField(default=0)
+    head_failed_since = fields.DatetimeField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)
+    lease_owner = fields.CharField(max_length=64, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    created_by = fields.ForeignKeyField("models.User", related_name=False, null=True, on_delete=fields.SET_NULL)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_endpoint"
+        indexes = [Index(fields=["tenant_id"], name="webhook_endpoint_tenant_idx")]
+
+
+class WebhookDelivery(Model):
+    """One attempt to deliver an event to an endpoint (§9): its outcome, the response code,
+    how long it took, and when the next attempt is due after a failure. A redelivery asked for
+    by hand waits as PENDING until a deliverer makes it."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant = fields.ForeignKeyField("models.Tenant", related_name=False, on_delete=fields.CASCADE)
+    endpoint = fields.ForeignKeyField("models.WebhookEndpoint", related_name=False, on_delete=fields.CASCADE)
+    event = fields.ForeignKeyField("models.Event", related_name=False, on_delete=fields.CASCADE)
+    attempt = fields.IntField()
+    manual = fields.BooleanField(default=False)
+    status = fields.CharEnumField(DeliveryStatus, max_length=10)
+    response_status = fields.IntField(null=True)
+    duration_ms = fields.IntField(null=True)
+    # Why an attempt failed without an HTTP answer (timeout, refused address, ...).
+    error = fields.CharField(max_length=200, null=True)
+    attempted_at = fields.DatetimeField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_delivery"
+        # Also webhook_delivery_event_idx on event_id (migration 0012), for the cascade when
+        # old events are pruned.
+        indexes = [Index(fields=["endpoint_id", "id"], name="webhook_delivery_endpoint_idx"),
+                   Index(fields=["created_at"], name="webhook_delivery_created_idx")]

@@ -121,3 +121,9 @@ def events(actor: Actor) -> Q:
     """Business events (§9) have the audit log's readers, the tenant's admins; their values,
     like an audit entry's, go through `audit.withhold_unreadable`."""
     return audit_events(actor)
+
+
+def webhook_endpoints(actor: Actor) -> Q:
+    """Webhook endpoints and their delivery attempts (§9) are for the tenant's global admins,
+    who register them; everybody else sees none."""
+    return _tenant(actor) if actor.is_global_admin else NOTHING

@@ -398,6 +398,12 @@ _SPECS: dict[str, Callable[[Actor], DataLoader]] = {
     ),
     "audit_event_by_id": lambda a: _loader(_audit_events_by_id, a),
     "event_by_id": lambda a: _loader(_events_by_id, a),
+    "webhook_endpoint_by_id": lambda a: _loader(
+        _rows_by_id, models.WebhookEndpoint, visibility.webhook_endpoints(a), types.WebhookEndpoint.from_row
+    ),
+    "webhook_delivery_by_id": lambda a: _loader(
+        _rows_by_id, models.WebhookDelivery, visibility.webhook_endpoints(a), types.WebhookDelivery.from_row
+    ),
     "invoice_line_by_id": lambda a: _loader(
         _rows_by_id, models.InvoiceLine, visibility.invoice_lines(a), types.InvoiceLine.from_row
     ),
@@ -477,4 +483,6 @@ _BY_TYPE = {
     "AuditEvent": "audit_event_by_id",
     "Event": "event_by_id",
     "ApiToken": "api_token_by_id",
+    "WebhookEndpoint": "webhook_endpoint_by_id",
+    "WebhookDelivery": "webhook_delivery_by_id",
 }

@@ -36,6 +36,7 @@ from billing_center.domain.billing.transitions import TransitionKind
 from billing_center.domain.errors import DomainError
 from billing_center.domain.licenses import MAX_USERS_PER_CALL
 from billing_center.domain.tokens import MAX_LIVE_TOKENS
+from billing_center.domain.webhooks import MAX_ENDPOINTS, MAX_EVENT_TYPES
 from billing_center.resolvers.document_shape import INTROSPECTION, fragments_of
 from billing_center.resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size
 
@@ -56,6 +57,8 @@ LIST_BOUNDS: dict[tuple[str, str], int] = {
     ("RunBillingPayload", "counts"): len(TransitionKind),
     ("RunBillingPayload", "failures"): MAX_FAILED_TENANTS,  # more stop the run
     ("User", "apiTokens"): MAX_LIVE_TOKENS,  # only live tokens are listed
+    ("Query", "webhookEndpoints"): MAX_ENDPOINTS,
+    ("WebhookEndpoint", "eventTypes"): MAX_EVENT_TYPES,
     # estimates
     ("Query", "products"): 50,  # the catalogue: 9 SKUs by default
     ("Query", "licenseSummary"): 50,  # one per product

@@ -330,6 +330,10 @@ REGISTRY: dict[tuple[type, str], Relation] = {
     (types.Invoice, "paymentAttempts"): to_many("payment_attempts_by_invoice_id"),
     (types.AuditEvent, "actor"): _user("actor_user_id"),
     (types.Event, "actor"): _user("actor_user_id"),
+    (types.WebhookEndpoint, "deliveries"): paged(
+        models.WebhookDelivery, "endpoint_id", types.WebhookDeliveryConnection, types.WebhookDeliveryEdge,
+        types.WebhookDelivery.from_row, descending=True,
+    ),
 }
 
 

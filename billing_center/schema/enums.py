@@ -11,7 +11,7 @@ from enum import Enum
 
 import strawberry
 
-from billing_center.domain import models
+from billing_center.domain import models, webhooks
 from billing_center.domain.errors import ErrorCode as DomainErrorCode
 from billing_center.domain.actions import Action
 from billing_center.domain.billing.transitions import TransitionKind as DomainTransitionKind
@@ -165,6 +165,8 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, as a stable code a script 
     "TOKEN_LIMIT_REACHED": "You have the most live API tokens allowed (50); revoke one first.",
     "LAST_GLOBAL_ADMIN": "The change would leave the organization without a global admin.",
     "BILLING_ACCOUNT_OWNER": "The user owns the organization's billing account and cannot be removed.",
+    "WEBHOOK_URL_NOT_ALLOWED": "The webhook URL is refused: not an http(s) URL, or (outside development) not https or resolving to a loopback, private, link-local or metadata address.",
+    "WEBHOOK_ENDPOINT_LIMIT": "The organization already has the most webhook endpoints it may have.",
 })
 
 
@@ -212,3 +214,15 @@ class InvoicePeriod(Enum):
     LAST_3_MONTHS = strawberry.enum_value("LAST_3_MONTHS", description="Issued in the last 3 months (the default).")
     LAST_6_MONTHS = strawberry.enum_value("LAST_6_MONTHS", description="Issued in the last 6 months.")
     CUSTOM = strawberry.enum_value("CUSTOM", description="Issued between `from` and `to`, both inclusive.")
+
+WebhookEndpointStatus = mirror(webhooks.EndpointStatus, "How a webhook endpoint's deliveries are going.", {
+    "HEALTHY": "Events are delivered (a failing event is being retried, with backoff, for up to 3 days).",
+    "FAILING": "An event failed for 3 days: delivery stopped at it and resumes, from it, once the endpoint is enabled again.",
+    "DISABLED": "Turned off by an admin: nothing is sent.",
+}, name="WebhookEndpointStatus")
+
+DeliveryStatus = mirror(models.DeliveryStatus, "The outcome of one webhook delivery attempt.", {
+    "PENDING": "A redelivery asked for by hand, not made yet.",
+    "SUCCEEDED": "The receiver answered with a 2xx status.",
+    "FAILED": "No 2xx answer: another status, a timeout, a connection error or a refused address.",
+})

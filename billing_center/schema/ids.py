@@ -33,3 +33,26 @@ CURSOR_PREFIX = "cursor:"
 def encode_cursor(pk: int) -> str:
     """The opaque cursor of the row with primary key `pk`."""
     return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{pk}".encode()).decode().rstrip("=")
+
+
+# Keys of event values that hold ids of other objects, and those objects' types.
+_ID_KEYS = {
+    "subscriptionId": "Subscription", "previousSubscriptionId": "Subscription", "from": "Subscription",
+    "invoiceId": "Invoice", "userId": "User", "userIds": "User", "paymentMethodId": "PaymentMethod",
+    "billingProfileId": "BillingProfile", "productId": "Product",
+}
+
+
+def event_values(values: dict | None) -> dict | None:
+    """An event's `data`/`previousData` as the API shows them (GraphQL and webhooks): the
+    ids of other objects (`_ID_KEYS`) as global IDs, lists of them too."""
+    if values is None:
+        return None
+    shown = dict(values)
+    for key, type_name in _ID_KEYS.items():
+        value = shown.get(key)
+        if isinstance(value, int):
+            shown[key] = to_global_id(type_name, value)
+        elif isinstance(value, list):
+            shown[key] = [to_global_id(type_name, v) if isinstance(v, int) else v for v in value]
+    return shown

@@ -213,3 +213,30 @@ class AdvanceClockInput:
 @strawberry.input(description="Which live tenants to bill up to now (operator only).")
 class RunBillingInput:
     tenant_id: strawberry.ID | None = strawberry.field(default=None, description="Only this live tenant; by default every live tenant.")
+
+
+@strawberry.input(description="A webhook endpoint to register (global admins).")
+class CreateWebhookEndpointInput:
+    url: str = strawberry.field(description="Where to POST events: https, and outside development a public address (not loopback, private, link-local or metadata).")
+    event_types: list[str] | None = strawberry.field(default=None, description="Event types to receive, e.g. [\"invoice.paid\", \"subscription.*\"]; omitted or empty: every type.")
+    description: str | None = strawberry.field(default=None, description="What it is for, at most 200 characters.")
+
+
+@strawberry.input(description="Changes to a webhook endpoint (global admins); omitted fields stay as they are.")
+class UpdateWebhookEndpointInput:
+    endpoint_id: strawberry.ID = strawberry.field(description="The endpoint.")
+    url: str | None = strawberry.field(default=None, description="A new URL, checked like at registration.")
+    event_types: list[str] | None = strawberry.field(default=None, description="The event types it receives from now on; empty: every type.")
+    enabled: bool | None = strawberry.field(default=None, description="False stops deliveries; true resumes them, also for a FAILING endpoint (from the event it stopped at).")
+    description: str | None = strawberry.field(default=None, description="A new description.")
+
+
+@strawberry.input(description="A webhook endpoint to delete, with its delivery history (global admins).")
+class DeleteWebhookEndpointInput:
+    endpoint_id: strawberry.ID = strawberry.field(description="The endpoint.")
+
+
+@strawberry.input(description="An event to deliver again to an endpoint (global admins).")
+class RedeliverEventInput:
+    endpoint_id: strawberry.ID = strawberry.field(description="The endpoint, enabled.")
+    event_id: strawberry.ID = strawberry.field(description="The event, of any type, delivered before or not.")

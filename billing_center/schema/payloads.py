@@ -7,7 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from billing_center.schema import enums
-from billing_center.schema.types import ApiToken, BillingAccount, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User
+from billing_center.schema.types import ApiToken, BillingAccount, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User, WebhookDelivery, WebhookEndpoint
 
 
 @strawberry.type(description="A refused business rule: a code to act on, the input field at fault and a message.")
@@ -224,3 +224,28 @@ class BillingFailure:
 class TransitionCount:
     kind: enums.TransitionKind = strawberry.field(description="What happened.")
     count: int = strawberry.field(description="How many times.")
+
+
+@strawberry.type(description="Result of `createWebhookEndpoint`.")
+class CreateWebhookEndpointPayload:
+    endpoint: WebhookEndpoint | None = strawberry.field(default=None, description="The new endpoint; it receives the events committed from now on.")
+    secret: str | None = strawberry.field(default=None, description="The signing secret (HMAC-SHA256 key of the `Billing-Signature` header). Shown only once: store it.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was created, if so.")
+
+
+@strawberry.type(description="Result of `updateWebhookEndpoint`.")
+class UpdateWebhookEndpointPayload:
+    endpoint: WebhookEndpoint | None = strawberry.field(default=None, description="The endpoint as it is now.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of `deleteWebhookEndpoint`.")
+class DeleteWebhookEndpointPayload:
+    deleted_endpoint_id: strawberry.ID | None = strawberry.field(default=None, description="The ID of the deleted endpoint.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was deleted, if so.")
+
+
+@strawberry.type(description="Result of `redeliverEvent`.")
+class RedeliverEventPayload:
+    delivery: WebhookDelivery | None = strawberry.field(default=None, description="The redelivery, PENDING until a deliverer makes it (within a second or so).")
+    user_errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was queued, if so.")

@@ -10,7 +10,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from billing_center.access_log import OperationName
-from billing_center.resolvers import identity, limits, mutations, profile, queries, relations
+from billing_center.resolvers import identity, limits, mutations, profile, queries, relations, webhooks
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.resolvers.operation_choice import OperationChoice
@@ -118,6 +118,10 @@ class Query:
         after_sequence: Annotated[int | None, strawberry.argument(description="Only events after this sequence number (instead of `after`).")] = None,
     ) -> types.EventConnection:
         return await queries.resolve_events(info, _page_args(first, after, last, before), types, after_sequence)
+
+    @strawberry.field(description="The organization's webhook endpoints, oldest first (global admins).")
+    async def webhook_endpoints(self, info: strawberry.Info) -> list[types.WebhookEndpoint]:
+        return await webhooks.resolve_webhook_endpoints(info)
 
 
 @strawberry.type(description="Every change. Refusals come back as `userErrors` in the payload.")
@@ -299,6 +303,34 @@ class Mutation:
         input: Annotated[inputs.PayInvoiceInput, strawberry.argument(description="The invoice and the card.")],
     ) -> payloads.PayInvoicePayload:
         return await mutations.resolve_pay_invoice(info, input)
+
+    @strawberry.mutation(description="Register a webhook endpoint (global admins): it receives the events committed from now on, as signed POSTs in sequence order. Returns the signing secret once.")
+    async def create_webhook_endpoint(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.CreateWebhookEndpointInput, strawberry.argument(description="Its URL, event types and description.")],
+    ) -> payloads.CreateWebhookEndpointPayload:
+        return await webhooks.resolve_create_webhook_endpoint(info, input)
+
+    @strawberry.mutation(description="Change a webhook endpoint's URL, event types or description, or turn it off and on (global admins); enabling a FAILING endpoint resumes delivery where it stopped.")
+    async def update_webhook_endpoint(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.UpdateWebhookEndpointInput, strawberry.argument(description="The endpoint and its changes.")],
+    ) -> payloads.UpdateWebhookEndpointPayload:
+        return await webhooks.resolve_update_webhook_endpoint(info, input)
+
+    @strawberry.mutation(description="Delete a webhook endpoint and its delivery history (global admins).")
+    async def delete_webhook_endpoint(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.DeleteWebhookEndpointInput, strawberry.argument(description="The endpoint.")],
+    ) -> payloads.DeleteWebhookEndpointPayload:
+        return await webhooks.resolve_delete_webhook_endpoint(info, input)
+
+    @strawberry.mutation(description="Deliver an event to an endpoint once more, whatever was delivered before (global admins): one attempt, without retries, beside the endpoint's ordered stream.")
+    async def redeliver_event(
+        self, info: strawberry.Info,
+        input: Annotated[inputs.RedeliverEventInput, strawberry.argument(description="The endpoint and the event.")],
+    ) -> payloads.RedeliverEventPayload:
+        return await webhooks.resolve_redeliver_event(info, input)
 
 
 class BillingSchema(strawberry.Schema):

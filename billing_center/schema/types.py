@@ -16,12 +16,12 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from billing_center.domain import catalogue, lifecycle, tenants
+from billing_center.domain import catalogue, lifecycle, models, tenants, webhooks
 from billing_center.domain.actor import normalise_roles
 from billing_center.domain.money import Money as DomainMoney
 from billing_center.schema import enums
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
-from billing_center.schema.ids import encode_cursor, to_global_id
+from billing_center.schema.ids import encode_cursor, event_values, to_global_id
 
 Loaded = strawberry.Private[dict]
 
@@ -652,27 +652,6 @@ class AuditEvent(Node):
 
 # Keys of recorded values that hold another object's database id, and that object's type:
 # an event shows them as global ids, which a script can pass to `node(id:)`.
-_ID_KEYS = {
-    "subscriptionId": "Subscription", "previousSubscriptionId": "Subscription", "from": "Subscription",
-    "invoiceId": "Invoice", "userId": "User", "userIds": "User", "paymentMethodId": "PaymentMethod",
-    "billingProfileId": "BillingProfile", "productId": "Product",
-}
-
-
-def _with_global_ids(values: dict | None) -> dict | None:
-    """`values` with the ids of `_ID_KEYS` as global ids (lists of them too)."""
-    if values is None:
-        return None
-    shown = dict(values)
-    for key, type_name in _ID_KEYS.items():
-        value = shown.get(key)
-        if isinstance(value, int):
-            shown[key] = to_global_id(type_name, value)
-        elif isinstance(value, list):
-            shown[key] = [to_global_id(type_name, v) if isinstance(v, int) else v for v in value]
-    return shown
-
-
 @strawberry.type(description="A business event, for integration scripts: what changed, numbered per tenant. `sequence` is strictly increasing and gap-free in commit order, so a reader who has seen number n has missed nothing before it and can resume after it.")
 class Event(Node):
     pk: strawberry.Private[int]
@@ -695,7 +674,7 @@ class Event(Node):
             pk=row["id"], loaded={}, actor_user_id=row["actor_user_id"], object_pk=row["object_id"],
             sequence=row["sequence"], type=row["type"], occurred_at=row["occurred_at"],
             object_type=row["object_type"], object_id=to_global_id(row["object_type"], row["object_id"]),
-            data=_with_global_ids(row["after"]), previous_data=_with_global_ids(row["before"]),
+            data=event_values(row["after"]), previous_data=event_values(row["before"]),
             details_hidden=row["details_hidden"],
         )
 
@@ -707,6 +686,64 @@ class Event(Node):
     async def object(self, info: strawberry.Info) -> Node | None:
         loader = info.context.loaders.by_type(self.object_type)
         return await loader.load(self.object_pk) if loader else None
+
+
+@strawberry.type(description="A URL that receives the organization's events as signed HTTP POSTs, in sequence order, at least once. For global admins.")
+class WebhookEndpoint(Node):
+    pk: strawberry.Private[int]
+    loaded: Loaded
+    url: str = strawberry.field(description="Where events are POSTed.")
+    description: str = strawberry.field(description="What it is for, as its admin wrote it.")
+    event_types: list[str] = strawberry.field(description="The event types it receives (`invoice.*`: every `invoice.` type); empty: every type.")
+    enabled: bool = strawberry.field(description="False when an admin turned it off: nothing is sent to it.")
+    status: enums.WebhookEndpointStatus = strawberry.field(description="HEALTHY, FAILING (an event failed for 3 days: delivery waits until the endpoint is enabled again) or DISABLED.")
+    delivered_through: int = strawberry.field(description="The sequence number up to which every event it takes was delivered; the next one is the head of its line.")
+    next_attempt_at: datetime | None = strawberry.field(description="When the event at the head of its line is tried again after a failure; null when nothing is waiting for a retry.")
+    failing_since: datetime | None = strawberry.field(description="When it became FAILING; null otherwise.")
+    created_at: datetime = strawberry.field(description="When it was registered.")
+
+    @classmethod
+    def from_row(cls, row: dict) -> "WebhookEndpoint":
+        return cls(
+            pk=row["id"], loaded={}, url=row["url"], description=row["description"],
+            event_types=list(row["event_types"] or ()), enabled=row["enabled"],
+            status=enums.WebhookEndpointStatus(webhooks.status(row).value), delivered_through=row["delivered_through"],
+            next_attempt_at=row["next_attempt_at"] if row["failing_since"] is None else None,
+            failing_since=row["failing_since"], created_at=row["created_at"],
+        )
+
+    @strawberry.field(description="Its delivery attempts, newest first.")
+    def deliveries(self, info: strawberry.Info, first: First = None, after: After = None, last: Last = None,
+                   before: Before = None) -> "WebhookDeliveryConnection":
+        return info.context.related(self, "deliveries", info, first=first, after=after, last=last, before=before)
+
+
+@strawberry.type(description="One attempt to deliver an event to a webhook endpoint, or a redelivery waiting to be made (PENDING).")
+class WebhookDelivery(Node):
+    pk: strawberry.Private[int]
+    loaded: Loaded
+    event_pk: strawberry.Private[int]
+    attempt: int = strawberry.field(description="1 for the first attempt at this event, 2 for the first retry, and so on (redeliveries by hand count on).")
+    status: enums.DeliveryStatus = strawberry.field(description="PENDING (a redelivery not made yet), SUCCEEDED (the receiver answered 2xx) or FAILED.")
+    redelivery: bool = strawberry.field(description="True for a redelivery asked for with `redeliverEvent`.")
+    response_status: int | None = strawberry.field(description="The HTTP status the receiver answered; null when no answer came.")
+    error: str | None = strawberry.field(description="Why it failed without an answer, e.g. a timeout or a refused address.")
+    duration_ms: int | None = strawberry.field(description="How long the attempt took, in milliseconds.")
+    attempted_at: datetime | None = strawberry.field(description="When it was made; null while PENDING.")
+    next_attempt_at: datetime | None = strawberry.field(description="After a FAILED attempt: when the event is tried again (null: no retry, e.g. the endpoint became FAILING, or a redelivery).")
+
+    @classmethod
+    def from_row(cls, row: dict) -> "WebhookDelivery":
+        return cls(
+            pk=row["id"], loaded={}, event_pk=row["event_id"], attempt=row["attempt"],
+            status=enums.DeliveryStatus(models.DeliveryStatus(row["status"]).value),
+            redelivery=row["manual"], response_status=row["response_status"], error=row["error"],
+            duration_ms=row["duration_ms"], attempted_at=row["attempted_at"], next_attempt_at=row["next_attempt_at"],
+        )
+
+    @strawberry.field(description="The event it delivers.")
+    async def event(self, info: strawberry.Info) -> Event | None:
+        return await info.context.loaders.event_by_id.load(self.event_pk)
 
 
 @strawberry.type(description="Licences of one product over all the tenant's subscriptions that take assignments.")
@@ -754,13 +791,16 @@ UserConnection = _connection(UserEdge, "UserConnection", "users")
 InvoiceEdge = _edge(Invoice, "InvoiceEdge", "invoice")
 InvoiceConnection = _connection(InvoiceEdge, "InvoiceConnection", "invoices")
 AuditEventEdge = _edge(AuditEvent, "AuditEventEdge", "audit event")
-EDGE_TYPES = ("SubscriptionEdge", "LicenseAssignmentEdge", "UserEdge", "InvoiceEdge", "AuditEventEdge", "EventEdge")
+EDGE_TYPES = ("SubscriptionEdge", "LicenseAssignmentEdge", "UserEdge", "InvoiceEdge", "AuditEventEdge", "EventEdge",
+              "WebhookDeliveryEdge")
 AuditEventConnection = _connection(AuditEventEdge, "AuditEventConnection", "audit events")
 EventEdge = _edge(Event, "EventEdge", "event")
 EventConnection = _connection(EventEdge, "EventConnection", "events")
+WebhookDeliveryEdge = _edge(WebhookDelivery, "WebhookDeliveryEdge", "webhook delivery")
+WebhookDeliveryConnection = _connection(WebhookDeliveryEdge, "WebhookDeliveryConnection", "webhook deliveries")
 
 NODE_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (Tenant, Domain, User, ApiToken, BillingAccount, BillingProfile, PaymentMethod, Product,
-                Subscription, LicenseAssignment, Invoice, AuditEvent, Event)
+                Subscription, LicenseAssignment, Invoice, AuditEvent, Event, WebhookEndpoint, WebhookDelivery)
 }

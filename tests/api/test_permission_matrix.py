@@ -53,6 +53,9 @@ async def world(database, clock) -> World:
     invoice = await factories.add_invoice(org, clock, "INV-1", days_ago=3)
     domain = await models.Domain.create(tenant_id=org.tenant.id, name="matrix.example", created_at=clock.now())
     product = await models.Product.get(sku="O365_E1")
+    endpoint = await models.WebhookEndpoint.create(
+        tenant_id=org.tenant.id, url="https://hooks.example.com/billing", secret="whsec_matrix", created_at=clock.now())
+    event = await models.Event.filter(tenant_id=org.tenant.id).order_by("sequence").first()
     key = (await models.ProductKey.create(
         key="BCDFGHJKMPQRTVWXY23467899", product_id=product.id, quantity=1,
         commitment_term=models.CommitmentTerm.ANNUAL, cloud=models.Cloud.WORLDWIDE,
@@ -67,6 +70,7 @@ async def world(database, clock) -> World:
              "member_token": gid("ApiToken", (await models.ApiToken.get(token_hash=hash_token(member_token))).id), "profile": gid("BillingProfile", org.profile.id),
              "card": gid("PaymentMethod", card.id), "domain": gid("Domain", domain.id),
              "product": gid("Product", product.id), "key": key,
+             "endpoint": gid("WebhookEndpoint", endpoint.id), "event": gid("Event", event.id),
              "self_service_product": gid("Product", (await models.Product.get(sku="POWER_BI_PRO")).id)},
     )
 
@@ -108,6 +112,12 @@ MATRIX = {
     # The other tenant is live: its admin is refused with CLOCK_NOT_SANDBOX.
     "advanceClock": (lambda ids, role: {"to": "2026-11-22T10:00:00Z"}, MONEY),
     "runBilling": (lambda ids, role: {}, {"operator"}),
+    # SPEC §9: global admins; a new endpoint names nothing of the organization.
+    "createWebhookEndpoint": (lambda ids, role: {"url": "https://hooks.example.com/new"},
+                              ADMINS | {"other_tenant_admin"}),
+    "updateWebhookEndpoint": (lambda ids, role: {"endpointId": ids["endpoint"], "description": "x"}, ADMINS),
+    "deleteWebhookEndpoint": (lambda ids, role: {"endpointId": ids["endpoint"]}, ADMINS),
+    "redeliverEvent": (lambda ids, role: {"endpointId": ids["endpoint"], "eventId": ids["event"]}, ADMINS),
 }
 REFUSALS = {"FORBIDDEN", "NOT_FOUND", "READ_ONLY_SELF_SERVICE", "USER_NOT_IN_TENANT", "CLOCK_NOT_SANDBOX"}
 

@@ -42,6 +42,8 @@ EVERYTHING = """
   }
   auditLog(first: 100) { totalCount edges { node { id objectType objectId actor { id } } } }
   licenseSummary { product { sku } purchased assigned available }
+  events(first: 100) { edges { node { id objectId } } }
+  webhookEndpoints { id url deliveries(first: 10) { edges { node { id event { id } } } } }
 }
 """
 
@@ -80,7 +82,8 @@ NONEXISTENT_PK = 987_654_321
 
 NODE_TYPES = [
     "Tenant", "Domain", "User", "BillingAccount", "BillingProfile", "PaymentMethod",
-    "Subscription", "LicenseAssignment", "Invoice", "AuditEvent", "ApiToken",
+    "Subscription", "LicenseAssignment", "Invoice", "AuditEvent", "ApiToken", "Event", "WebhookEndpoint",
+    "WebhookDelivery",
 ]
 
 
@@ -112,6 +115,12 @@ async def _side(clock, name: str, user_name: str, quantity: int, invoice_prefix:
     domain = await models.Domain.get(tenant_id=org.tenant.id)
     event = await models.AuditEvent.filter(tenant_id=org.tenant.id).order_by("id").first()
     assert event is not None
+    business_event = await models.Event.filter(tenant_id=org.tenant.id).order_by("id").first()
+    endpoint = await models.WebhookEndpoint.create(
+        tenant_id=org.tenant.id, url=f"https://hooks.{name.lower()}.example/", secret="whsec_x", created_at=clock.now())
+    delivery = await models.WebhookDelivery.create(
+        tenant_id=org.tenant.id, endpoint_id=endpoint.id, event_id=business_event.id, attempt=1,
+        status=models.DeliveryStatus.SUCCEEDED, response_status=200, attempted_at=clock.now(), created_at=clock.now())
     side = Side(org, user, user_token)
     side.ids = {
         "Tenant": gid("Tenant", org.tenant.id),
@@ -125,6 +134,9 @@ async def _side(clock, name: str, user_name: str, quantity: int, invoice_prefix:
         "Invoice": gid("Invoice", invoice.id),
         "AuditEvent": gid("AuditEvent", event.id),
         "ApiToken": gid("ApiToken", (await models.ApiToken.get(user_id=org.admin.id)).id),
+        "Event": gid("Event", business_event.id),
+        "WebhookEndpoint": gid("WebhookEndpoint", endpoint.id),
+        "WebhookDelivery": gid("WebhookDelivery", delivery.id),
     }
     return side
 

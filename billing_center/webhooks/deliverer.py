@@ -1,0 +1,201 @@
+"""The deliverer: POSTs each endpoint's events, in sequence order, at least once (SPEC §9).
+
+`billing-center serve` runs one in the background of each worker process; `billing-center
+deliver-webhooks` runs one as its own process. Any number may run against one database: each
+endpoint is held by one deliverer at a time (`webhook_queue.claim`), so every attempt is made
+by one of them only, and per endpoint in order. No transaction is open during a request to a
+receiver, and a request's path never waits for one: a receiver that is slow, down or
+answering errors costs the API nothing but this background task's time.
+
+Each attempt connects to an address the URL's host resolves to *now*, checked as at
+registration (`webhook_urls`; DNS rebinding is refused at delivery), with TLS verified for the
+host name. Redirects are not followed; only a 2xx answer counts as delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from billing_center.domain import events, models, webhook_queue
+from billing_center.domain.clock import Clock, SystemClock
+from billing_center.domain.errors import DomainError
+from billing_center.domain.webhook_queue import Outcome
+from billing_center.domain.webhook_urls import Resolver, Target, resolve_allowed, system_resolver
+from billing_center.schema.ids import to_global_id
+from billing_center.webhooks import payload, signature
+
+log = logging.getLogger("billing_center.webhooks")
+
+# Events read per statement, and statements per claim before the endpoint is let go (so
+# other endpoints get their turn).
+_BATCH = 50
+_ROUNDS = 4
+# Bytes of a receiver's answer read (and thrown away) before the connection is dropped.
+_MAX_ANSWER_BYTES = 64 * 1024
+_PRUNE_EVERY = timedelta(hours=1)
+
+
+@dataclass
+class Deliverer:
+    """Delivers due events. `production` applies the address rules (`webhook_urls`); `clock`
+    is the wall clock (the tests' fixed one moves retries on)."""
+
+    production: bool
+    clock: Clock = field(default_factory=SystemClock)
+    resolver: Resolver = system_resolver
+    timeout: float = 10.0
+    workers: int = 4
+    first_retry: timedelta = webhook_queue.FIRST_RETRY
+    poll_seconds: float = 1.0
+    event_retention: timedelta = webhook_queue.EVENT_RETENTION
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}")
+    _pruned_at: datetime | None = None
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim lasts without news: longer than one attempt can take."""
+        return timedelta(seconds=self.timeout + 30)
+
+    async def run_once(self) -> int:
+        """Deliver everything due now (with `workers` endpoints at a time); returns the number
+        of attempts made."""
+        counts = await asyncio.gather(*(self._drain() for _ in range(max(1, self.workers))))
+        return sum(counts)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set: at once when this process commits events, else every
+        `poll_seconds` (events of other processes, retries that fall due). Prunes old events
+        and attempts once an hour."""
+        wake = events.listen()
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    await self.run_once()
+                    await self.prune_if_due()
+                except Exception:  # noqa: BLE001 - the database may be away; try again later
+                    log.exception("webhook delivery failed; trying again in %ss", self.poll_seconds)
+                waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+                await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            events.stop_listening(wake)
+
+    async def prune_if_due(self) -> None:
+        """Delete events and attempts past their retention, at most once an hour."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        deleted, attempts = await webhook_queue.prune(now, self.event_retention)
+        if deleted or attempts:
+            log.info("pruned %s events and %s delivery attempts past their retention", deleted, attempts)
+
+    async def _drain(self) -> int:
+        made = 0
+        while True:
+            endpoint = await webhook_queue.claim(self.owner, self.clock.now(), self.lease)
+            if endpoint is None:
+                return made
+            try:
+                made += await self._work(endpoint)
+            except Exception:
+                log.exception("webhook endpoint %s: delivery stopped", endpoint["id"])
+                await webhook_queue.release(self.owner, endpoint["id"], self.clock.now())
+                raise
+
+    async def _work(self, endpoint: dict[str, Any]) -> int:
+        """Deliver what is due to one claimed endpoint: redeliveries asked for by hand, then its
+        events in order until one fails or the claim's share of work is done."""
+        target, refusal = await self._resolve(endpoint["url"])
+        made = 0
+        async with httpx.AsyncClient(trust_env=False, follow_redirects=False, verify=True) as client:
+            for pending in await webhook_queue.due_redeliveries(endpoint["id"], self.clock.now()):
+                rows = await models.Event.filter(id=pending["event_id"]).values()
+                if not rows:
+                    continue
+                body = (await payload.bodies(endpoint["tenant_id"], rows))[rows[0]["id"]]
+                started = self.clock.now()
+                outcome = await self._send(client, target, refusal, endpoint, rows[0], body)
+                made += 1
+                if not await webhook_queue.record_redelivery(
+                        self.owner, endpoint["id"], pending["id"], outcome, started, self.lease):
+                    return made
+            now = self.clock.now()
+            if endpoint["failing_since"] is not None or (
+                    endpoint["next_attempt_at"] is not None and endpoint["next_attempt_at"] > now):
+                await webhook_queue.release(self.owner, endpoint["id"], now)
+                return made
+            through = endpoint["delivered_through"]
+            for _ in range(_ROUNDS):
+                batch = await webhook_queue.next_events(endpoint, through, _BATCH)
+                if not batch:
+                    break
+                wanted = [row for row in batch if events.selects(endpoint["event_types"], row["type"])]
+                bodies = await payload.bodies(endpoint["tenant_id"], wanted) if wanted else {}
+                for row in batch:
+                    if row["id"] in bodies:
+                        started = self.clock.now()
+                        outcome = await self._send(client, target, refusal, endpoint, row, bodies[row["id"]])
+                        made += 1
+                        if not await webhook_queue.record_attempt(self.owner, endpoint, row, outcome, started,
+                                                                  self.lease, self.first_retry):
+                            return made
+                    through = row["sequence"]
+        await webhook_queue.release(self.owner, endpoint["id"], self.clock.now(),
+                                    through if through > endpoint["delivered_through"] else None)
+        return made
+
+    async def _resolve(self, url: str) -> tuple[Target | None, str | None]:
+        try:
+            return await resolve_allowed(url, self.production, self.resolver), None
+        except DomainError as refused:
+            return None, refused.message
+
+    async def _send(self, client: httpx.AsyncClient, target: Target | None, refusal: str | None,
+                    endpoint: dict[str, Any], event: dict[str, Any], body: bytes) -> Outcome:
+        """One POST of `body`; its outcome (never raises for what a receiver does)."""
+        if target is None:
+            return Outcome(False, None, 0, f"not sent: {refusal}"[:200])
+        address = target.addresses[0]
+        host = f"[{address}]" if ":" in address else address
+        default_port = 443 if target.scheme == "https" else 80
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "billing-center-webhooks/1",
+            "Host": target.host if target.port == default_port else f"{target.host}:{target.port}",
+            "Billing-Event-Id": to_global_id("Event", event["id"]),
+            "Billing-Event-Sequence": str(event["sequence"]),
+            signature.HEADER: signature.sign(endpoint["secret"], int(self.clock.now().timestamp()), body),
+        }
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with client.stream("POST", f"{target.scheme}://{host}:{target.port}{target.path}",
+                                         content=body, headers=headers, extensions=extensions,
+                                         timeout=self.timeout) as response:
+                    received = 0
+                    async for chunk in response.aiter_raw():
+                        received += len(chunk)
+                        if received > _MAX_ANSWER_BYTES:
+                            break
+        except (TimeoutError, httpx.TimeoutException):
+            return Outcome(False, None, _ms(started), f"no answer within {self.timeout:g}s")
+        except httpx.HTTPError as error:
+            return Outcome(False, None, _ms(started), f"{error.__class__.__name__}: {error}"[:200])
+        return Outcome(200 <= response.status_code < 300, response.status_code, _ms(started))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
