@@ -60,7 +60,7 @@ def _time(at: datetime) -> Any:
 
 _READY = (
     'SELECT e."id" FROM "webhook_endpoint" e JOIN "event_counter" c ON c."tenant_id" = e."tenant_id" '
-    'WHERE e."enabled" AND (e."lease_until" IS NULL OR e."lease_until" < ?) AND ('
+    'WHERE e."enabled" AND (e."lease_until" IS NULL OR e."lease_until" <= ?) AND ('
     '(e."failing_since" IS NULL AND e."delivered_through" < c."last_sequence" '
     ' AND (e."next_attempt_at" IS NULL OR e."next_attempt_at" <= ?)) '
     'OR EXISTS (SELECT 1 FROM "webhook_delivery" d WHERE d."endpoint_id" = e."id" '
@@ -71,7 +71,7 @@ _READY = (
 
 
 def _free(now: datetime) -> Q:
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Q(lease_until__isnull=True) | Q(lease_until__lte=now)
 
 
 async def claim(owner: str, now: datetime, lease: timedelta) -> dict[str, Any] | None:
