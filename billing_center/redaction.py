@@ -11,7 +11,8 @@ exception or SQL statement may carry a value of the request. So:
   message, arguments and traceback alike.
 
 `redact` replaces digit runs of 12 or more (spaces, dots and dashes allowed: any card number),
-our bearer tokens (`bc_...`) and gateway tokens (`tok_...`). Security codes are short and
+our bearer tokens (`bc_...`), gateway tokens (`tok_...`) and webhook signing secrets
+(`whsec_...`). Security codes are short and
 cannot be told from other numbers in text, so they are kept out by removing the echoes.
 """
 
@@ -26,7 +27,7 @@ MASK = "[redacted]"
 # 12 or more digits, single spaces, dots or dashes allowed between them: a card number in any
 # of the ways people write one ("4242 4242 4242 4242", "4242.4242.4242.4242").
 _CARD_NUMBER = re.compile(r"(?<![\w.-])\d(?:[ .-]?\d){11,}(?![\w-])")
-_TOKENS = re.compile(r"\b(?:bc|tok)_[A-Za-z0-9_\-]{6,}")
+_TOKENS = re.compile(r"\b(?:bc|tok|whsec)_[A-Za-z0-9_\-]{6,}")
 # graphql-core's echoes of an input value. Since graphql-core 3.3 the echo always ends the
 # message (a variable's error wraps the inner one at its end), so each goes to the end: a value
 # holding a ";" or a quote cannot leave half of itself behind.

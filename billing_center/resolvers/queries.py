@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 
-from billing_center.domain import actions, audit, cancellation, models, visibility
+from billing_center.domain import actions, audit, cancellation, events, models, visibility
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Info
 from billing_center.resolvers.errors import user_error
@@ -234,7 +234,9 @@ async def resolve_events(info: Info, args: dict[str, Any], types_wanted: list[st
     if after_sequence:
         queryset = queryset.filter(sequence__gt=after_sequence)
     if types_wanted:
-        queryset = queryset.filter(type__in=types_wanted[:50])
+        # Types or `prefix.*`, as webhook endpoints take them.
+        patterns = types_wanted[:50]
+        queryset = queryset.filter(type__in=[t for t in events.TYPES if events.selects(patterns, t)])
     return await _page(info, queryset, page, types.Event.from_row, types.EventConnection, types.EventEdge,
                        prepare=partial(audit.withhold_unreadable, actor), key="sequence")
 

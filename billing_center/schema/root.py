@@ -114,7 +114,7 @@ class Query:
     async def events(
         self, info: strawberry.Info,
         first: First = None, after: After = None, last: Last = None, before: Before = None,
-        types: Annotated[list[str] | None, strawberry.argument(description="Only events of these types (at most 50), e.g. [\"invoice.paid\"].")] = None,
+        types: Annotated[list[str] | None, strawberry.argument(description="Only events of these types (at most 50), e.g. [\"invoice.paid\"], or every type of a prefix: [\"subscription.*\"].")] = None,
         after_sequence: Annotated[int | None, strawberry.argument(description="Only events after this sequence number (instead of `after`).")] = None,
     ) -> types.EventConnection:
         return await queries.resolve_events(info, _page_args(first, after, last, before), types, after_sequence)

@@ -53,6 +53,8 @@ def test_redaction_masks_card_numbers_in_every_format():
 def test_redaction_masks_numbers_tokens_and_echoed_values():
     assert PAN not in redact(f"card {PAN} token bc_AbCdEf123456 gateway tok_sandbox_ok_12ab34cd")
     assert "bc_" not in redact("token bc_AbCdEf123456") and "tok_" not in redact("tok_sandbox_ok_12ab34cd")
+    # SPEC §9: a webhook signing secret never reaches a log line either
+    assert redact("secret whsec_Q2F0c0FyZUdyZWF0 sent") == "secret [redacted] sent"
     echoed = f"Variable '$input' got invalid value '{CVC}' at 'input.card.expiryMonth'; Int cannot represent non-integer value: '{CVC}'"
     assert CVC not in redact_error_message(echoed)
     assert "input.card.expiryMonth" in redact_error_message(echoed)

@@ -320,3 +320,13 @@ async def test_a_deleted_endpoint_gets_nothing_more(client, clock):
         await _add_domains(client, org.token, 2)
         assert await _deliverer(clock).run_once() == 0
     assert receiver.received == []
+
+
+async def test_the_events_query_takes_type_patterns_like_endpoints_do(client, clock):
+    org = await factories.sign_up(clock)
+    await _add_domains(client, org.token, 2)
+    await factories.add_user(org, clock, "Una")
+    query = "query E($types: [String!]) { events(first: 100, types: $types) { edges { node { type } } } }"
+    body = await gql(client, query, {"types": ["domain.*", "tenant.signed_up"]}, token=org.token)
+    assert [e["node"]["type"] for e in body["data"]["events"]["edges"]] == [
+        "tenant.signed_up", "domain.added", "domain.added"]
