@@ -56,14 +56,22 @@ class Deliverer:
     workers: int = 4
     first_retry: timedelta = webhook_queue.FIRST_RETRY
     poll_seconds: float = 1.0
+    # How long a claim lasts without news; None: `timeout` + 30 s. Longer than `timeout`, so a
+    # live deliverer never loses an endpoint in the middle of an attempt.
+    lease_seconds: float | None = None
     event_retention: timedelta = webhook_queue.EVENT_RETENTION
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}")
     _pruned_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.lease_seconds is not None and self.lease_seconds <= self.timeout:
+            raise ValueError(f"the lease ({self.lease_seconds:g}s) must be longer than the timeout ({self.timeout:g}s)")
+
     @property
     def lease(self) -> timedelta:
-        """How long a claim lasts without news: longer than one attempt can take."""
-        return timedelta(seconds=self.timeout + 30)
+        """How long a claim lasts without news: longer than one attempt can take. It is also
+        how long the endpoints of a deliverer that died stay unserved."""
+        return timedelta(seconds=self.timeout + 30 if self.lease_seconds is None else self.lease_seconds)
 
     async def run_once(self) -> int:
         """Deliver everything due now (with `workers` endpoints at a time); returns the number
@@ -108,11 +116,15 @@ class Deliverer:
             if endpoint is None:
                 return made
             try:
-                made += await self._work(endpoint)
+                attempts = await self._work(endpoint)
             except Exception:
                 log.exception("webhook endpoint %s: delivery stopped", endpoint["id"])
                 await webhook_queue.release(self.owner, endpoint["id"], self.clock.now())
                 raise
+            made += attempts
+            if attempts:
+                # One line per claim, not per attempt: which deliverer served whom, and how far.
+                log.info("webhook endpoint %s: %s delivery attempts", endpoint["id"], attempts)
 
     async def _work(self, endpoint: dict[str, Any]) -> int:
         """Deliver what is due to one claimed endpoint: redeliveries asked for by hand, then its
