@@ -29,14 +29,15 @@ class Received:
 @dataclass
 class Receiver:
     """Answers `statuses` in turn (then `default`); `hang` makes it read requests and never
-    answer, `hang_first` only the first that many. `received` holds every request it read,
-    answered or not."""
+    answer, `hang_first` only the first that many; `delay` is the seconds it takes to answer.
+    `received` holds every request it read, answered or not."""
 
     port: int = 0
     statuses: deque[int] = field(default_factory=deque)
     default: int = 200
     hang: bool = False
     hang_first: int = 0
+    delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -70,6 +71,8 @@ class Receiver:
                 self.arrived.set()
                 if self.hang or len(self.received) <= self.hang_first:
                     await asyncio.sleep(3600)
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 status = self.statuses.popleft() if self.statuses else self.default
                 writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok".encode())
                 await writer.drain()
