@@ -14,11 +14,13 @@ wall clock, development rules so 127.0.0.1 is allowed) on a fresh SQLite file an
 (b) --endpoints endpoints (default 20, 10 per tenant) that each take --fanout-events events
     of their tenant, delivered with
     the deliverer's concurrency (4, BILLING_WEBHOOK_CONCURRENCY's default, then one worker per
-    endpoint).
+    endpoint);
+(c) one endpoint whose events come one at a time, each delivered by a claim of its own before
+    the next is written (a quiet hour of `serve`): the cost of a claim.
 
 Each case prints the deliveries, the seconds, deliveries/s, p50/p99 of the attempts'
 `duration_ms` (the HTTP exchange alone, from the attempt rows) and the SQL statements sent per
-delivery (Tortoise's log), so a change to the deliverer can be weighed with it. The events are
+delivery ((c): the milliseconds per claim) (Tortoise's log), so a change to the deliverer can be weighed with it. The events are
 written beforehand (as `domain.added`, with a body of the usual size): writing them is the
 events_cost benchmark's business, not this one's.
 """
@@ -153,6 +155,26 @@ async def case(label: str, port: int, endpoints: int, count: int, workers: int) 
           flush=True)
 
 
+async def trickle(label: str, port: int, count: int) -> None:
+    """One endpoint, its events written one at a time, each delivered (one claim) before the
+    next is written: what a deliverer pays per claim, as in a quiet hour of `serve`."""
+    clock = FixedClock(NOW)
+    org = await factories.sign_up(clock, name="BenchTrickle")
+    created = await webhooks.create_endpoint(org.actor, f"http://127.0.0.1:{port}/hook/trickle", ["domain.*"],
+                                             None, webhooks.UrlPolicy(production=False), clock)
+    deliverer = Deliverer(production=False, clock=SystemClock(), timeout=10, workers=1)
+    seconds = 0.0
+    for _ in range(count):
+        await _write_events(org.tenant.id, org.admin.id, 1)
+        started = time.perf_counter()
+        assert await deliverer.run_once() == 1
+        seconds += time.perf_counter() - started
+    made = await models.WebhookDelivery.filter(endpoint_id=created.row["id"]).count()
+    assert made == count
+    print(f"{label}: {made} deliveries, one claim each, in {seconds:.2f} s = {made / seconds:.0f} deliveries/s; "
+          f"{seconds / made * 1000:.1f} ms per claim and delivery", flush=True)
+
+
 async def measure(url: str, backend: str, port: int, count: int, fanout_count: int, endpoints: int) -> None:
     await db.migrate_db(url)
     await db.init_db(url)
@@ -162,6 +184,7 @@ async def measure(url: str, backend: str, port: int, count: int, fanout_count: i
         for workers in (4, endpoints):
             await case(f"{backend:8} (b) {endpoints} endpoints x {fanout_count} events, concurrency {workers}",
                        port, endpoints, fanout_count, workers)
+        await trickle(f"{backend:8} (c) 1 endpoint, events one at a time", port, 200)
     finally:
         await db.close_db()
 

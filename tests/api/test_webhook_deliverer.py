@@ -6,6 +6,7 @@ never resolves costs it one timeout. In process, with a real receiver on 127.0.0
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 
 from billing_center.domain import domains, models, webhooks
@@ -104,3 +105,27 @@ async def test_a_host_that_never_resolves_costs_one_timeout_and_counts_as_a_fail
     [attempt] = await models.WebhookDelivery.filter(endpoint_id=endpoint["id"]).values("status", "error")
     assert attempt["status"] == models.DeliveryStatus.FAILED
     assert "did not resolve within 0.3s" in attempt["error"]
+
+
+async def test_a_deliverer_loads_the_certificate_authorities_once_not_per_claim(database, clock, monkeypatch):
+    loads = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(context, *args, **kwargs):
+        loads.append(args or kwargs)
+        return original(context, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    org = await factories.sign_up(clock)
+    deliverer = Deliverer(production=False, clock=clock)
+    async with receiving() as receiver:
+        for path in ("/one", "/two"):
+            await _endpoint(org, clock, receiver.url(path))
+        # four claims: two endpoints, twice
+        for _ in range(2):
+            await domains.add_domain(org.actor, f"d{len(receiver.received)}.example", None, clock)
+            assert await deliverer.run_once() >= 2
+    # ~15 ms of CPU each time, on serve's event loop: once per deliverer
+    assert len(loads) == 1
+    # and certificates are still verified, for the host name
+    assert deliverer.tls.verify_mode == ssl.CERT_REQUIRED and deliverer.tls.check_hostname
