@@ -6,7 +6,9 @@ never resolves costs it one timeout. In process, with a real receiver on 127.0.0
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
 import ssl
+import sys
 import time
 
 from billing_center.domain import domains, models, webhooks
@@ -129,3 +131,29 @@ async def test_a_deliverer_loads_the_certificate_authorities_once_not_per_claim(
     assert len(loads) == 1
     # and certificates are still verified, for the host name
     assert deliverer.tls.verify_mode == ssl.CERT_REQUIRED and deliverer.tls.check_hostname
+
+
+async def test_a_delivery_imports_nothing_and_searches_for_no_module(database, clock):
+    # A module that is missing is searched for on every import attempt (httpcore tries
+    # sniffio four times a request): that search costs more CPU than the rest of the request.
+    class Watch(importlib.abc.MetaPathFinder):
+        def __init__(self) -> None:
+            self.searched: list[str] = []
+
+        def find_spec(self, name, path=None, target=None):
+            self.searched.append(name)
+            return None
+
+    org = await factories.sign_up(clock)
+    deliverer = Deliverer(production=False, clock=clock)
+    async with receiving() as receiver:
+        await _endpoint(org, clock, receiver.url())
+        assert await deliverer.run_once() == 1  # the first one may import what it uses
+        await _add_domains(org, clock, 3)
+        watch = Watch()
+        sys.meta_path.insert(0, watch)
+        try:
+            assert await deliverer.run_once() == 3
+        finally:
+            sys.meta_path.remove(watch)
+    assert watch.searched == []
