@@ -61,7 +61,9 @@ class Deliverer:
     # live deliverer never loses an endpoint in the middle of an attempt.
     lease_seconds: float | None = None
     event_retention: timedelta = webhook_queue.EVENT_RETENTION
-    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}")
+    # The process's name in `lease_owner` (64 characters at most: a host name may have 64 by
+    # itself); each worker claims as `<owner>/<n>`.
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{uuid.uuid4().hex[:12]}")
     _pruned_at: datetime | None = None
     _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False)
 
@@ -78,7 +80,7 @@ class Deliverer:
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """Deliver everything due now (with `workers` endpoints at a time), or until `stop` is
         set (between two attempts); returns the number of attempts made."""
-        counts = await asyncio.gather(*(self._drain(stop) for _ in range(max(1, self.workers))))
+        counts = await asyncio.gather(*(self._drain(f"{self.owner}/{n}", stop) for n in range(max(1, self.workers))))
         return sum(counts)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -112,22 +114,25 @@ class Deliverer:
         if deleted or attempts:
             log.info("pruned %s events and %s delivery attempts past their retention", deleted, attempts)
 
-    async def _drain(self, stop: asyncio.Event | None) -> int:
+    async def _drain(self, owner: str, stop: asyncio.Event | None) -> int:
+        # Each worker holds its endpoints in a name of its own: should a worker's lease ever
+        # lapse (a stalled database) and another worker of this process take the endpoint,
+        # the first one's writes are refused like any other deliverer's.
         made = 0
         while stop is None or not stop.is_set():
-            endpoint = await webhook_queue.claim(self.owner, self.clock.now(), self.lease)
+            endpoint = await webhook_queue.claim(owner, self.clock.now(), self.lease)
             if endpoint is None:
                 break
             try:
-                attempts = await self._work(endpoint, stop)
+                attempts = await self._work(owner, endpoint, stop)
             except asyncio.CancelledError:
                 # Shut down mid-attempt (serve's lifespan): let the endpoint go now rather than
                 # when the lease ends; the attempt is made again (at least once).
-                await webhook_queue.release(self.owner, endpoint["id"], self.clock.now())
+                await webhook_queue.release(owner, endpoint["id"], self.clock.now())
                 raise
             except Exception:
                 log.exception("webhook endpoint %s: delivery stopped", endpoint["id"])
-                await webhook_queue.release(self.owner, endpoint["id"], self.clock.now())
+                await webhook_queue.release(owner, endpoint["id"], self.clock.now())
                 raise
             made += attempts
             if attempts:
@@ -135,14 +140,14 @@ class Deliverer:
                 log.info("webhook endpoint %s: %s delivery attempts", endpoint["id"], attempts)
         return made
 
-    async def _hold(self, endpoint: dict[str, Any]) -> bool:
+    async def _hold(self, owner: str, endpoint: dict[str, Any]) -> bool:
         """Make sure the claim outlasts the attempt about to start (so no other deliverer can
         take the endpoint while it runs and send the next event beside it): extended when less
         than `timeout` of it is left. False when the endpoint is no longer ours."""
         now = self.clock.now()
         if endpoint["lease_until"] - now > timedelta(seconds=self.timeout):
             return True
-        if not await webhook_queue.extend(self.owner, endpoint["id"], now + self.lease):
+        if not await webhook_queue.extend(owner, endpoint["id"], now + self.lease):
             return False
         endpoint["lease_until"] = now + self.lease
         return True
@@ -156,7 +161,7 @@ class Deliverer:
             self._tls = httpx.create_ssl_context(verify=True, trust_env=False)
         return self._tls
 
-    async def _work(self, endpoint: dict[str, Any], stop: asyncio.Event | None) -> int:
+    async def _work(self, owner: str, endpoint: dict[str, Any], stop: asyncio.Event | None) -> int:
         """Deliver what is due to one claimed endpoint: redeliveries asked for by hand, then its
         events in order until one fails, the claim's share of work is done or `stop` is set.
         Every attempt starts with the claim held for at least `timeout` more (`_hold`)."""
@@ -174,19 +179,19 @@ class Deliverer:
                 if not rows:
                     continue
                 body = (await payload.bodies(endpoint["tenant_id"], rows))[rows[0]["id"]]
-                if not await self._hold(endpoint):
+                if not await self._hold(owner, endpoint):
                     return made
                 started = self.clock.now()
                 outcome = await self._send(client, target, refusal, endpoint, rows[0], body)
                 made += 1
                 if not await webhook_queue.record_redelivery(
-                        self.owner, endpoint["id"], pending["id"], outcome, started, self.lease):
+                        owner, endpoint["id"], pending["id"], outcome, started, self.lease):
                     return made
                 endpoint["lease_until"] = started + self.lease
             now = self.clock.now()
             if stopping() or endpoint["failing_since"] is not None or (
                     endpoint["next_attempt_at"] is not None and endpoint["next_attempt_at"] > now):
-                await webhook_queue.release(self.owner, endpoint["id"], now)
+                await webhook_queue.release(owner, endpoint["id"], now)
                 return made
             through = endpoint["delivered_through"]
             for _ in range(_ROUNDS):
@@ -201,16 +206,16 @@ class Deliverer:
                     if row["id"] in bodies:
                         if stopping():
                             break
-                        if not await self._hold(endpoint):
+                        if not await self._hold(owner, endpoint):
                             return made
                         started = self.clock.now()
                         outcome = await self._send(client, target, refusal, endpoint, row, bodies[row["id"]])
                         made += 1
-                        if not await webhook_queue.record_attempt(self.owner, endpoint, row, outcome, started,
+                        if not await webhook_queue.record_attempt(owner, endpoint, row, outcome, started,
                                                                   self.lease, self.first_retry):
                             return made
                     through = row["sequence"]
-        await webhook_queue.release(self.owner, endpoint["id"], self.clock.now(),
+        await webhook_queue.release(owner, endpoint["id"], self.clock.now(),
                                     through if through > endpoint["delivered_through"] else None)
         return made
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.abc
+import socket
 import ssl
 import sys
 import time
@@ -157,3 +158,22 @@ async def test_a_delivery_imports_nothing_and_searches_for_no_module(database, c
         finally:
             sys.meta_path.remove(watch)
     assert watch.searched == []
+
+
+async def test_each_worker_holds_its_endpoints_in_a_name_of_its_own_that_fits_any_host_name(
+        database, clock, monkeypatch):
+    # a host name may be 64 characters long; lease_owner holds 64 (PostgreSQL enforces it)
+    monkeypatch.setattr(socket, "gethostname", lambda: "h" * 64)
+    org = await factories.sign_up(clock)
+    deliverer = Deliverer(production=False, clock=clock, timeout=30, workers=2)
+    async with receiving(hang=True) as receiver:
+        ids = [(await _endpoint(org, clock, receiver.url(path)))["id"] for path in ("/one", "/two")]
+        running = asyncio.create_task(deliverer.run_forever(asyncio.Event()))
+        try:
+            await receiver.wait_for(2, timeout=5)  # both endpoints held, each by one worker
+            owners = await models.WebhookEndpoint.filter(id__in=ids).values_list("lease_owner", flat=True)
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+    assert len(set(owners)) == 2
+    assert all(owner.startswith(deliverer.owner + "/") and len(owner) <= 64 for owner in owners)
