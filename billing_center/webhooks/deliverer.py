@@ -80,7 +80,8 @@ class Deliverer:
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
         """Deliver everything due now (with `workers` endpoints at a time), or until `stop` is
         set (between two attempts); returns the number of attempts made."""
-        counts = await asyncio.gather(*(self._drain(f"{self.owner}/{n}", stop) for n in range(max(1, self.workers))))
+        workers = range(max(1, self.workers))
+        counts = await asyncio.gather(*(self._drain(f"{self.owner}/{n}", stop) for n in workers))
         return sum(counts)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -229,6 +230,7 @@ class Deliverer:
             return None, f"the host did not resolve within {self.timeout:g}s"
         except DomainError as refused:
             return None, refused.message
+
     async def _send(self, client: httpx.AsyncClient, target: Target | None, refusal: str | None,
                     endpoint: dict[str, Any], event: dict[str, Any], body: bytes) -> Outcome:
         """One POST of `body`; its outcome (never raises for what a receiver does)."""
