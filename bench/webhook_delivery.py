@@ -21,8 +21,8 @@ wall clock, development rules so 127.0.0.1 is allowed) on a fresh SQLite file an
 Each case prints the deliveries, the seconds, deliveries/s, p50/p99 of the attempts'
 `duration_ms` (the HTTP exchange alone, from the attempt rows) and the SQL statements sent per
 delivery (Tortoise's log; (c): the milliseconds per claim), so a change to the deliverer can
-be weighed with it. The events are written beforehand (as `domain.added`, with a body of the usual size): writing them is the
-events_cost benchmark's business, not this one's.
+be weighed with it. The events are written beforehand (as `domain.added`, with a body of the
+usual size): writing them is the events_cost benchmark's business, not this one's.
 """
 
 from __future__ import annotations
