@@ -113,6 +113,9 @@ class Settings:
     webhook_delivery: bool = True
     # Seconds one delivery may take (connect, send, answer) before it counts as failed.
     webhook_timeout_seconds: float = 10.0
+    # How long a deliverer holds an endpoint without news (None: the timeout + 30 s). A
+    # deliverer that dies leaves its endpoints unserved that long; it must exceed the timeout.
+    webhook_lease_seconds: float | None = None
     # Endpoints one deliverer works on at a time.
     webhook_concurrency: int = 4
     # Wait after a delivery's first failure; it doubles per attempt up to 6 hours.
@@ -134,6 +137,7 @@ class Settings:
 
         return Deliverer(
             production=self.production, clock=clock or SystemClock(), timeout=self.webhook_timeout_seconds,
+            lease_seconds=self.webhook_lease_seconds,
             workers=self.webhook_concurrency, first_retry=timedelta(seconds=self.webhook_first_retry_seconds),
             event_retention=timedelta(days=self.event_retention_days))
 
@@ -155,7 +159,10 @@ class Settings:
         BILLING_RATE_LIMIT_POINTS, BILLING_PAYMENT_GATEWAY (default `sandbox` in development only) and
         BILLING_ALLOW_SANDBOX_TENANTS (default 1 in development, 0 in production), BILLING_LOG_FORMAT
         (auto, json or text), BILLING_WEBHOOK_DELIVERY (1: serve delivers webhooks), BILLING_WEBHOOK_TIMEOUT_SECONDS,
-        BILLING_WEBHOOK_CONCURRENCY, BILLING_WEBHOOK_FIRST_RETRY_SECONDS and BILLING_EVENT_RETENTION_DAYS."""
+        BILLING_WEBHOOK_LEASE_SECONDS (how long a deliverer's claim on an endpoint lasts without news,
+        so how long a killed deliverer's endpoints wait for another: above the timeout; default the
+        timeout + 30 s), BILLING_WEBHOOK_CONCURRENCY, BILLING_WEBHOOK_FIRST_RETRY_SECONDS and
+        BILLING_EVENT_RETENTION_DAYS."""
         env = os.environ if environ is None else environ
         url = env.get("DATABASE_URL") or default_database_url()
         environment = env.get("BILLING_ENV", "development").strip().lower() or "development"
@@ -172,6 +179,11 @@ class Settings:
         log_format = env.get("BILLING_LOG_FORMAT", "").strip().lower() or "auto"
         if log_format not in ("auto", "json", "text"):
             raise ConfigurationError(f"BILLING_LOG_FORMAT must be auto, json or text, not {log_format!r}")
+        webhook_timeout = _positive(env, "BILLING_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+        lease = _positive(env, "BILLING_WEBHOOK_LEASE_SECONDS", 0) or None
+        if lease is not None and lease <= webhook_timeout:
+            raise ConfigurationError(f"BILLING_WEBHOOK_LEASE_SECONDS ({lease:g}) must be above "
+                                     f"BILLING_WEBHOOK_TIMEOUT_SECONDS ({webhook_timeout:g})")
         return cls(
             database_url=normalise_database_url(url),
             operator_token=env.get("BILLING_OPERATOR_TOKEN") or None,
@@ -190,7 +202,8 @@ class Settings:
             allow_sandbox_tenants=_flag(env, "BILLING_ALLOW_SANDBOX_TENANTS", default=not production),
             log_format=log_format,
             webhook_delivery=_flag(env, "BILLING_WEBHOOK_DELIVERY", default=True),
-            webhook_timeout_seconds=_positive(env, "BILLING_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            webhook_timeout_seconds=webhook_timeout,
+            webhook_lease_seconds=lease,
             webhook_concurrency=int(_positive(env, "BILLING_WEBHOOK_CONCURRENCY", 4)),
             webhook_first_retry_seconds=_positive(env, "BILLING_WEBHOOK_FIRST_RETRY_SECONDS", 60.0),
             event_retention_days=int(_positive(env, "BILLING_EVENT_RETENTION_DAYS", 30)),

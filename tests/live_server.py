@@ -48,7 +48,8 @@ def free_port() -> int:
 def running_server(directory: Path, seed: bool = False, **environment: str) -> Iterator[LiveServer]:
     """Migrate a SQLite database in `directory` (with `seed`, also the demo organization) and
     serve it on a free port until the block ends. The test process's DATABASE_URL and
-    BILLING_ENV are not passed on: the server is the development profile on that file."""
+    BILLING_ENV are not passed on: the server is the development profile on that file, unless
+    `environment` names another DATABASE_URL (a test's own database, of either backend)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BILLING_ENV")}
     env.update(PYTHONPATH=str(ROOT), **environment)
     migrated = subprocess.run(CLI + ["migrate"], env=env, cwd=directory, capture_output=True, text=True)

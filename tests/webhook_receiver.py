@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it was read
 
     @property
     def event(self) -> dict[str, Any]:
@@ -27,12 +29,15 @@ class Received:
 @dataclass
 class Receiver:
     """Answers `statuses` in turn (then `default`); `hang` makes it read requests and never
-    answer. `received` holds every request it read, answered or not."""
+    answer, `hang_first` only the first that many; `delay` is the seconds it takes to answer.
+    `received` holds every request it read, answered or not."""
 
     port: int = 0
     statuses: deque[int] = field(default_factory=deque)
     default: int = 200
     hang: bool = False
+    hang_first: int = 0
+    delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -64,8 +69,10 @@ class Receiver:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 self.received.append(Received(path, headers, body))
                 self.arrived.set()
-                if self.hang:
+                if self.hang or len(self.received) <= self.hang_first:
                     await asyncio.sleep(3600)
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 status = self.statuses.popleft() if self.statuses else self.default
                 writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok".encode())
                 await writer.drain()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -56,31 +57,44 @@ class Deliverer:
     workers: int = 4
     first_retry: timedelta = webhook_queue.FIRST_RETRY
     poll_seconds: float = 1.0
+    # How long a claim lasts without news; None: `timeout` + 30 s. Longer than `timeout`, so a
+    # live deliverer never loses an endpoint in the middle of an attempt.
+    lease_seconds: float | None = None
     event_retention: timedelta = webhook_queue.EVENT_RETENTION
-    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}")
+    # The process's name in `lease_owner` (64 characters at most: a host name may have 64 by
+    # itself); each worker claims as `<owner>/<n>`.
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{uuid.uuid4().hex[:12]}")
     _pruned_at: datetime | None = None
+    _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.lease_seconds is not None and self.lease_seconds <= self.timeout:
+            raise ValueError(f"the lease ({self.lease_seconds:g}s) must be longer than the timeout ({self.timeout:g}s)")
 
     @property
     def lease(self) -> timedelta:
-        """How long a claim lasts without news: longer than one attempt can take."""
-        return timedelta(seconds=self.timeout + 30)
+        """How long a claim lasts without news: longer than one attempt can take. It is also
+        how long the endpoints of a deliverer that died stay unserved."""
+        return timedelta(seconds=self.timeout + 30 if self.lease_seconds is None else self.lease_seconds)
 
-    async def run_once(self) -> int:
-        """Deliver everything due now (with `workers` endpoints at a time); returns the number
-        of attempts made."""
-        counts = await asyncio.gather(*(self._drain() for _ in range(max(1, self.workers))))
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Deliver everything due now (with `workers` endpoints at a time), or until `stop` is
+        set (between two attempts); returns the number of attempts made."""
+        workers = range(max(1, self.workers))
+        counts = await asyncio.gather(*(self._drain(f"{self.owner}/{n}", stop) for n in workers))
         return sum(counts)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set: at once when this process commits events, else every
-        `poll_seconds` (events of other processes, retries that fall due). Prunes old events
-        and attempts once an hour."""
+        """Deliver until `stop` is set (the attempt under way is finished and recorded, the
+        rest waits for the next deliverer): at once when this process commits events, else
+        every `poll_seconds` (events of other processes, retries that fall due). Prunes old
+        events and attempts once an hour."""
         wake = events.listen()
         try:
             while not stop.is_set():
                 wake.clear()
                 try:
-                    await self.run_once()
+                    await self.run_once(stop)
                     await self.prune_if_due()
                 except Exception:  # noqa: BLE001 - the database may be away; try again later
                     log.exception("webhook delivery failed; trying again in %ss", self.poll_seconds)
@@ -101,43 +115,89 @@ class Deliverer:
         if deleted or attempts:
             log.info("pruned %s events and %s delivery attempts past their retention", deleted, attempts)
 
-    async def _drain(self) -> int:
+    async def _drain(self, owner: str, stop: asyncio.Event | None) -> int:
+        # Each worker holds its endpoints in a name of its own: should a worker's lease ever
+        # lapse (a stalled database) and another worker of this process take the endpoint,
+        # the first one's writes are refused like any other deliverer's.
         made = 0
-        while True:
-            endpoint = await webhook_queue.claim(self.owner, self.clock.now(), self.lease)
+        while stop is None or not stop.is_set():
+            endpoint = await webhook_queue.claim(owner, self.clock.now(), self.lease)
             if endpoint is None:
-                return made
+                break
             try:
-                made += await self._work(endpoint)
+                attempts = await self._work(owner, endpoint, stop)
+            except asyncio.CancelledError:
+                # Shut down mid-attempt (serve's lifespan): let the endpoint go now rather than
+                # when the lease ends; the attempt is made again (at least once).
+                await webhook_queue.release(owner, endpoint["id"], self.clock.now())
+                raise
             except Exception:
                 log.exception("webhook endpoint %s: delivery stopped", endpoint["id"])
-                await webhook_queue.release(self.owner, endpoint["id"], self.clock.now())
+                await webhook_queue.release(owner, endpoint["id"], self.clock.now())
                 raise
+            made += attempts
+            if attempts:
+                # One line per claim, not per attempt: which deliverer served whom, and how far.
+                log.info("webhook endpoint %s: %s delivery attempts", endpoint["id"], attempts)
+        return made
 
-    async def _work(self, endpoint: dict[str, Any]) -> int:
+    async def _hold(self, owner: str, endpoint: dict[str, Any]) -> bool:
+        """Make sure the claim outlasts the attempt about to start (so no other deliverer can
+        take the endpoint while it runs and send the next event beside it): extended when less
+        than `timeout` of it is left. False when the endpoint is no longer ours."""
+        now = self.clock.now()
+        if endpoint["lease_until"] - now > timedelta(seconds=self.timeout):
+            return True
+        if not await webhook_queue.extend(owner, endpoint["id"], now + self.lease):
+            return False
+        endpoint["lease_until"] = now + self.lease
+        return True
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """The TLS settings of every attempt (certificates verified), made once: loading the
+        CA bundle takes ~15 ms of CPU, which per claim cost more than the deliveries and held
+        `serve`'s event loop each time."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context(verify=True, trust_env=False)
+        return self._tls
+
+    async def _work(self, owner: str, endpoint: dict[str, Any], stop: asyncio.Event | None) -> int:
         """Deliver what is due to one claimed endpoint: redeliveries asked for by hand, then its
-        events in order until one fails or the claim's share of work is done."""
+        events in order until one fails, the claim's share of work is done or `stop` is set.
+        Every attempt starts with the claim held for at least `timeout` more (`_hold`)."""
+
+        def stopping() -> bool:
+            return stop is not None and stop.is_set()
+
         target, refusal = await self._resolve(endpoint["url"])
         made = 0
-        async with httpx.AsyncClient(trust_env=False, follow_redirects=False, verify=True) as client:
+        async with httpx.AsyncClient(trust_env=False, follow_redirects=False, verify=self.tls) as client:
             for pending in await webhook_queue.due_redeliveries(endpoint["id"], self.clock.now()):
+                if stopping():
+                    break
                 rows = await models.Event.filter(id=pending["event_id"]).values()
                 if not rows:
                     continue
                 body = (await payload.bodies(endpoint["tenant_id"], rows))[rows[0]["id"]]
+                if not await self._hold(owner, endpoint):
+                    return made
                 started = self.clock.now()
                 outcome = await self._send(client, target, refusal, endpoint, rows[0], body)
                 made += 1
                 if not await webhook_queue.record_redelivery(
-                        self.owner, endpoint["id"], pending["id"], outcome, started, self.lease):
+                        owner, endpoint["id"], pending["id"], outcome, started, self.lease):
                     return made
+                endpoint["lease_until"] = started + self.lease
             now = self.clock.now()
-            if endpoint["failing_since"] is not None or (
+            if stopping() or endpoint["failing_since"] is not None or (
                     endpoint["next_attempt_at"] is not None and endpoint["next_attempt_at"] > now):
-                await webhook_queue.release(self.owner, endpoint["id"], now)
+                await webhook_queue.release(owner, endpoint["id"], now)
                 return made
             through = endpoint["delivered_through"]
             for _ in range(_ROUNDS):
+                if stopping():
+                    break
                 batch = await webhook_queue.next_events(endpoint, through, _BATCH)
                 if not batch:
                     break
@@ -145,20 +205,29 @@ class Deliverer:
                 bodies = await payload.bodies(endpoint["tenant_id"], wanted) if wanted else {}
                 for row in batch:
                     if row["id"] in bodies:
+                        if stopping():
+                            break
+                        if not await self._hold(owner, endpoint):
+                            return made
                         started = self.clock.now()
                         outcome = await self._send(client, target, refusal, endpoint, row, bodies[row["id"]])
                         made += 1
-                        if not await webhook_queue.record_attempt(self.owner, endpoint, row, outcome, started,
+                        if not await webhook_queue.record_attempt(owner, endpoint, row, outcome, started,
                                                                   self.lease, self.first_retry):
                             return made
                     through = row["sequence"]
-        await webhook_queue.release(self.owner, endpoint["id"], self.clock.now(),
+        await webhook_queue.release(owner, endpoint["id"], self.clock.now(),
                                     through if through > endpoint["delivered_through"] else None)
         return made
 
     async def _resolve(self, url: str) -> tuple[Target | None, str | None]:
+        # Bounded like an attempt: the system resolver has no timeout of its own, and the
+        # endpoint is held meanwhile.
         try:
-            return await resolve_allowed(url, self.production, self.resolver), None
+            async with asyncio.timeout(self.timeout):
+                return await resolve_allowed(url, self.production, self.resolver), None
+        except TimeoutError:
+            return None, f"the host did not resolve within {self.timeout:g}s"
         except DomainError as refused:
             return None, refused.message
 
