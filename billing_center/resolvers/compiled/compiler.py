@@ -1,0 +1,371 @@
+"""The compiler: one query operation into one SQL statement whose value is the answer's `data`.
+
+It walks the operation with graphql-core's own field collection (the executor's
+`collect_subfields`), so fragments, aliases, `@include`/`@skip` and variables select exactly
+what the regular path would, in the same order, and writes each object as a JSON object
+(`dialects`), each relation as a correlated subquery and each connection as a page subquery
+with its cursors, `pageInfo` and `totalCount`. Anything outside `catalogue` raises
+`NotCompilable`, and the operation takes the regular path.
+
+Parameters are numbered where they are made (`$n` or `?n`), so a fragment of SQL can be placed
+anywhere. Each one is a function of `Bindings`: what one request binds (its caller, its pages,
+the conditions of its filters), so a plan made for one request serves the next ones with the
+same shape (`runner`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLObjectType, get_named_type
+from graphql.execution.values import get_argument_values
+
+from billing_center.domain.actor import Actor
+from billing_center.domain.errors import DomainError
+from billing_center.resolvers import loaders as batch
+from billing_center.resolvers.compiled import catalogue
+from billing_center.resolvers.compiled.dialects import Dialect
+from billing_center.resolvers.pagination import PageRequest, page_request
+from billing_center.schema.ids import CURSOR_PREFIX, from_global_id
+
+
+class NotCompilable(Exception):
+    """This operation (or this request of it) is for the regular path."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A connection field whose arguments each request binds anew."""
+
+    field_def: Any
+    details: Any
+    root_filter: bool  # the root `subscriptions` list: its `filter` becomes SQL conditions
+
+
+@dataclass
+class Bindings:
+    """One request's values for a plan's parameters."""
+
+    actor: Actor
+    pages: list[PageRequest] = field(default_factory=list)
+    # Per slot: the filter's SQL conditions (text, to check the plan) and their values.
+    filters: list[tuple[str, list[Any]]] = field(default_factory=list)
+
+
+def bind(slots: list[Slot], actor: Actor, executor: Any, dialect: str) -> Bindings:
+    """The values of `slots` for this request: its pages and filter conditions, validated as
+    the resolvers validate them. NotCompilable where a resolver would refuse (an invalid
+    cursor, an unknown product id...): the regular path then gives the same error."""
+    found = Bindings(actor)
+    for slot in slots:
+        details = slot.details[0]
+        args = get_argument_values(slot.field_def, details.node, executor.variable_values,
+                                   details.fragment_variable_values)
+        try:
+            found.pages.append(page_request(args))
+            found.filters.append(_filter_sql(args, actor, dialect) if slot.root_filter else ("", []))
+        except DomainError:
+            raise NotCompilable from None
+    return found
+
+
+def _filter_sql(args: dict, actor: Actor, dialect: str) -> tuple[str, list[Any]]:
+    """`subscriptions(filter:)` as `loaders.SubscriptionFilter` writes it (visibility first)."""
+    chosen = args.get("filter") or {}  # coerced input: GraphQL names, enum members
+    product_pk = None
+    if chosen.get("productId") is not None:
+        decoded = from_global_id(chosen["productId"])
+        if decoded is None or decoded[0] != "Product":
+            raise NotCompilable
+        product_pk = decoded[1]
+    statuses, channels = chosen.get("status"), chosen.get("purchaseChannel")
+    selected = batch.SubscriptionFilter(
+        [getattr(s, "value", s) for s in statuses] if statuses else None,
+        [getattr(c, "value", c) for c in channels] if channels else None,
+        product_pk,
+    )
+    conditions, params = selected.where(actor, dialect)
+    return " AND ".join(conditions), params
+
+
+def page_form(page: PageRequest) -> tuple:
+    """What of a page shapes the statement: its direction and which cursors bound it."""
+    return (page.backward, page.descending, page.after_id is None, page.before_id is None)
+
+
+class Compiler:
+    """Writes one operation's statement; `sql`, `getters` and `slots` make its plan."""
+
+    def __init__(self, executor: Any, dialect: Dialect, bindings_of: Callable[[list[Slot]], Bindings]) -> None:
+        self.executor = executor
+        self.dialect = dialect
+        self.getters: list[Callable[[Bindings], Any]] = []
+        self.slots: list[Slot] = []
+        self._bindings_of = bindings_of
+        self._aliases = 0
+        # Aggregates over page rows written so far (see `_connection`).
+        self._aggregates = 0
+
+    # -- parameters and aliases ---------------------------------------------------------
+
+    def param(self, getter: Callable[[Bindings], Any]) -> str:
+        self.getters.append(getter)
+        number = len(self.getters)
+        return f"${number}" if self.dialect.name == "postgres" else f"?{number}"
+
+    def alias(self) -> str:
+        self._aliases += 1
+        return f"a{self._aliases}"
+
+    # -- the operation ------------------------------------------------------------------
+
+    def root(self, root_type: GraphQLObjectType, grouped: dict) -> str:
+        names = {details[0].node.name.value for details in grouped.values()}
+        if names <= {"tenant", "__typename"}:
+            raise NotCompilable  # the caller's tenant came with the token: no statement at all
+        pairs = []
+        for key, details in grouped.items():
+            name = details[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, self.dialect.literal(root_type.name)))
+            elif name == "tenant":
+                a = self.alias()
+                where = f'{a}."id" = ' + self.param(lambda b: b.actor.tenant_id)
+                pairs.append((key, self._one("Tenant", details, a, where)))
+            elif name == "viewer":
+                a = self.alias()
+                where = (f'{a}."id" = ' + self.param(lambda b: b.actor.user_id) + f' AND {a}."tenant_id" = '
+                         + self.param(lambda b: b.actor.tenant_id))
+                pairs.append((key, self._one("User", details, a, where)))
+            elif name == "subscriptions":
+                field_def = root_type.fields[name]
+                pairs.append((key, self._connection(field_def, details, "Subscription", None, root_filter=True)))
+            else:
+                raise NotCompilable
+        return "SELECT " + self.dialect.answer(self.dialect.object(pairs))
+
+    # -- objects ------------------------------------------------------------------------
+
+    def _fields(self, type_name: str, details: Any) -> dict:
+        object_type = self.executor.schema.get_type(type_name)
+        grouped, defer_usages, _ = self.executor.collect_subfields(object_type, details)
+        if defer_usages:
+            raise NotCompilable
+        return grouped
+
+    def _one(self, type_name: str, details: Any, a: str, where: str) -> str:
+        """A to-one object: a subquery of its table under alias `a`."""
+        table = catalogue.TABLES[type_name]
+        body = self.object(type_name, details, a)
+        return self.dialect.nested(f'SELECT {body} FROM "{table.table}" {a} WHERE {where}')
+
+    def object(self, type_name: str, details: Any, a: str) -> str:
+        """The JSON object of `type_name` for the row under alias `a`."""
+        table = catalogue.TABLES.get(type_name)
+        if table is None:
+            raise NotCompilable
+        object_type = self.executor.schema.get_type(type_name)
+        pairs = []
+        for key, field_details in self._fields(type_name, details).items():
+            node = field_details[0].node
+            name = node.name.value
+            if name == "__typename":
+                pairs.append((key, self.dialect.literal(type_name)))
+                continue
+            if name == "id":
+                pairs.append((key, self.dialect.encoded(f"{type_name}:", f'{a}."id"')))
+                continue
+            spec = table.fields.get(name)
+            if spec is None:
+                raise NotCompilable
+            if isinstance(spec, catalogue.Paged):
+                pairs.append((key, self._connection(object_type.fields[name], field_details, spec.target,
+                                                    (spec, a))))
+                continue
+            if node.arguments:
+                raise NotCompilable
+            pairs.append((key, self._value(spec, object_type.fields[name], field_details, a)))
+        return self.dialect.object(pairs)
+
+    def _value(self, spec: Any, field_def: Any, details: Any, a: str) -> str:
+        if isinstance(spec, catalogue.Column):
+            return self._scalar(spec, field_def, f'{a}."{spec.column}"')
+        if isinstance(spec, catalogue.Difference):
+            return f'({a}."{spec.minuend}" - {a}."{spec.subtrahend}")'
+        if isinstance(spec, catalogue.Mapped):
+            cases = " ".join(f"WHEN {self.dialect.literal(k)} THEN {self.dialect.literal(v)}"
+                             for k, v in spec.mapping.items())
+            return f'CASE {a}."{spec.column}" {cases} END'
+        if isinstance(spec, catalogue.MoneyOf):
+            return self._money(spec, details, a)
+        if isinstance(spec, catalogue.ToOne):
+            b = self.alias()
+            where = f'{b}."id" = {a}."{spec.column}"'
+            if spec.tenant_scoped:
+                where += f' AND {b}."tenant_id" = ' + self.param(lambda bound: bound.actor.tenant_id)
+            return self._one(spec.target, details, b, where)
+        raise NotCompilable
+
+    def _scalar(self, spec: catalogue.Column, field_def: Any, column: str) -> str:
+        if spec.kind == "enum":
+            enum_type = get_named_type(field_def.type)
+            # The column holds the enum's value; the API prints its name: the same text only
+            # when every name is its value.
+            if not isinstance(enum_type, GraphQLEnumType) or any(
+                getattr(value.value, "value", value.value) != name for name, value in enum_type.values.items()
+            ):
+                raise NotCompilable
+            return column
+        if spec.kind in ("text", "int"):
+            return column
+        if spec.kind == "bool":
+            return self.dialect.boolean(column)
+        if spec.kind == "datetime":
+            return self.dialect.datetime(column)
+        if spec.kind == "date":
+            return self.dialect.date(column)
+        raise NotCompilable
+
+    def _money(self, spec: catalogue.MoneyOf, details: Any, a: str) -> str:
+        pairs = []
+        for key, field_details in self._fields("Money", details).items():
+            name = field_details[0].node.name.value
+            if name == "amount":
+                pairs.append((key, self.dialect.decimal(f'{a}."{spec.amount}"', spec.places)))
+            elif name == "currency":
+                pairs.append((key, f'{a}."{spec.currency}"'))
+            elif name == "__typename":
+                pairs.append((key, self.dialect.literal("Money")))
+            else:
+                raise NotCompilable
+        return self.dialect.object(pairs)
+
+    # -- connections --------------------------------------------------------------------
+
+    def _connection(self, field_def: Any, details: Any, target: str, nested: tuple | None,
+                    root_filter: bool = False) -> str:
+        """A page of `target` rows (nested: (Paged spec, parent alias)) as a connection."""
+        slot_index = len(self.slots)
+        slot = Slot(field_def, details, root_filter)
+        self.slots.append(slot)
+        # The shape of this page (direction, cursors, filter) is what the plan's key fixed.
+        compiled = self._bindings_of([slot])
+        page = compiled.pages[0]
+        table = catalogue.TABLES.get(target)
+        if table is None:
+            raise NotCompilable
+
+        def conditions(alias: str, bounded: bool) -> str:
+            found = []
+            if nested is not None:
+                spec, parent = nested
+                found.append(f'{alias}."{spec.parent_column}" = {parent}."id"')
+                found.append(f'{alias}."tenant_id" = ' + self.param(lambda b: b.actor.tenant_id))
+                found.extend(condition.format(a=alias) for condition in spec.conditions)
+            if root_filter:
+                # `loaders.SubscriptionFilter` writes its conditions on alias `s`.
+                text, values = compiled.filters[0]
+                found.append(self._bind_text(text, slot_index, len(values)))
+            if bounded:
+                for index, (operator, _) in enumerate(page.bounds()):
+                    found.append(f'{alias}."id" {operator} ' + self.param(
+                        lambda b, i=index: b.pages[slot_index].bounds()[i][1]))
+            return " AND ".join(found) or "1 = 1"
+
+        sql_direction = "DESC" if page.sql_descending else "ASC"
+        display_direction = "DESC" if page.descending else "ASC"
+        inner, a = ("s" if root_filter else self.alias()), self.alias()
+        limit = lambda b: b.pages[slot_index].limit  # noqa: E731
+        aggregates = self._aggregates
+        pairs = []
+        connection_type = get_named_type(field_def.type)
+        for key, field_details in self._fields(connection_type.name, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, self.dialect.literal(connection_type.name)))
+            elif name == "edges":
+                edge_type = get_named_type(connection_type.fields["edges"].type).name
+                element = self._edge(edge_type, target, field_details, a)
+                keep = f'{a}."rn__" <= ' + self.param(limit)
+                self._aggregates += 1
+                pairs.append((key, self.dialect.array(element, keep, f'{a}."id" {display_direction}')))
+            elif name == "pageInfo":
+                pairs.append((key, self._page_info(field_details, page, a, slot_index)))
+            elif name == "totalCount":
+                counted = "s" if root_filter else self.alias()
+                pairs.append((key, f'(SELECT COUNT(*) FROM "{table.table}" {counted} '
+                                   f'WHERE {conditions(counted, False)})'))
+            else:
+                raise NotCompilable
+        if self._aggregates == aggregates:
+            # Nothing read from the page's rows (only `totalCount`, constants): without an
+            # aggregate, a FROM would give one answer per row, or none without rows.
+            return self.dialect.nested(f"SELECT {self.dialect.object(pairs)}")
+        rows = (f'SELECT {inner}.* FROM "{table.table}" {inner} WHERE {conditions(inner, True)} '
+                f'ORDER BY {inner}."id" {sql_direction} LIMIT ' + self.param(lambda b: limit(b) + 1))
+        ranked = (f'SELECT {inner}.*, ROW_NUMBER() OVER (ORDER BY {inner}."id" {sql_direction}) AS "rn__" '
+                  f'FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}')
+        return self.dialect.nested(f"SELECT {self.dialect.object(pairs)} FROM ({ranked}) {a}")
+
+    def _bind_text(self, text: str, slot_index: int, count: int) -> str:
+        """`text` with its `?` placeholders numbered, bound to the slot's filter values."""
+        parts = text.split("?")
+        assert len(parts) == count + 1
+        out = parts[0]
+        for index, part in enumerate(parts[1:]):
+            out += self.param(lambda b, i=index: b.filters[slot_index][1][i]) + part
+        return out
+
+    def _edge(self, edge_type: str, target: str, details: Any, a: str) -> str:
+        pairs = []
+        for key, field_details in self._fields(edge_type, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, self.dialect.literal(edge_type)))
+            elif name == "cursor":
+                pairs.append((key, self.dialect.encoded(CURSOR_PREFIX, f'{a}."id"')))
+            elif name == "node":
+                pairs.append((key, self.object(target, field_details, a)))
+            else:
+                raise NotCompilable
+        return self.dialect.object(pairs)
+
+    def _page_info(self, details: Any, page: PageRequest, a: str, slot_index: int) -> str:
+        """`pagination.connection`'s page info: `has_more` from the extra row fetched."""
+        kept = f'{a}."rn__" <= '
+        first, last = ("MIN", "MAX") if not page.descending else ("MAX", "MIN")
+        pairs = []
+        for key, field_details in self._fields("PageInfo", details).items():
+            name = field_details[0].node.name.value
+            if name == "hasNextPage":
+                pairs.append((key, self._has_more(a, slot_index) if not page.backward
+                               else self.dialect.constant(page.before_id is not None)))
+            elif name == "hasPreviousPage":
+                pairs.append((key, self._has_more(a, slot_index) if page.backward
+                               else self.dialect.constant(page.after_id is not None)))
+            elif name in ("startCursor", "endCursor"):
+                aggregate = first if name == "startCursor" else last
+                bound = self.param(lambda b: b.pages[slot_index].limit)
+                self._aggregates += 1
+                pairs.append((key, self.dialect.encoded(
+                    CURSOR_PREFIX, f'{aggregate}({a}."id") FILTER (WHERE {kept}{bound})')))
+            elif name == "__typename":
+                pairs.append((key, self.dialect.literal("PageInfo")))
+            else:
+                raise NotCompilable
+        return self.dialect.object(pairs)
+
+    def _has_more(self, a: str, slot_index: int) -> str:
+        more = "COUNT(*) > " + self.param(lambda b: b.pages[slot_index].limit)
+        self._aggregates += 1
+        return f"({more})" if self.dialect.name == "postgres" else self.dialect.boolean(f"({more})")
+
+
+def non_null_roots(root_type: GraphQLObjectType, grouped: dict) -> list[str]:
+    """Response keys of root fields that may not be null: a null there means the regular
+    path would answer with an error instead."""
+    return [key for key, details in grouped.items()
+            if details[0].node.name.value != "__typename"
+            and isinstance(root_type.fields[details[0].node.name.value].type, GraphQLNonNull)]
