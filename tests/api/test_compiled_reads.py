@@ -17,6 +17,7 @@ from billing_center.resolvers import compiled
 from billing_center.resolvers.execution import LeanExecutionContext
 from tests import factories
 from tests.api.test_lean_execution import QUERIES as LEAN_QUERIES
+from tests.api.test_lean_execution import _keys, _without_request_ids
 from tests.conftest import count_sql
 
 PEER_QUERY = """{ tenant { name } subscriptions(first: 100) { edges { node { quantity product { name }
@@ -97,20 +98,6 @@ async def two_tenants(database, clock):
         callers[f"{name} GLOBAL_ADMIN"] = org.token
         callers.update({f"{name} {role}": token for role, (_, token) in users.items()})
     return callers
-
-
-def _without_request_ids(body: dict) -> dict:
-    for error in body.get("errors", []):
-        error.get("extensions", {}).pop("requestId", None)
-    return body
-
-
-def _keys(value: object) -> list:
-    if isinstance(value, dict):
-        return [(key, _keys(item)) for key, item in value.items()]
-    if isinstance(value, list):
-        return [_keys(item) for item in value]
-    return []
 
 
 async def _both_paths(client, monkeypatch, query: str, token: str, variables: dict | None = None) -> tuple:
