@@ -22,15 +22,8 @@ from graphql import GraphQLObjectType, OperationType
 from tortoise import Tortoise
 
 from billing_center.domain import rows
-from billing_center.resolvers.compiled.compiler import (
-    Bindings,
-    Compiler,
-    NotCompilable,
-    Slot,
-    bind,
-    non_null_roots,
-    page_form,
-)
+from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot, bind, page_form
+from billing_center.resolvers.compiled.compiler import Compiler, non_null_roots
 from billing_center.resolvers.compiled.dialects import DIALECTS, b64url
 
 MAX_PLANS = 256
@@ -48,7 +41,8 @@ class Plan:
     non_null: tuple[str, ...]
 
 
-_PLANS: OrderedDict[tuple, Plan | None] = OrderedDict()
+# An operation that cannot be compiled is kept as (its operation, None).
+_PLANS: OrderedDict[tuple, tuple[Any, Plan | None]] = OrderedDict()
 
 
 def _shape_of(value: Any) -> Any:
@@ -71,11 +65,10 @@ def plan_for(executor: Any, root_type: GraphQLObjectType, grouped: dict, dialect
     actor = executor.context_value.actor
     operation = executor.operation
     key = (id(operation), dialect, actor.is_admin, _shape_of(dict(executor.variable_values.coerced)))
-    if key in _PLANS:
-        plan = _PLANS[key]
-        if plan is None or plan.operation is operation:
-            _PLANS.move_to_end(key)
-            return plan
+    cached = _PLANS.get(key)
+    if cached is not None and cached[0] is operation:
+        _PLANS.move_to_end(key)
+        return cached[1]
     try:
         compiler = Compiler(executor, DIALECTS[dialect], lambda slots: bind(slots, actor, executor, dialect))
         sql = compiler.root(root_type, grouped)
@@ -84,7 +77,7 @@ def plan_for(executor: Any, root_type: GraphQLObjectType, grouped: dict, dialect
                     tuple(non_null_roots(root_type, grouped)))
     except NotCompilable:
         plan = None
-    _PLANS[key] = plan
+    _PLANS[key] = (operation, plan)
     if len(_PLANS) > MAX_PLANS:
         _PLANS.popitem(last=False)
     return plan
