@@ -213,14 +213,18 @@ class Compiler:
         aggregates = self._aggregates
         pairs = []
         connection_type = get_named_type(field_def.type)
-        for key, field_details in self._fields(connection_type.name, details).items():
+        selected = self._fields(connection_type.name, details)
+        # `pageInfo` needs the row after the page (is there more?), and so row numbers to keep
+        # it out of `edges`; without it the page is `limit` rows as they come.
+        extra = any(d[0].node.name.value == "pageInfo" for d in selected.values())
+        for key, field_details in selected.items():
             name = field_details[0].node.name.value
             if name == "__typename":
                 pairs.append((key, self.dialect.literal(connection_type.name)))
             elif name == "edges":
                 edge_type = get_named_type(connection_type.fields["edges"].type).name
                 element = self._edge(edge_type, target, field_details, a)
-                keep = f'{a}."rn__" <= ' + self.param(limit)
+                keep = (f'{a}."rn__" <= ' + self.param(limit)) if extra else None
                 self._aggregates += 1
                 pairs.append((key, self.dialect.array(element, keep, f'{a}."id" {display_direction}')))
             elif name == "pageInfo":
@@ -236,9 +240,14 @@ class Compiler:
             # aggregate, a FROM would give one answer per row, or none without rows.
             return self.dialect.nested(f"SELECT {self.dialect.object(pairs)}")
         rows = (f'SELECT {inner}.* FROM "{table.table}" {inner} WHERE {conditions(inner, True)} '
-                f'ORDER BY {inner}."id" {sql_direction} LIMIT ' + self.param(lambda b: limit(b) + 1))
-        ranked = (f'SELECT {inner}.*, ROW_NUMBER() OVER (ORDER BY {inner}."id" {sql_direction}) AS "rn__" '
-                  f'FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}')
+                f'ORDER BY {inner}."id" {sql_direction} LIMIT ' + self.param(lambda b: limit(b) + (1 if extra else 0)))
+        if extra:
+            ranked = (f'SELECT {inner}.*, ROW_NUMBER() OVER (ORDER BY {inner}."id" {sql_direction}) AS "rn__" '
+                      f'FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}')
+        elif sql_direction != display_direction:
+            ranked = f'SELECT {inner}.* FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}'
+        else:
+            ranked = rows
         return self.dialect.nested(f"SELECT {self.dialect.object(pairs)} FROM ({ranked}) {a}")
 
     def _bind_text(self, text: str, slot_index: int, count: int) -> str:

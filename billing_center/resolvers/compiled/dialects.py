@@ -43,9 +43,9 @@ class Dialect:
         """The JSON value of a scalar subquery (null stays null)."""
         raise NotImplementedError
 
-    def array(self, element: str, keep: str, order: str) -> str:
+    def array(self, element: str, keep: str | None, order: str) -> str:
         """The JSON array of `element` over the rows of the query it is aggregated in, only
-        rows where `keep` holds, in `order` (the rows already come in that order)."""
+        rows where `keep` holds (all when None), in `order` (the rows already come in that order)."""
         raise NotImplementedError
 
     def boolean(self, column: str) -> str:
@@ -84,8 +84,9 @@ class Postgres(Dialect):
     def nested(self, subquery: str) -> str:
         return f"({subquery})"
 
-    def array(self, element: str, keep: str, order: str) -> str:
-        return f"COALESCE(json_agg({element} ORDER BY {order}) FILTER (WHERE {keep}), '[]'::json)"
+    def array(self, element: str, keep: str | None, order: str) -> str:
+        kept = f" FILTER (WHERE {keep})" if keep else ""
+        return f"COALESCE(json_agg({element} ORDER BY {order}){kept}, '[]'::json)"
 
     def boolean(self, column: str) -> str:
         return column
@@ -124,9 +125,10 @@ class Sqlite(Dialect):
         # object would be embedded as a string.
         return f"json(({subquery}))"
 
-    def array(self, element: str, keep: str, order: str) -> str:
+    def array(self, element: str, keep: str | None, order: str) -> str:
         # json_group_array takes no ORDER BY before SQLite 3.44; the rows come ordered.
-        return f"json_group_array(json({element})) FILTER (WHERE {keep})"
+        kept = f" FILTER (WHERE {keep})" if keep else ""
+        return f"json_group_array(json({element})){kept}"
 
     def boolean(self, column: str) -> str:
         return f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} THEN json('true') ELSE json('false') END"
