@@ -247,3 +247,18 @@ async def test_generated_selections_answer_the_same(client, two_tenants, monkeyp
             assert "errors" not in body, (query, body)
             compiled_count += was_compiled
     assert compiled_count == 25 * len(callers)
+
+
+async def test_a_missing_non_null_object_gets_the_regular_paths_error(client, two_tenants, clock, monkeypatch):
+    # given: an assignment breaking the invariant, its user in another tenant (so not visible)
+    contoso = await models.Tenant.get(name="Contoso")
+    stranger = await models.User.filter(tenant__name="Fabrikam").first()
+    subscription = await models.Subscription.filter(tenant_id=contoso.id).order_by("id").first()
+    await models.LicenseAssignment.create(tenant_id=contoso.id, subscription_id=subscription.id, user_id=stranger.id,
+                                          product_id=subscription.product_id, assigned_at=clock.now())
+    # when: the peer query, on both paths
+    body, was_compiled = await _both_paths(client, monkeypatch, PEER_QUERY, two_tenants["Contoso GLOBAL_ADMIN"])
+    # then: the non-null `user` is an error on both (the compiled answer was not used), and
+    # the other tenant's user never shows
+    assert not was_compiled and body["errors"]
+    assert "Fabrikam" not in str(body.get("data"))

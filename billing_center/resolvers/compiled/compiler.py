@@ -137,7 +137,8 @@ class Compiler:
             where = f'{b}."id" = {a}."{spec.column}"'
             if spec.tenant_scoped:
                 where += f' AND {b}."tenant_id" = ' + self.param(lambda bound: bound.actor.tenant_id)
-            return self._one(spec.target, details, b, where)
+            found = self._one(spec.target, details, b, where)
+            return self.dialect.present(found) if isinstance(field_def.type, GraphQLNonNull) else found
         raise NotCompilable
 
     def _scalar(self, spec: catalogue.Column, field_def: Any, column: str) -> str:

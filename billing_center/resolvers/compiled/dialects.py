@@ -21,6 +21,12 @@ def b64url(text: str | None) -> str | None:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+# Stands for a to-one object that is missing where the API says it cannot be (`product`,
+# `user`): the regular path would answer with an error, so an answer holding it is not
+# used (`runner`). A user's text showing it too only sends that request the regular way.
+MISSING = '"\\u0000missing"'
+
+
 class Dialect:
     """What both databases share; each subclass fills in the rest."""
 
@@ -28,7 +34,7 @@ class Dialect:
 
     def literal(self, text: str) -> str:
         """A string literal (only ever our own type and field names: no quote inside)."""
-        assert "'" not in text and "?" not in text
+        assert "'" not in text
         return f"'{text}'"
 
     def object(self, pairs: Sequence[tuple[str, str]]) -> str:
@@ -41,6 +47,10 @@ class Dialect:
 
     def nested(self, subquery: str) -> str:
         """The JSON value of a scalar subquery (null stays null)."""
+        raise NotImplementedError
+
+    def present(self, value: str) -> str:
+        """A non-null object's JSON, or MISSING."""
         raise NotImplementedError
 
     def array(self, element: str, keep: str | None, order: str) -> str:
@@ -84,6 +94,9 @@ class Postgres(Dialect):
     def nested(self, subquery: str) -> str:
         return f"({subquery})"
 
+    def present(self, value: str) -> str:
+        return f"COALESCE({value}, {self.literal(MISSING)}::json)"
+
     def array(self, element: str, keep: str | None, order: str) -> str:
         kept = f" FILTER (WHERE {keep})" if keep else ""
         return f"COALESCE(json_agg({element} ORDER BY {order}){kept}, '[]'::json)"
@@ -124,6 +137,9 @@ class Sqlite(Dialect):
         # A subquery's value loses SQLite's JSON subtype: json() gives it back, or the
         # object would be embedded as a string.
         return f"json(({subquery}))"
+
+    def present(self, value: str) -> str:
+        return f"COALESCE({value}, json({self.literal(MISSING)}))"
 
     def array(self, element: str, keep: str | None, order: str) -> str:
         # json_group_array takes no ORDER BY before SQLite 3.44; the rows come ordered.

@@ -24,7 +24,7 @@ from tortoise import Tortoise
 from billing_center.domain import rows
 from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot, bind, page_form
 from billing_center.resolvers.compiled.compiler import Compiler, non_null_roots
-from billing_center.resolvers.compiled.dialects import DIALECTS, b64url
+from billing_center.resolvers.compiled.dialects import DIALECTS, MISSING, b64url
 
 MAX_PLANS = 256
 
@@ -102,6 +102,8 @@ async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> 
     if _bound_shape(bindings) != plan.shape:
         return None
     text = await _fetch_one(plan.sql, [getter(bindings) for getter in plan.getters], dialect)
+    if MISSING in text:
+        return None  # a non-null object is missing: the regular path gives the error
     data = orjson.loads(text)
     if any(data.get(key) is None for key in plan.non_null):
         return None  # e.g. the token's tenant is gone: the regular path gives the error
