@@ -262,3 +262,27 @@ async def test_a_missing_non_null_object_gets_the_regular_paths_error(client, tw
     # the other tenant's user never shows
     assert not was_compiled and body["errors"]
     assert "Fabrikam" not in str(body.get("data"))
+
+
+NODE = """query N($id: ID!) { node(id: $id) { __typename id ... on Subscription { quantity product { name }
+  licenseAssignments(first: 2) { totalCount edges { node { user { displayName } } } } }
+  ... on User { displayName email } ... on Product { sku monthlyPrice { amount } } ... on Tenant { name cloud }
+  ... on LicenseAssignment { state } } }"""
+
+
+async def test_node_by_id_answers_the_same_for_every_caller(client, two_tenants, monkeypatch):
+    # SPEC §1, §6: an object the caller may not see (another tenant's, another user's
+    # self-service subscription) is null on both paths.
+    ids = []
+    for model, type_name in ((models.Subscription, "Subscription"), (models.User, "User"), (models.Tenant, "Tenant"),
+                             (models.LicenseAssignment, "LicenseAssignment")):
+        ids += [factories.gid(type_name, pk) for pk in await model.all().order_by("id").values_list("id", flat=True)]
+    ids += [factories.gid("Product", (await models.Product.first()).id), factories.gid("Subscription", 10**9), "bm9wZQ"]
+    compiled_types = set()
+    for token in two_tenants.values():
+        for global_id in ids[::3] + ids[-3:]:
+            body, was_compiled = await _both_paths(client, monkeypatch, NODE, token, {"id": global_id})
+            if was_compiled:
+                compiled_types.add((body["data"]["node"] or {}).get("__typename"))
+    # null: not visible (or no such row), answered on the compiled path too
+    assert compiled_types == {"Subscription", "User", "Tenant", "Product", None}

@@ -1,7 +1,8 @@
 """The query compiler: a read answered by one SQL statement that builds its JSON (issue #15).
 
-For a query whose every selected field it knows (`catalogue`), the compiler (`compiler`)
-writes one statement: the root object with `json_build_object` (PostgreSQL) or
+For a query whose every selected field it knows (`catalogue`: root `tenant`, `viewer`,
+`subscriptions` and `node(id:)` of a subscription, user, product or tenant, and below them),
+the compiler (`compiler`) writes one statement: the root object with `json_build_object` (PostgreSQL) or
 `json_object` (SQLite), each to-one relation as a correlated subquery, each connection as a
 subquery that fetches `limit + 1` rows in key order (keyset cursors as bounds), numbers them,
 and aggregates the first `limit` into `edges` with `json_agg` / `json_group_array`, its

@@ -27,11 +27,12 @@ class NotCompilable(Exception):
 
 @dataclass(frozen=True)
 class Slot:
-    """A connection field whose arguments each request binds anew."""
+    """A field whose arguments each request binds anew: a connection, or `node(id:)`."""
 
     field_def: Any
     details: Any
-    root_filter: bool  # the root `subscriptions` list: its `filter` becomes SQL conditions
+    root_filter: bool = False  # the root `subscriptions` list: its `filter` becomes SQL conditions
+    node: bool = False  # `node(id:)`: the id's type and key, and the type's visibility
 
 
 @dataclass
@@ -39,9 +40,11 @@ class Bindings:
     """One request's values for a plan's parameters."""
 
     actor: Actor
-    pages: list[PageRequest] = field(default_factory=list)
+    pages: list[PageRequest | None] = field(default_factory=list)
     # Per slot: the filter's SQL conditions (text, to check the plan) and their values.
     filters: list[tuple[str, list[Any]]] = field(default_factory=list)
+    # Per slot: the (type name, key) of a `node(id:)`.
+    nodes: list[tuple[str, int] | None] = field(default_factory=list)
 
 
 def bind(slots: list[Slot], actor: Actor, executor: Any, dialect: str) -> Bindings:
@@ -53,11 +56,21 @@ def bind(slots: list[Slot], actor: Actor, executor: Any, dialect: str) -> Bindin
         details = slot.details[0]
         args = get_argument_values(slot.field_def, details.node, executor.variable_values,
                                    details.fragment_variable_values)
+        if slot.node:
+            decoded = from_global_id(args["id"])
+            if decoded is None:
+                raise NotCompilable
+            found.nodes.append(decoded)
+            found.pages.append(None)
+            # A subscription by id: the visibility of the subscriptions list, no filter.
+            found.filters.append(_filter_sql({}, actor, dialect) if decoded[0] == "Subscription" else ("", []))
+            continue
         try:
             found.pages.append(page_request(args))
             found.filters.append(_filter_sql(args, actor, dialect) if slot.root_filter else ("", []))
         except DomainError:
             raise NotCompilable from None
+        found.nodes.append(None)
     return found
 
 
@@ -80,6 +93,10 @@ def _filter_sql(args: dict, actor: Actor, dialect: str) -> tuple[str, list[Any]]
     return " AND ".join(conditions), params
 
 
-def page_form(page: PageRequest) -> tuple:
-    """What of a page shapes the statement: its direction and which cursors bound it."""
-    return (page.backward, page.descending, page.after_id is None, page.before_id is None)
+def shape(bindings: Bindings) -> tuple:
+    """What of a request's values shapes the statement: each page's direction and which
+    cursors bound it, the filters' conditions, the types of the ids asked for."""
+    pages = tuple(None if page is None else (page.backward, page.descending, page.after_id is None,
+                                             page.before_id is None) for page in bindings.pages)
+    return (pages, tuple(text for text, _ in bindings.filters),
+            tuple(None if node is None else node[0] for node in bindings.nodes))

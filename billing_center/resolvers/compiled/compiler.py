@@ -71,12 +71,32 @@ class Compiler:
                 where = (f'{a}."id" = ' + self.param(lambda b: b.actor.user_id) + f' AND {a}."tenant_id" = '
                          + self.param(lambda b: b.actor.tenant_id))
                 pairs.append((key, self._one("User", details, a, where)))
+            elif name == "node":
+                pairs.append((key, self._node(root_type.fields[name], details)))
             elif name == "subscriptions":
                 field_def = root_type.fields[name]
                 pairs.append((key, self._connection(field_def, details, "Subscription", None, root_filter=True)))
             else:
                 raise NotCompilable
         return "SELECT " + self.dialect.answer(self.dialect.object(pairs))
+
+    def _node(self, field_def: Any, details: Any) -> str:
+        """`node(id:)` of a type whose visibility is SQL here (`queries.resolve_node` reads it
+        through the type's by-id loader): null when the caller may not see it."""
+        slot_index = len(self.slots)
+        self.slots.append(Slot(field_def, details, node=True))
+        type_name, _ = self._bindings_of([self.slots[-1]]).nodes[0]
+        a = "s" if type_name == "Subscription" else self.alias()
+        where = f'{a}."id" = ' + self.param(lambda b: b.nodes[slot_index][1])
+        if type_name == "Subscription":  # `loaders.SubscriptionFilter` writes on alias `s`
+            text, values = self._bindings_of([self.slots[-1]]).filters[0]
+            where += " AND " + self._bind_text(text, slot_index, len(values))
+        elif type_name in ("User", "Tenant"):  # the caller's tenant; its own row for Tenant
+            column = "tenant_id" if type_name == "User" else "id"
+            where += f' AND {a}."{column}" = ' + self.param(lambda b: b.actor.tenant_id)
+        elif type_name != "Product":  # products are global
+            raise NotCompilable
+        return self._one(type_name, details, a, where)
 
     # -- objects ------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ A plan is made on an operation's first request and reused while the parser cache
 the same document: the key is the operation node's identity (kept alive by the plan), the
 database, whether the caller is an admin (which of `visibility.subscriptions`' two forms the
 statement holds), and the variables' shape — the values of booleans (they decide
-`@include`/`@skip`) and which variables are null (they decide which cursors bound a page).
+`@include`/`@skip`), which variables are null (they decide which cursors bound a page) and
+the type inside an id (it decides the table of `node(id:)`).
 Every request binds its own values (`compiler.bind`) and checks they fit the plan's shape:
 anything else takes the regular path rather than a wrong statement.
 """
@@ -22,7 +23,8 @@ from graphql import GraphQLObjectType, OperationType
 from tortoise import Tortoise
 
 from billing_center.domain import rows
-from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot, bind, page_form
+from billing_center.schema.ids import from_global_id
+from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot, bind, shape
 from billing_center.resolvers.compiled.compiler import Compiler, non_null_roots
 from billing_center.resolvers.compiled.dialects import DIALECTS, MISSING, b64url
 
@@ -52,11 +54,11 @@ def _shape_of(value: Any) -> Any:
         return tuple((key, _shape_of(item)) for key, item in sorted(value.items()))
     if isinstance(value, list):
         return "list"
+    if isinstance(value, str):
+        # An id's type decides which table `node(id:)` reads.
+        decoded = from_global_id(value)
+        return ("str", decoded and decoded[0])
     return type(value).__name__
-
-
-def _bound_shape(bindings: Bindings) -> tuple:
-    return (tuple(page_form(page) for page in bindings.pages), tuple(text for text, _ in bindings.filters))
 
 
 def plan_for(executor: Any, root_type: GraphQLObjectType, grouped: dict, dialect: str) -> Plan | None:
@@ -73,7 +75,7 @@ def plan_for(executor: Any, root_type: GraphQLObjectType, grouped: dict, dialect
         compiler = Compiler(executor, DIALECTS[dialect], lambda slots: bind(slots, actor, executor, dialect))
         sql = compiler.root(root_type, grouped)
         plan = Plan(operation, sql, tuple(compiler.getters),
-                    tuple(compiler.slots), _bound_shape(bind(compiler.slots, actor, executor, dialect)),
+                    tuple(compiler.slots), shape(bind(compiler.slots, actor, executor, dialect)),
                     tuple(non_null_roots(root_type, grouped)))
     except NotCompilable:
         plan = None
@@ -99,7 +101,7 @@ async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> 
         bindings = bind(list(plan.slots), actor, executor, dialect)
     except NotCompilable:
         return None  # e.g. an invalid cursor: the regular path gives the error
-    if _bound_shape(bindings) != plan.shape:
+    if shape(bindings) != plan.shape:
         return None
     text = await _fetch_one(plan.sql, [getter(bindings) for getter in plan.getters], dialect)
     if MISSING in text:
