@@ -8,6 +8,9 @@ plan made once per selection: read, coerce, recurse. Anything the plan does not 
 with a real resolver, an abstract type, deferred fragments, a relation not loaded, a null in a
 non-null field, an exception) makes that object go through graphql-core's own path, which then
 behaves, and reports errors, exactly as always. The plan only ever answers the same data.
+
+Before any of that, a query the compiler handles (`resolvers.compiled`) is answered whole by
+one SQL statement; any other operation, or a request the compiler declines, runs as above.
 """
 
 from __future__ import annotations
