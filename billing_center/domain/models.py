@@ -384,6 +384,9 @@ class Subscription(Model):
             Index(fields=("tenant_id", "product_id"), name="subscription_tenant_product_idx"),
             Index(fields=("tenant_id", "billing_account_id"), name="subscription_tenant_account_idx"),
             Index(fields=("tenant_id", "purchased_by_id"), name="subscription_tenant_buyer_idx"),
+            # A tenant's subscriptions page in key order (the most read list, keyset cursors):
+            # without it PostgreSQL's generic plan walks the primary key of every tenant.
+            Index(fields=("tenant_id", "id"), name="subscription_tenant_page_idx"),
             # The billing engine's scans: what is due by status and moment.
             Index(fields=("status", "term_end"), name="subscription_status_term_end_idx"),
             Index(fields=("status", "expired_at"), name="subscription_status_expired_idx"),

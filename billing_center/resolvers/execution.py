@@ -8,10 +8,14 @@ plan made once per selection: read, coerce, recurse. Anything the plan does not 
 with a real resolver, an abstract type, deferred fragments, a relation not loaded, a null in a
 non-null field, an exception) makes that object go through graphql-core's own path, which then
 behaves, and reports errors, exactly as always. The plan only ever answers the same data.
+
+Before any of that, a query the compiler handles (`resolvers.compiled`) is answered whole by
+one SQL statement; any other operation, or a request the compiler declines, runs as above.
 """
 
 from __future__ import annotations
 
+import logging
 import operator
 from typing import Any, Callable
 
@@ -19,13 +23,16 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    OperationType,
     is_leaf_type,
 )
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from billing_center.resolvers import relations
+from billing_center.resolvers import compiled, relations
+
+log = logging.getLogger("billing_center.execution")
 
 
 class _Abort(Exception):
@@ -44,8 +51,9 @@ def _probe(source: Any, info: Any) -> None:
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context with the direct path for in-memory objects."""
 
-    # Tests turn it off to compare both paths on the same requests.
+    # Tests turn these off to compare the paths on the same requests.
     enabled = True
+    compiled = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,6 +63,29 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[tuple[str, int], Any] = {}
         # Keyed by the identity of field details that the plans themselves keep alive.
         self._item_plans: dict[tuple[str, int], Any] = {}
+
+    def execute_collected_root_fields(self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: Any,
+                                      serially: bool, new_defer_usages: Any) -> Any:
+        # A query the compiler handles is answered by one statement (`resolvers.compiled`);
+        # execution has started, so every check of the request has passed.
+        if self._lean and self.compiled and not serially and not new_defer_usages \
+                and self.operation.operation == OperationType.QUERY:
+            return self._compiled_or_regular(root_type, root_value, grouped_field_set, new_defer_usages)
+        return super().execute_collected_root_fields(root_type, root_value, grouped_field_set, serially,
+                                                     new_defer_usages)
+
+    async def _compiled_or_regular(self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: Any,
+                                   new_defer_usages: Any) -> Any:
+        try:
+            data = await compiled.answer(self, root_type, grouped_field_set)
+        except Exception:  # noqa: BLE001 - a compiler bug must not cost the answer: the regular path gives it
+            log.exception("compiled query failed; answered by the regular path")
+            data = None
+        if data is not None:
+            return data
+        result = super().execute_collected_root_fields(root_type, root_value, grouped_field_set, False,
+                                                       new_defer_usages)
+        return await result if self.is_awaitable(result) else result
 
     def collect_and_execute_subfields(self, return_type: GraphQLObjectType, field_details_list: Any, path: Any,
                                       result: Any, position_context: Any) -> Any:

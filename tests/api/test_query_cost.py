@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from billing_center.resolvers.execution import LeanExecutionContext
 from tests import factories
 from tests.conftest import count_sql
 from tests.factories import gql
@@ -81,9 +82,13 @@ async def test_a_single_object_loads_its_subtree_in_batches(client, hundred_subs
     assert sql.count == 6
 
 
-async def test_the_peer_benchmark_query_costs_one_statement_per_relation(client, hundred_subscriptions):
+@pytest.mark.parametrize("compiled", [False, True])
+async def test_the_peer_benchmark_query_costs_one_statement_per_relation(client, hundred_subscriptions, compiled,
+                                                                         monkeypatch):
     """Issue #5 (bench/peers): tenant → subscriptions → product and licence assignments →
-    user costs the token lookup plus one statement per relation, for 10 rows as for 100."""
+    user costs the token lookup plus one statement per relation, for 10 rows as for 100, on
+    the regular path; the compiled path (issue #15) answers it with one statement."""
+    monkeypatch.setattr(LeanExecutionContext, "compiled", compiled)
     query = """query Tree($n: Int!) { tenant { name } subscriptions(first: $n) { edges { node { quantity
                product { name } licenseAssignments(first: 100) { edges { node { user { displayName } } } } } } } }"""
     costs = []
@@ -93,8 +98,9 @@ async def test_the_peer_benchmark_query_costs_one_statement_per_relation(client,
         assert "errors" not in body and len(body["data"]["subscriptions"]["edges"]) == n
         costs.append(sql.count)
     # token (which brings the caller's tenant), subscriptions page (and their products),
-    # assignment pages (and their users): one statement per list level
-    assert costs == [3, 3]
+    # assignment pages (and their users): one statement per list level; compiled: the token
+    # and the one statement
+    assert costs == ([2, 2] if compiled else [3, 3])
 
 
 async def test_the_callers_tenant_comes_with_the_token_lookup(client, hundred_subscriptions):

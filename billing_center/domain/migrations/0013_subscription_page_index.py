@@ -1,0 +1,15 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0011_events')]
+
+    initial = False
+
+    operations = [
+        ops.AddIndex(
+            model_name='Subscription',
+            index=Index(fields=['tenant_id', 'id'], name='subscription_tenant_page_idx'),
+        ),
+    ]

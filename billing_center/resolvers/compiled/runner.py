@@ -1,0 +1,128 @@
+"""Compiled plans, kept per operation, variable shape and kind of caller, and running them.
+
+A plan is made on an operation's first request and reused while the parser cache hands out
+the same document: the key is the operation node's identity (kept alive by the plan), the
+database, whether the caller is an admin (which of `visibility.subscriptions`' two forms the
+statement holds), and the variables' shape — the values of booleans (they decide
+`@include`/`@skip`), which variables are null (they decide which cursors bound a page) and
+the type inside an id (it decides the table of `node(id:)`).
+Every request binds its own values (`compiler.bind`) and checks they fit the plan's shape:
+anything else takes the regular path rather than a wrong statement.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import GraphQLObjectType, OperationType
+from tortoise import Tortoise
+
+from billing_center.domain import rows
+from billing_center.schema.ids import from_global_id
+from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot, bind, shape
+from billing_center.resolvers.compiled.compiler import Compiler, non_null_roots
+from billing_center.resolvers.compiled.dialects import DIALECTS, MISSING, b64url
+
+MAX_PLANS = 256
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One operation's statement and how a request fills in its parameters."""
+
+    operation: Any  # the operation node, kept alive so its id keys this plan
+    sql: str
+    getters: tuple[Callable[[Bindings], Any], ...]
+    slots: tuple[Slot, ...]
+    shape: tuple  # the page forms and filter texts the statement was written for
+    non_null: tuple[str, ...]
+
+
+# An operation that cannot be compiled is kept as (its operation, None).
+_PLANS: OrderedDict[tuple, tuple[Any, Plan | None]] = OrderedDict()
+
+
+def _shape_of(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return tuple((key, _shape_of(item)) for key, item in sorted(value.items()))
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        # An id's type decides which table `node(id:)` reads.
+        decoded = from_global_id(value)
+        return ("str", decoded and decoded[0])
+    return type(value).__name__
+
+
+def plan_for(executor: Any, root_type: GraphQLObjectType, grouped: dict, dialect: str) -> Plan | None:
+    """The cached plan of this request's operation and shape, made if needed; None when the
+    operation cannot be compiled."""
+    actor = executor.context_value.actor
+    operation = executor.operation
+    key = (id(operation), dialect, actor.is_admin, _shape_of(dict(executor.variable_values.coerced)))
+    cached = _PLANS.get(key)
+    if cached is not None and cached[0] is operation:
+        _PLANS.move_to_end(key)
+        return cached[1]
+    try:
+        compiler = Compiler(executor, DIALECTS[dialect], lambda slots: bind(slots, actor, executor, dialect))
+        sql = compiler.root(root_type, grouped)
+        plan = Plan(operation, sql, tuple(compiler.getters),
+                    tuple(compiler.slots), shape(bind(compiler.slots, actor, executor, dialect)),
+                    tuple(non_null_roots(root_type, grouped)))
+    except NotCompilable:
+        plan = None
+    _PLANS[key] = (operation, plan)
+    if len(_PLANS) > MAX_PLANS:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> dict | None:
+    """The operation's `data` from one statement, or None: the regular path answers it.
+
+    Runs only for queries of a tenant's user, after every check of the request (the token,
+    the document's shape, the node budget and rate points ran before execution)."""
+    actor = getattr(executor.context_value, "actor", None)
+    if actor is None or actor.tenant_id is None or executor.operation.operation != OperationType.QUERY:
+        return None
+    dialect = rows.dialect()
+    plan = plan_for(executor, root_type, grouped, dialect)
+    if plan is None:
+        return None
+    try:
+        bindings = bind(list(plan.slots), actor, executor, dialect)
+    except NotCompilable:
+        return None  # e.g. an invalid cursor: the regular path gives the error
+    if shape(bindings) != plan.shape:
+        return None
+    text = await _fetch_one(plan.sql, [getter(bindings) for getter in plan.getters], dialect)
+    if MISSING in text:
+        return None  # a non-null object is missing: the regular path gives the error
+    data = orjson.loads(text)
+    if any(data.get(key) is None for key in plan.non_null):
+        return None  # e.g. the token's tenant is gone: the regular path gives the error
+    return data
+
+
+_WITH_FUNCTIONS: weakref.WeakSet = weakref.WeakSet()
+
+
+async def _fetch_one(sql: str, params: list[Any], dialect: str) -> str:
+    """The single value of the plan's statement, sent through Tortoise (so it is logged and
+    counted like every statement)."""
+    connection = Tortoise.get_connection("default")
+    if dialect == "sqlite" and getattr(connection, "_connection", None) not in _WITH_FUNCTIONS:
+        async with connection.acquire_connection() as raw:
+            if raw not in _WITH_FUNCTIONS:
+                await raw.create_function("b64url", 1, b64url, deterministic=True)
+                _WITH_FUNCTIONS.add(raw)
+    _, found = await connection.execute_query(sql, params)
+    return found[0][0]
