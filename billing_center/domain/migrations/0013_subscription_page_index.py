@@ -1,9 +1,10 @@
+# The compiled read path pages subscriptions by (tenant, id): an index that serves it directly.
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_events')]
+    dependencies = [('models', '0012_webhooks')]
 
     initial = False
 
