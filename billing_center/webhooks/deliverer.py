@@ -81,8 +81,14 @@ class Deliverer:
         """Deliver everything due now (with `workers` endpoints at a time), or until `stop` is
         set (between two attempts); returns the number of attempts made."""
         workers = range(max(1, self.workers))
-        counts = await asyncio.gather(*(self._drain(f"{self.owner}/{n}", stop) for n in workers))
-        return sum(counts)
+        # Every worker finishes (and lets its endpoint go) before an error is raised: none is
+        # left running unawaited into the next round.
+        results = await asyncio.gather(*(self._drain(f"{self.owner}/{n}", stop) for n in workers),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(results)  # type: ignore[arg-type]
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set (the attempt under way is finished and recorded, the

@@ -177,3 +177,32 @@ async def test_each_worker_holds_its_endpoints_in_a_name_of_its_own_that_fits_an
             await asyncio.gather(running, return_exceptions=True)
     assert len(set(owners)) == 2
     assert all(owner.startswith(deliverer.owner + "/") and len(owner) <= 64 for owner in owners)
+
+
+async def test_when_one_worker_fails_the_others_finish_before_the_error_is_raised(database, clock, monkeypatch):
+    """No worker is left running unawaited into the next round (it would race the next one)."""
+    org = await factories.sign_up(clock)
+    async with receiving() as receiver:
+        failing = await _endpoint(org, clock, receiver.url("/failing"))
+        slow = await _endpoint(org, clock, receiver.url("/slow"))
+        await _add_domains(org, clock, 1)
+        deliverer = Deliverer(production=False, clock=SystemClock(), workers=2, timeout=5.0)
+        original = Deliverer._work
+
+        async def work(self, owner, endpoint, stop):
+            if endpoint["id"] == failing["id"]:
+                raise RuntimeError("planted")
+            await asyncio.sleep(0.3)
+            return await original(self, owner, endpoint, stop)
+
+        monkeypatch.setattr(Deliverer, "_work", work)
+        try:
+            await deliverer.run_once()
+        except RuntimeError as error:
+            assert str(error) == "planted"
+        else:
+            raise AssertionError("the planted error was not raised")
+        # the slow worker's deliveries are done and recorded by the time run_once raised
+        assert [r.path for r in receiver.received] == ["/slow", "/slow"]
+        assert (await _held(slow["id"]))["lease_owner"] is None
+        assert (await _held(failing["id"]))["lease_owner"] is None
