@@ -70,7 +70,9 @@ async def test_workers_share_connections_are_replaced_and_stop_together(database
     if backend != "postgres":
         pytest.skip("several workers need PostgreSQL (SQLite is refused, see test_cli)")
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT)}
+    # Sockets are counted per worker: no background webhook delivery opening database
+    # connections of its own meanwhile.
+    env = {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT), "BILLING_WEBHOOK_DELIVERY": "0"}
     server = subprocess.Popen([sys.executable, "-m", "billing_center.cli", "serve", "--port", str(port),
                                "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
