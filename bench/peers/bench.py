@@ -164,7 +164,10 @@ class Server:
         env = dict(os.environ)
         if self.kind == "ours":
             env.update(DATABASE_URL=ctx.pg_url if self.database == "pg" else ctx.sqlite_url,
-                       BILLING_GRAPHIQL="0", BILLING_RATE_LIMIT_POINTS="0", PYTHONPATH=str(ROOT))
+                       BILLING_GRAPHIQL="0", BILLING_RATE_LIMIT_POINTS="0", PYTHONPATH=str(ROOT),
+                       # the webhook deliverer's poll (once a second, no endpoints here) would be
+                       # counted in the statements per request
+                       BILLING_WEBHOOK_DELIVERY="0")
             return ([str(VENV / "billing-center"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
                      "--workers", str(self.workers)], env, ROOT)
         if self.kind == "postgraphile":
