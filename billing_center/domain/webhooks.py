@@ -148,7 +148,9 @@ async def update_endpoint(actor: Actor, endpoint_id: int, url: str | None, event
         changes["description"] = _description(description)
     if enabled is not None:
         changes["enabled"] = enabled
-        if enabled:
+        if enabled and status(before) is not EndpointStatus.HEALTHY:
+            # A fresh start for the event it stopped at; a HEALTHY endpoint keeps its retry
+            # schedule (enabling it again does not restart the 3 days).
             changes.update(failing_since=None, head_attempts=0, head_failed_since=None, next_attempt_at=None)
     now = clock.now()
     async with atomic():

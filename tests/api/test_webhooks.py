@@ -330,3 +330,20 @@ async def test_the_events_query_takes_type_patterns_like_endpoints_do(client, cl
     body = await gql(client, query, {"types": ["domain.*", "tenant.signed_up"]}, token=org.token)
     assert [e["node"]["type"] for e in body["data"]["events"]["edges"]] == [
         "tenant.signed_up", "domain.added", "domain.added"]
+
+
+async def test_enabling_a_healthy_endpoint_that_is_retrying_keeps_its_retry_schedule(client, clock):
+    """Only a FAILING or DISABLED endpoint starts afresh; otherwise "enabled: true" would
+    restart the 3 days of retries every time a script sent it."""
+    org = await factories.sign_up(clock)
+    async with receiving(default=500) as receiver:
+        created = await _create(client, org.token, receiver.url())
+        await _deliverer(clock).run_once()
+        [before] = await _endpoints(client, org.token)
+        body = await gql(client, UPDATE, {"input": {"endpointId": created["endpoint"]["id"], "enabled": True}},
+                         token=org.token)
+        after = body["data"]["updateWebhookEndpoint"]["endpoint"]
+    assert before["nextAttemptAt"] is not None
+    assert (after["status"], after["nextAttemptAt"]) == ("HEALTHY", before["nextAttemptAt"])
+    stored = await models.WebhookEndpoint.get(tenant_id=org.tenant.id)
+    assert stored.head_attempts == 1 and stored.head_failed_since is not None
