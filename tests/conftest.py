@@ -24,6 +24,8 @@ from billing_center.config import Settings, sqlite_url
 from billing_center.domain.catalogue import load_catalogue
 from billing_center.domain.clock import FixedClock
 from billing_center.domain.payments import SandboxGateway
+from billing_center.resolvers import compiled
+from tests import compiled_shadow
 
 # The same default as scripts/test, so that plain `pytest` runs the PostgreSQL half too.
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
@@ -153,6 +155,16 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, operator_token=OPERATOR_TOKEN, graphiql=True)
 
 
+@pytest.fixture(autouse=True)
+def compiled_reads_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every read the compiled path answers is answered again by the regular path and must be
+    the same (`compiled_shadow`)."""
+    compiled_shadow.DIFFERENCES.clear()
+    monkeypatch.setattr(compiled, "answer", compiled_shadow.shadowed)
+    yield
+    assert not compiled_shadow.DIFFERENCES, "\n\n".join(compiled_shadow.DIFFERENCES)
+
+
 @pytest.fixture
 async def client(
     database: str, settings: Settings, clock: FixedClock, gateway: SandboxGateway
@@ -183,7 +195,7 @@ class SqlCounter(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "%s: %s" and record.args:
+        if record.msg == "%s: %s" and record.args and not compiled_shadow.SHADOWING.get():
             self.statements.append(str(record.args[0]))
 
     @property

@@ -9,8 +9,9 @@ with a real resolver, an abstract type, deferred fragments, a relation not loade
 non-null field, an exception) makes that object go through graphql-core's own path, which then
 behaves, and reports errors, exactly as always. The plan only ever answers the same data.
 
-Before any of that, a query the compiler handles (`resolvers.compiled`) is answered whole by
-one SQL statement; any other operation, or a request the compiler declines, runs as above.
+Before any of that, a query the compiler handles (`resolvers.compiled`) is answered by one SQL
+statement, with the fields it leaves out executed here as usual and put in their places; any
+other operation, or a request the compiler declines, runs as above.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from graphql import (
     OperationType,
     is_leaf_type,
 )
+from graphql.execution.executor import CollectedErrors
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -76,11 +78,18 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     async def _compiled_or_regular(self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: Any,
                                    new_defer_usages: Any) -> Any:
+        # Fields the compiler leaves to the regular path run first on their own error list: an
+        # error there sends the whole operation the regular way, so errors are reported once,
+        # in the regular path's order, with its nulls.
+        regular_errors, self.collected_errors = self.collected_errors, CollectedErrors()
         try:
             data = await compiled.answer(self, root_type, grouped_field_set)
         except Exception:  # noqa: BLE001 - a compiler bug must not cost the answer: the regular path gives it
             log.exception("compiled query failed; answered by the regular path")
             data = None
+        if self.collected_errors.errors:
+            data = None
+        self.collected_errors = regular_errors
         if data is not None:
             return data
         result = super().execute_collected_root_fields(root_type, root_value, grouped_field_set, False,

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLObjectType, get_named_type
+from graphql.execution.values import get_argument_values
 
 from billing_center.resolvers.compiled import catalogue
 from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot
 from billing_center.resolvers.compiled.connections import ConnectionWriter
 from billing_center.resolvers.compiled.dialects import Dialect
+from billing_center.resolvers.compiled.holes import MARKER, Hole
 
 
 class Compiler(ConnectionWriter):
@@ -34,6 +36,11 @@ class Compiler(ConnectionWriter):
         self.dialect = dialect
         self.getters: list[Callable[[Bindings], Any]] = []
         self.slots: list[Slot] = []
+        # Fields of objects left to the regular path (`holes`).
+        self.holes: list[Hole] = []
+        self._holed = False
+        # The statement's columns: one per root field it answers, by response key.
+        self.columns: list[str] = []
         self._bindings_of = bindings_of
         self._aliases = 0
         # Aggregates over page rows written so far (see `_connection`).
@@ -52,32 +59,64 @@ class Compiler(ConnectionWriter):
 
     # -- the operation ------------------------------------------------------------------
 
-    def root(self, root_type: GraphQLObjectType, grouped: dict) -> str:
-        names = {details[0].node.name.value for details in grouped.values()}
-        if names <= {"tenant", "__typename"}:
-            raise NotCompilable  # the caller's tenant came with the token: no statement at all
-        pairs = []
+    def root(self, root_type: GraphQLObjectType, grouped: dict) -> tuple[str, list[str]]:
+        """The statement, a column of JSON text per root field it answers (`columns`; the
+        others are left to the regular path), and those of its columns that hold holes."""
+        values, marked = [], []
         for key, details in grouped.items():
+            getters_before, slots_before, holes_before = len(self.getters), len(self.slots), len(self.holes)
             name = details[0].node.name.value
-            if name == "__typename":
-                pairs.append((key, self.dialect.literal(root_type.name)))
-            elif name == "tenant":
+            if name == "tenant":
                 a = self.alias()
                 where = f'{a}."id" = ' + self.param(lambda b: b.actor.tenant_id)
-                pairs.append((key, self._one("Tenant", details, a, where)))
+                value = self._one("Tenant", details, a, where)
             elif name == "viewer":
                 a = self.alias()
                 where = (f'{a}."id" = ' + self.param(lambda b: b.actor.user_id) + f' AND {a}."tenant_id" = '
                          + self.param(lambda b: b.actor.tenant_id))
-                pairs.append((key, self._one("User", details, a, where)))
-            elif name == "node":
-                pairs.append((key, self._node(root_type.fields[name], details)))
+                value = self._one("User", details, a, where)
+            elif name == "node" and self._node_type(root_type.fields[name], details) in _NODE_TYPES:
+                value = self._node(root_type.fields[name], details)
             elif name == "subscriptions":
-                field_def = root_type.fields[name]
-                pairs.append((key, self._connection(field_def, details, "Subscription", None, root_filter=True)))
+                value = self._connection(root_type.fields[name], details, "Subscription", None, root_filter=True)
+            elif name == "products":
+                value = self._products(root_type.fields[name], details)
             else:
-                raise NotCompilable
-        return "SELECT " + self.dialect.answer(self.dialect.object(pairs))
+                continue
+            if name in ("tenant", "viewer", "node") and self._holed:
+                # The object itself has holes: the regular path would load it by id to fill
+                # them anyway, so it answers the whole field (one statement fewer).
+                del self.getters[getters_before:], self.slots[slots_before:], self.holes[holes_before:]
+                continue
+            self.columns.append(key)
+            values.append(self.dialect.answer(value))
+            if len(self.holes) > holes_before:
+                marked.append(key)
+        if not any(grouped[key][0].node.name.value != "tenant" for key in self.columns):
+            # Nothing the token did not already bring (the caller's tenant): no statement.
+            raise NotCompilable
+        return "SELECT " + ", ".join(values), marked
+
+    def _products(self, field_def: Any, details: Any) -> str:
+        """The public catalogue in catalogue order, as `queries.resolve_products` reads it
+        (`selfServiceOnly` is a literal or a boolean variable, which the plan's key fixes)."""
+        args = get_argument_values(field_def, details[0].node, self.executor.variable_values,
+                                   details[0].fragment_variable_values)
+        a, b = self.alias(), self.alias()
+        where = f' WHERE {a}."self_service"' if args.get("selfServiceOnly") else ""
+        table = catalogue.TABLES["Product"].table
+        rows = f'SELECT {a}.* FROM "{table}" {a}{where} ORDER BY {a}."position", {a}."id"'
+        element = self.object("Product", details, b)
+        products = self.dialect.array(element, None, f'{b}."position", {b}."id"')
+        return self.dialect.nested(f"SELECT {products} FROM ({rows}) {b}")
+
+    def _node_type(self, field_def: Any, details: Any) -> str | None:
+        """The type named by this request's `node(id:)` (the plan's key fixes it); None for
+        an id that names none."""
+        try:
+            return self._bindings_of([Slot(field_def, details, node=True)]).nodes[0][0]
+        except NotCompilable:
+            return None
 
     def _node(self, field_def: Any, details: Any) -> str:
         """`node(id:)` of a type whose visibility is SQL here (`queries.resolve_node` reads it
@@ -93,8 +132,6 @@ class Compiler(ConnectionWriter):
         elif type_name in ("User", "Tenant"):  # the caller's tenant; its own row for Tenant
             column = "tenant_id" if type_name == "User" else "id"
             where += f' AND {a}."{column}" = ' + self.param(lambda b: b.actor.tenant_id)
-        elif type_name != "Product":  # products are global
-            raise NotCompilable
         return self._one(type_name, details, a, where)
 
     # -- objects ------------------------------------------------------------------------
@@ -113,12 +150,14 @@ class Compiler(ConnectionWriter):
         return self.dialect.nested(f'SELECT {body} FROM "{table.table}" {a} WHERE {where}')
 
     def object(self, type_name: str, details: Any, a: str) -> str:
-        """The JSON object of `type_name` for the row under alias `a`."""
+        """The JSON object of `type_name` for the row under alias `a`; a field the catalogue
+        does not know is a hole (`holes`): null here, and the object marked."""
         table = catalogue.TABLES.get(type_name)
         if table is None:
             raise NotCompilable
         object_type = self.executor.schema.get_type(type_name)
         pairs = []
+        left: dict = {}
         for key, field_details in self._fields(type_name, details).items():
             node = field_details[0].node
             name = node.name.value
@@ -129,15 +168,20 @@ class Compiler(ConnectionWriter):
                 pairs.append((key, self.dialect.encoded(f"{type_name}:", f'{a}."id"')))
                 continue
             spec = table.fields.get(name)
-            if spec is None:
-                raise NotCompilable
+            if spec is None or (node.arguments and not isinstance(spec, catalogue.Paged)):
+                left[key] = field_details
+                pairs.append((key, "NULL"))
+                continue
             if isinstance(spec, catalogue.Paged):
                 pairs.append((key, self._connection(object_type.fields[name], field_details, spec.target,
                                                     (spec, a))))
                 continue
-            if node.arguments:
-                raise NotCompilable
             pairs.append((key, self._value(spec, object_type.fields[name], field_details, a)))
+        if left:
+            self.holes.append(Hole(type_name, left))
+            pairs.append((MARKER, self.dialect.marker(len(self.holes) - 1, f'{a}."id"')))
+        # Of the last object written (its nested objects were written before it).
+        self._holed = bool(left)
         return self.dialect.object(pairs)
 
     def _value(self, spec: Any, field_def: Any, details: Any, a: str) -> str:
@@ -193,6 +237,10 @@ class Compiler(ConnectionWriter):
             else:
                 raise NotCompilable
         return self.dialect.object(pairs)
+
+# The types whose `node(id:)` the compiler answers: their visibility is SQL here.
+_NODE_TYPES = ("Subscription", "User", "Tenant", "Product")
+
 
 def non_null_roots(root_type: GraphQLObjectType, grouped: dict) -> list[str]:
     """Response keys of root fields that may not be null: a null there means the regular

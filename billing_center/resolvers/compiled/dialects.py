@@ -1,7 +1,7 @@
 """How each value of a compiled answer is written in SQL, for PostgreSQL and for SQLite.
 
-The compiler (`compiler.py`) builds one statement whose single value is the answer's `data`
-JSON; everything that differs between the two databases is here: building JSON objects and
+The compiler (`compiler.py`) builds one statement whose values are the JSON of the root fields
+it answers; everything that differs between the two databases is here: building JSON objects and
 arrays, and turning columns into exactly the text the API's scalars serialise to (what
 Strawberry's `DateTime`, `Date`, `Decimal`, `Boolean` and `ID` would print for the value the
 ORM would have read). A test runs every compiled query on both databases against the regular
@@ -42,11 +42,15 @@ class Dialect:
         raise NotImplementedError
 
     def answer(self, value: str) -> str:
-        """The statement's one value, the JSON as text."""
+        """A root field's value in the statement: its JSON as text."""
         return value
 
     def nested(self, subquery: str) -> str:
         """The JSON value of a scalar subquery (null stays null)."""
+        raise NotImplementedError
+
+    def marker(self, hole: int, column: str) -> str:
+        """A hole's marker (`holes`): the JSON array [hole number, the row's id]."""
         raise NotImplementedError
 
     def present(self, value: str) -> str:
@@ -94,6 +98,9 @@ class Postgres(Dialect):
     def nested(self, subquery: str) -> str:
         return f"({subquery})"
 
+    def marker(self, hole: int, column: str) -> str:
+        return f"json_build_array({hole}, {column})"
+
     def present(self, value: str) -> str:
         return f"COALESCE({value}, {self.literal(MISSING)}::json)"
 
@@ -137,6 +144,9 @@ class Sqlite(Dialect):
         # A subquery's value loses SQLite's JSON subtype: json() gives it back, or the
         # object would be embedded as a string.
         return f"json(({subquery}))"
+
+    def marker(self, hole: int, column: str) -> str:
+        return f"json_array({hole}, {column})"
 
     def present(self, value: str) -> str:
         return f"COALESCE({value}, json({self.literal(MISSING)}))"

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLObjectType, OperationType
+from graphql import GraphQLError, GraphQLObjectType, OperationType
+from graphql.pyutils import Path
 from tortoise import Tortoise
 
 from billing_center.domain import rows
 from billing_center.schema.ids import from_global_id
 from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot, bind, shape
+from billing_center.resolvers.compiled import holes
 from billing_center.resolvers.compiled.compiler import Compiler, non_null_roots
 from billing_center.resolvers.compiled.dialects import DIALECTS, MISSING, b64url
 
@@ -40,7 +42,10 @@ class Plan:
     getters: tuple[Callable[[Bindings], Any], ...]
     slots: tuple[Slot, ...]
     shape: tuple  # the page forms and filter texts the statement was written for
-    non_null: tuple[str, ...]
+    columns: tuple[str, ...]  # the root fields the statement answers, a column each
+    non_null: frozenset[str]  # those of them that may not be null
+    marked: frozenset[str]  # those of them whose answer holds holes
+    holes: tuple[holes.Hole, ...]
 
 
 # An operation that cannot be compiled is kept as (its operation, None).
@@ -73,10 +78,11 @@ def plan_for(executor: Any, root_type: GraphQLObjectType, grouped: dict, dialect
         return cached[1]
     try:
         compiler = Compiler(executor, DIALECTS[dialect], lambda slots: bind(slots, actor, executor, dialect))
-        sql = compiler.root(root_type, grouped)
+        sql, marked = compiler.root(root_type, grouped)
         plan = Plan(operation, sql, tuple(compiler.getters),
                     tuple(compiler.slots), shape(bind(compiler.slots, actor, executor, dialect)),
-                    tuple(non_null_roots(root_type, grouped)))
+                    tuple(compiler.columns), frozenset(non_null_roots(root_type, grouped)), frozenset(marked),
+                    tuple(compiler.holes))
     except NotCompilable:
         plan = None
     _PLANS[key] = (operation, plan)
@@ -85,12 +91,14 @@ def plan_for(executor: Any, root_type: GraphQLObjectType, grouped: dict, dialect
     return plan
 
 
-async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> orjson.Fragment | None:
-    """The operation's `data` from one statement, as JSON text, or None: the regular path
-    answers it.
+async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> dict[str, Any] | None:
+    """The operation's `data`, or None: the regular path answers it.
 
-    Runs only for queries of a tenant's user, after every check of the request (the token,
-    the document's shape, the node budget and rate points ran before execution)."""
+    The root fields the statement answers are JSON text from the database, passed into the
+    response as they are (`orjson.Fragment`: no Python object per row, no second encoding);
+    fields it leaves to the regular path (`holes`) are executed by graphql-core and put in
+    their places. Runs only for queries of a tenant's user, after every check of the request
+    (the token, the document's shape, the node budget and rate points ran before execution)."""
     actor = getattr(executor.context_value, "actor", None)
     if actor is None or actor.tenant_id is None or executor.operation.operation != OperationType.QUERY:
         return None
@@ -104,28 +112,37 @@ async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> 
         return None  # e.g. an invalid cursor: the regular path gives the error
     if shape(bindings) != plan.shape:
         return None
-    text = await _fetch_one(plan.sql, [getter(bindings) for getter in plan.getters], dialect)
-    if MISSING in text:
-        return None  # a non-null object is missing: the regular path gives the error
-    if any(_null_in(text, key) for key in plan.non_null):
-        return None  # e.g. the token's tenant is gone: the regular path gives the error
-    # The database's JSON text goes into the response as it is: no Python object per row,
-    # no second encoding (`orjson.Fragment` is written out verbatim by the app's encoder).
-    return orjson.Fragment(text)
-
-
-def _null_in(text: str, key: str) -> bool:
-    """Whether a field named `key` is null anywhere in the answer's text (PostgreSQL writes
-    `"key" : null`, SQLite `"key":null`). Also true for a nested field of that name: then the
-    regular path answers, which is only slower, never different."""
-    return f'"{key}" : null' in text or f'"{key}":null' in text
+    texts = await _fetch_row(plan.sql, [getter(bindings) for getter in plan.getters], dialect)
+    answered: dict[str, Any] = {}
+    found: list = []
+    for key, text in zip(plan.columns, texts):
+        if text is None:
+            if key in plan.non_null:
+                return None  # e.g. the token's tenant is gone: the regular path gives the error
+            answered[key] = None
+        elif MISSING in text:
+            return None  # a non-null object is missing: the regular path gives the error
+        elif key in plan.marked:
+            answered[key] = value = orjson.loads(text)
+            found.extend(holes.markers(value, Path(None, key, root_type.name)))
+        else:
+            answered[key] = orjson.Fragment(text)
+    try:
+        await holes.fill(executor, plan.holes, found)
+        left = {key: details for key, details in grouped.items() if key not in answered}
+        if left:
+            result = executor.execute_fields(root_type, executor.root_value, None, left, None)
+            answered.update(await result if executor.is_awaitable(result) else result)
+    except (holes.Refused, GraphQLError):
+        return None
+    return {key: answered[key] for key in grouped}
 
 
 _WITH_FUNCTIONS: weakref.WeakSet = weakref.WeakSet()
 
 
-async def _fetch_one(sql: str, params: list[Any], dialect: str) -> str:
-    """The single value of the plan's statement, sent through Tortoise (so it is logged and
+async def _fetch_row(sql: str, params: list[Any], dialect: str) -> tuple:
+    """The one row of the plan's statement, sent through Tortoise (so it is logged and
     counted like every statement)."""
     connection = Tortoise.get_connection("default")
     if dialect == "sqlite" and getattr(connection, "_connection", None) not in _WITH_FUNCTIONS:
@@ -134,4 +151,4 @@ async def _fetch_one(sql: str, params: list[Any], dialect: str) -> str:
                 await raw.create_function("b64url", 1, b64url, deterministic=True)
                 _WITH_FUNCTIONS.add(raw)
     _, found = await connection.execute_query(sql, params)
-    return found[0][0]
+    return tuple(found[0])
