@@ -2,8 +2,8 @@
 is read from that table's row.
 
 A field not listed here (a computed one such as `availableActions`, `timeline`,
-`disabledUntil` or `trialDays`, a relation whose visibility needs more than the tenant) makes
-the whole operation take the regular path. The relations listed read exactly what
+`disabledUntil` or `trialDays`, a relation whose visibility needs more than the tenant) is
+left to the regular path (`holes`). The relations listed read exactly what
 `resolvers.relations` loads for them: products are global, users are the whole tenant's
 (`domain.visibility.users`), and the licence assignments of a subscription the caller sees are
 all visible to them (the subscription's page already applied `visibility.subscriptions`), so

@@ -1,11 +1,11 @@
-"""The compiler: one query operation into one SQL statement whose value is the answer's `data`.
+"""The compiler: one query operation into one SQL statement with a column per root field.
 
 It walks the operation with graphql-core's own field collection (the executor's
 `collect_subfields`), so fragments, aliases, `@include`/`@skip` and variables select exactly
 what the regular path would, in the same order, and writes each object as a JSON object
 (`dialects`), each relation as a correlated subquery and each connection as a page subquery
-with its cursors, `pageInfo` and `totalCount` (`connections`). Anything outside `catalogue` raises
-`NotCompilable`, and the operation takes the regular path.
+with its cursors, `pageInfo` and `totalCount` (`connections`). A field outside `catalogue` is a
+hole (`holes`) the regular path fills; a root field outside it gets no column.
 
 Parameters are numbered where they are made (`$n` or `?n`), so a fragment of SQL can be placed
 anywhere. Each one is a function of `Bindings`: what one request binds (its caller, its pages,
