@@ -7,13 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 
 
-from billing_center.domain import actions, audit, idempotency, lifecycle, models
+from billing_center.domain import audit, available_actions, idempotency, lifecycle, models
 from billing_center.domain.billing import credits, ledger
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.money import pro_rata
+from billing_center.domain.subscription_rules import SubscriptionFacts
 from billing_center.domain.subscriptions import change_if_current, state_changed, visible_facts
 
 MAX_FEEDBACK = 2000
@@ -49,7 +50,7 @@ async def _terms(subscription_id: int) -> dict:
     ))[0]
 
 
-async def _credit(subscription_id: int, row: dict, facts: actions.SubscriptionFacts,
+async def _credit(subscription_id: int, row: dict, facts: SubscriptionFacts,
                   now: datetime) -> tuple[Decimal, str]:
     # NOTE: a trial was free, so cancelling it credits nothing (§5 Trials), and no credit is
     # more than what the term was charged (§7).
@@ -65,8 +66,8 @@ async def preview_cancellation(actor: Actor, subscription_id: int, clock: Clock)
     the pro-rata credit and how it is computed; how many users would lose the service."""
     facts, _ = await visible_facts(actor, subscription_id)
     now = clock.now()
-    blockers = [state.error() for state in actions.cancel_blockers(facts, now)]
-    refusal = actions.permission(actor, facts, actions.Action.CANCEL)
+    blockers = [state.error() for state in available_actions.cancel_blockers(facts, now)]
+    refusal = available_actions.permission(actor, facts, available_actions.Action.CANCEL)
     if refusal is not None:
         blockers.insert(0, refusal.error())
     row = await _terms(subscription_id)
@@ -108,7 +109,7 @@ async def cancel_subscription(
     if expected_version is not None and expected_version != version:
         raise state_changed(version)
     now = clock.now()
-    actions.require(actor, facts, actions.Action.CANCEL, now)
+    available_actions.require(actor, facts, available_actions.Action.CANCEL, now)
     row = await _terms(subscription_id)
     credit, explanation = await _credit(subscription_id, row, facts, now)
     result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}

@@ -14,19 +14,29 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q, Subquery
 
-from billing_center.domain import actions, audit, models, visibility
+from billing_center.domain import audit, available_actions, models, visibility
+from billing_center.domain import subscription_rules as rules
 from billing_center.domain.actor import Actor
 from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.subscriptions import state_changed
 
+# §4: at most 20 users per call.
 MAX_USERS_PER_CALL = 20
-SEAT_STATUSES = actions.SEAT_STATUSES
 # Two calls racing for the same person make one of them start over once; more is a bug.
 ATTEMPTS = 3
+
+
+def offers_seats(tenant_id: int) -> Q:
+    """§4, §5 (rev. 2): the subscriptions of a tenant that take assignments and count in its
+    licence summary: ACTIVE or EXPIRED, and not the predecessor of an MCA reactivation (its
+    seats moved to the new subscription). The query form of `rules.status_takes_assignments`
+    and `rules.reactivated_as_new`."""
+    predecessors = models.Subscription.filter(tenant_id=tenant_id, reactivated_from_id__not_isnull=True)
+    return Q(status__in=rules.SEAT_STATUSES) & ~Q(id__in=Subquery(predecessors.values("reactivated_from_id")))
 
 
 class Outcome(str, Enum):
@@ -110,13 +120,14 @@ def _not_users_message(missing: int, given: int) -> str:
 
 def _check_may_manage(actor: Actor, row: dict) -> None:
     """§1, §6 through the rule behind `availableActions` (ASSIGN_LICENSES)."""
-    refused = actions.permission(actor, actions.facts_from_row(row), actions.Action.ASSIGN_LICENSES)
+    refused = available_actions.permission(actor, available_actions.facts_from_row(row),
+                                           available_actions.Action.ASSIGN_LICENSES)
     if refused is not None:
         raise DomainError(refused.code or ErrorCode.FORBIDDEN, refused.reason or "Not allowed.",
                           ("input", "subscriptionId"))
 
 
-_SUBSCRIPTION_COLUMNS = ("product_id", "version", *actions.FACT_COLUMNS)
+_SUBSCRIPTION_COLUMNS = ("product_id", "version", *available_actions.FACT_COLUMNS)
 
 
 async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list[dict]:
@@ -131,7 +142,7 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
         _check_may_manage(actor, rows[0])
         if target.expected_version is not None and rows[0]["version"] != target.expected_version:
             raise state_changed(rows[0]["version"])
-        if for_assign and not await visible.filter(actions.offers_seats(actor.tenant_id), id=rows[0]["id"]).exists():
+        if for_assign and not await visible.filter(offers_seats(actor.tenant_id), id=rows[0]["id"]).exists():
             raise DomainError(
                 ErrorCode.INVALID_STATUS,
                 f"A {rows[0]['status'].value} subscription takes no new assignments.",
@@ -158,7 +169,7 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
         _check_may_manage(actor, rows[0])  # say why: read-only or forbidden
     if not for_assign:
         return managed
-    seated = set(await visible.filter(actions.offers_seats(actor.tenant_id), product_id=target.product_id)
+    seated = set(await visible.filter(offers_seats(actor.tenant_id), product_id=target.product_id)
                  .values_list("id", flat=True))
     return [row for row in managed if row["id"] in seated]
 
@@ -270,7 +281,7 @@ async def _claim_seats(subscription_id: int, tenant_id: int, count: int, expecte
     if expected_version is not None:
         conditions["version"] = expected_version
     updated = await models.Subscription.filter(
-        actions.offers_seats(tenant_id),
+        offers_seats(tenant_id),
         id=subscription_id,
         tenant_id=tenant_id,
         assigned_count__lte=F("quantity") - count,
@@ -286,7 +297,7 @@ async def _explain_refused_claim(subscription_id: int, count: int, expected_vers
     current = row[0]
     if expected_version is not None and current["version"] != expected_version:
         raise state_changed(current["version"])
-    if current["status"] not in SEAT_STATUSES:
+    if not rules.status_takes_assignments(models.SubscriptionStatus(current["status"])):
         raise DomainError(ErrorCode.INVALID_STATUS, "The subscription takes no new assignments.", ("input", "subscriptionId"))
     available = current["quantity"] - current["assigned_count"]
     raise DomainError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing_center.domain import actions, audit, models, throttle, visibility
+from billing_center.domain import audit, available_actions, models, throttle, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.addresses import validate_address
 from billing_center.domain.atomic import atomic
@@ -38,7 +38,7 @@ async def _account_of(actor: Actor, model: type[models.Model], object_id: int, w
     if not rows:
         raise not_found(what, ("input", field))
     row = rows[0]
-    refusal = actions.account_refusal(actor, row["billing_account__self_service"], row["billing_account__owner_id"])
+    refusal = available_actions.account_refusal(actor, row["billing_account__self_service"], row["billing_account__owner_id"])
     if refusal is not None:
         raise DomainError(refusal[0], refusal[1], ("input", field))
     return row

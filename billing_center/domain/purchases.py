@@ -18,10 +18,18 @@ from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from billing_center.domain import actions, audit, idempotency, models, spending, visibility
+from billing_center.domain import audit, available_actions, idempotency, models, spending, visibility
 from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import invoicing, ledger
 from billing_center.domain.policies import policy_for
+from billing_center.domain.subscription_rules import (
+    MAX_QUANTITY,
+    MAX_TRIAL_QUANTITY,
+    MIN_QUANTITY,
+    licence_total_out_of_range,
+    self_service_policy_allows,
+    trial_too_large,
+)
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
@@ -30,10 +38,6 @@ from billing_center.domain.money import round_cents
 from billing_center.domain.payments import CardDetails, ChargeResult, PaymentGateway, validate_card
 from billing_center.domain.billing.term_ends import next_charge_on
 
-MAX_QUANTITY = 100_000
-# A trial is for trying the product out, not for running a company on it for free: at most
-# this many licences, like the admin center's trials (SPEC §5 names no number).
-MAX_TRIAL_QUANTITY = 25
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ async def _check_self_service(actor: Actor, product: dict, trial: bool) -> None:
     if not product["self_service"]:
         raise DomainError(ErrorCode.NOT_SELF_SERVICE, "This product cannot be bought self-service.", ("input", "productId"))
     policy = await policy_for(actor.tenant_id, product["id"])  # type: ignore[arg-type]
-    if policy is models.SelfServicePolicy.DENY or (policy is models.SelfServicePolicy.TRIALS_ONLY and not trial):
+    if not self_service_policy_allows(policy, trial):
         raise DomainError(
             ErrorCode.SELF_SERVICE_NOT_ALLOWED,
             "Your organization does not allow buying this product yourself" + (
@@ -128,8 +132,8 @@ async def purchase_subscription(
     previous = await idempotency.previous_result(actor, key)
     if previous is not None:
         return Purchased(previous["subscriptionId"], previous["invoiceLineId"], previous.get("invoiceId"), True)
-    if not 1 <= request.quantity <= MAX_QUANTITY:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"Buy 1 to {MAX_QUANTITY} licences.", ("input", "quantity"))
+    if licence_total_out_of_range(request.quantity):
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Buy {MIN_QUANTITY} to {MAX_QUANTITY} licences.", ("input", "quantity"))
     products = await models.Product.filter(id=request.product_id).values()
     if not products:
         raise not_found("Product", ("input", "productId"))
@@ -139,8 +143,8 @@ async def purchase_subscription(
                           ("input", "commitmentTerm"))
     if request.trial and not product["trial_available"]:
         raise DomainError(ErrorCode.INVALID_INPUT, f"{product['name']} has no trial.", ("input", "trial"))
-    if request.trial and request.quantity > MAX_TRIAL_QUANTITY:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"A trial has 1 to {MAX_TRIAL_QUANTITY} licences.",
+    if request.trial and trial_too_large(request.quantity):
+        raise DomainError(ErrorCode.INVALID_INPUT, f"A trial has {MIN_QUANTITY} to {MAX_TRIAL_QUANTITY} licences.",
                           ("input", "quantity"))
 
     self_service = not actor.manages_billing
@@ -158,7 +162,7 @@ async def purchase_subscription(
         accounts = await account_query.values("id", "self_service", "owner_id")
         if not accounts:
             raise not_found("Billing account", ("input", "billingAccountId"))
-        refusal = actions.account_refusal(actor, accounts[0]["self_service"], accounts[0]["owner_id"])
+        refusal = available_actions.account_refusal(actor, accounts[0]["self_service"], accounts[0]["owner_id"])
         if refusal is not None:
             raise DomainError(refusal[0], refusal[1], ("input", "billingAccountId"))
         account_id = accounts[0]["id"]

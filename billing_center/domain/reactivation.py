@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from tortoise.expressions import F
 
-from billing_center.domain import actions, audit, idempotency, models, spending
+from billing_center.domain import audit, available_actions, idempotency, models, spending
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing import charging, invoicing, ledger
 from billing_center.domain.billing.pay_now import charge_invoice
@@ -28,6 +28,7 @@ from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import pro_rata, round_cents
 from billing_center.domain.payments import CardDetails, PaymentGateway, ValidCard, validate_card
+from billing_center.domain.subscription_rules import SubscriptionFacts
 from billing_center.domain.subscriptions import at_once, state_changed, visible_facts
 
 INACTIVE = (models.SubscriptionStatus.EXPIRED, models.SubscriptionStatus.DISABLED)
@@ -67,7 +68,7 @@ class _Card:
     details: CardDetails | None = None
 
 
-def plan_revival(facts: actions.SubscriptionFacts, reason: models.StatusReason | None, unit_price: Decimal,
+def plan_revival(facts: SubscriptionFacts, reason: models.StatusReason | None, unit_price: Decimal,
                  currency: str, mca: bool, now: datetime) -> Revival:
     """§5: which days a reactivation now charges, and how much. Pure, so each path is tested
     on its own: MCA and a lapsed term start a new term today; after expiry the new term
@@ -129,7 +130,7 @@ async def reactivate_subscription(
     if expected_version is not None and expected_version != version:
         raise state_changed(version)
     now = clock.now()
-    actions.require(actor, facts, actions.Action.REACTIVATE, now)
+    available_actions.require(actor, facts, available_actions.Action.REACTIVATE, now)
     row = (await models.Subscription.filter(id=subscription_id).values(
         "product_id", "billing_account_id", "billing_profile_id", "unit_price", "currency", "purchase_channel",
         "status_reason", "billing_account__charge_schedule", "billing_account__billing_day", "product__name",
@@ -251,7 +252,7 @@ async def _claim(subscription_id: int, version: int, **changes: object) -> None:
         raise state_changed(current.version)
 
 
-async def _successor_mca(actor: Actor, subscription_id: int, facts: actions.SubscriptionFacts, version: int,
+async def _successor_mca(actor: Actor, subscription_id: int, facts: SubscriptionFacts, version: int,
                          row: dict, revival: Revival, charge_on: date) -> int:
     await _claim(subscription_id, version, assigned_count=0)
     successor = await models.Subscription.create(

@@ -1,7 +1,7 @@
 """How much one billing profile may commit to (RELIABILITY.md A11, issue: one caller's huge
 licence counts overflowed a charge-day document and stopped billing for everyone).
 
-Every count a caller sets is bounded (1 to `purchases.MAX_QUANTITY` licences), and so is the
+Every count a caller sets is bounded (1 to `subscription_rules.MAX_QUANTITY` licences), and so is the
 sum: a profile's ACTIVE subscriptions together cost at most `MAX_PROFILE_COMMITMENT` per term.
 A charge-day document holds a profile's renewals plus its changes since the last document, so
 it stays far inside what a money column holds. The check runs before the change's transaction:

@@ -1,5 +1,6 @@
 """Services on one subscription (SPEC §3, §5). Each checks the rule behind
-`availableActions` (domain.actions) before it writes."""
+`availableActions` (domain.available_actions) before it writes; the rules themselves are
+named in domain.subscription_rules."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from decimal import Decimal
 
 from tortoise.expressions import F
 
-from billing_center.domain import actions, audit, idempotency, models, spending, visibility
+from billing_center.domain import audit, available_actions, idempotency, models, spending, visibility
+from billing_center.domain import subscription_rules as rules
 from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import charging, credits, invoicing, ledger
 from billing_center.domain.billing_dates import charge_date
-from billing_center.domain.purchases import MAX_QUANTITY, MAX_TRIAL_QUANTITY
 from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
@@ -21,13 +22,13 @@ from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.payments import PaymentGateway
 
 
-async def visible_facts(actor: Actor, subscription_id: int) -> tuple[actions.SubscriptionFacts, int]:
+async def visible_facts(actor: Actor, subscription_id: int) -> tuple[rules.SubscriptionFacts, int]:
     """The facts and version of a subscription the caller may see; NOT_FOUND otherwise."""
     tenant_id = actor.require_tenant()
     rows = await models.Subscription.filter(visibility.subscriptions(actor), id=subscription_id).values("version")
     if not rows:
         raise not_found("Subscription", ("input", "subscriptionId"))
-    facts = await actions.load_facts(tenant_id, [subscription_id])
+    facts = await available_actions.load_facts(tenant_id, [subscription_id])
     return facts[subscription_id], rows[0]["version"]
 
 
@@ -65,9 +66,10 @@ async def set_auto_renew(
     facts, version = await visible_facts(actor, subscription_id)
     if expected_version is not None and expected_version != version:
         raise state_changed(version)
-    action = actions.Action.TURN_ON_AUTO_RENEW if auto_renew else actions.Action.TURN_OFF_AUTO_RENEW
+    action = (available_actions.Action.TURN_ON_AUTO_RENEW if auto_renew
+              else available_actions.Action.TURN_OFF_AUTO_RENEW)
     now = clock.now()
-    actions.require(actor, facts, action, now)
+    available_actions.require(actor, facts, action, now)
     async with atomic():
         await change_if_current(actor.tenant_id, subscription_id, version, auto_renew=auto_renew)  # type: ignore[arg-type]
         await audit.record(
@@ -95,7 +97,7 @@ async def update_license_quantity(
     gateway: PaymentGateway | None = None,
 ) -> QuantityChange:
     """§3: set the licence count to a new total (100 + 5 more: 105), 1 to 100,000 (a trial's
-    at most MAX_TRIAL_QUANTITY) and never below the assigned count. An increase is charged and a decrease credited pro rata for the
+    at most rules.MAX_TRIAL_QUANTITY) and never below the assigned count. An increase is charged and a decrease credited pro rata for the
     rest of the term (§7), as an invoice line that explains itself; under RENEWAL_DAY the
     charge is collected at once (with `gateway`). On an MCA account a decrease after the
     cancellation window is scheduled for the renewal instead (no credit); the current total
@@ -108,8 +110,9 @@ async def update_license_quantity(
     previous = await idempotency.previous_result(actor, key)
     if previous is not None:
         return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
-    if not 1 <= total <= MAX_QUANTITY:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"A subscription has 1 to {MAX_QUANTITY} licences.",
+    if rules.licence_total_out_of_range(total):
+        raise DomainError(ErrorCode.INVALID_INPUT,
+                          f"A subscription has {rules.MIN_QUANTITY} to {rules.MAX_QUANTITY} licences.",
                           ("input", "totalLicenses"))
     facts, version = await visible_facts(actor, subscription_id)
     if expected_version is not None and expected_version != version:
@@ -118,17 +121,18 @@ async def update_license_quantity(
         "unit_price", "currency", "billing_profile_id", "billing_account__charge_schedule",
         "billing_account__billing_day", "product__name", "trial", "scheduled_quantity",
     ))[0]
-    if row["trial"] and total > max(MAX_TRIAL_QUANTITY, facts.quantity):
+    if row["trial"] and rules.trial_too_large(total, facts.quantity):
         # A trial's licences are free: it grows no further than a trial's size (§5 Trials);
         # one begun larger, before the bound, may still shrink.
-        raise DomainError(ErrorCode.INVALID_INPUT, f"A trial has 1 to {MAX_TRIAL_QUANTITY} licences.",
+        raise DomainError(ErrorCode.INVALID_INPUT, f"A trial has {rules.MIN_QUANTITY} to {rules.MAX_TRIAL_QUANTITY} licences.",
                           ("input", "totalLicenses"))
     if total == facts.quantity and row["scheduled_quantity"] is None:
         return QuantityChange(subscription_id, None)
     increase = total > facts.quantity
     now = clock.now()
-    actions.require(actor, facts, actions.Action.BUY_LICENSES if increase else actions.Action.REMOVE_LICENSES, now)
-    if total < facts.assigned_count:
+    available_actions.require(actor, facts, available_actions.Action.BUY_LICENSES if increase
+                              else available_actions.Action.REMOVE_LICENSES, now)
+    if rules.total_below_assigned(facts, total):
         raise DomainError(
             ErrorCode.QUANTITY_BELOW_ASSIGNED,
             f"{facts.assigned_count} licences are assigned; unassign some before going down to {total}.",
@@ -137,7 +141,7 @@ async def update_license_quantity(
     if increase:
         await spending.require_room(row["billing_profile_id"], row["unit_price"] * (total - facts.quantity),
                                     ("input", "totalLicenses"))
-    if not increase and actions.decrease_waits_for_renewal(facts, now):
+    if not increase and rules.decrease_waits_for_renewal(facts, now):
         return await _schedule_decrease(actor, subscription_id, facts, version, row, total, now, key)
     share = pro_rata(row["unit_price"], abs(total - facts.quantity),
                      (facts.term_end.date() - now.date()).days,
@@ -198,7 +202,7 @@ def at_once(schedule: models.ChargeSchedule, charge_on: date, now: datetime) -> 
     return schedule is models.ChargeSchedule.RENEWAL_DAY and charge_on <= now.date()
 
 
-async def _schedule_decrease(actor: Actor, subscription_id: int, facts: actions.SubscriptionFacts, version: int,
+async def _schedule_decrease(actor: Actor, subscription_id: int, facts: rules.SubscriptionFacts, version: int,
                              row: dict, total: int, now: datetime, key: idempotency.Key | None) -> QuantityChange:
     """§3 MCA after the cancellation window: the decrease waits for the renewal (no credit);
     asking for the current count withdraws a scheduled one."""

@@ -20,7 +20,7 @@ from tortoise import Tortoise
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from billing_center.domain import actions, audit, models, rows, tokens, visibility
+from billing_center.domain import audit, available_actions, models, rows, tokens, visibility
 from billing_center.domain.actor import Actor
 from billing_center.resolvers.pagination import PageRequest
 from billing_center.schema import types
@@ -349,7 +349,7 @@ async def _balances(actor: Actor, account_ids: Sequence[int]) -> list[dict[str, 
 async def _facts(actor: Actor, subscription_ids: Sequence[int]) -> list[Any]:
     if actor.tenant_id is None:
         return [None] * len(subscription_ids)
-    facts = await actions.load_facts(actor.tenant_id, list(subscription_ids))
+    facts = await available_actions.load_facts(actor.tenant_id, list(subscription_ids))
     return [facts.get(key) for key in subscription_ids]
 
 

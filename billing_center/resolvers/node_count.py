@@ -30,7 +30,7 @@ from graphql import (
     is_list_type,
 )
 
-from billing_center.domain.actions import Action
+from billing_center.domain.available_actions import Action
 from billing_center.domain.billing.engine import MAX_FAILED_TENANTS
 from billing_center.domain.billing.transitions import TransitionKind
 from billing_center.domain.errors import DomainError

@@ -20,7 +20,7 @@ from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from billing_center.domain import actions, models
+from billing_center.domain import available_actions, lifecycle, models
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.money import Money
 from billing_center.resolvers import loaders as batch
@@ -156,7 +156,7 @@ def balance(name: str) -> Relation:
 
 
 def lifecycle_view(name: str) -> Relation:
-    """`availableActions` or `timeline`: both computed by domain.actions from one batch of facts."""
+    """`availableActions` or `timeline`: computed by domain.available_actions and domain.lifecycle from one batch of facts."""
 
     async def load(ctx: Any, parents: Sequence[Any], _args: Mapping[str, Any], _f: SelectedField) -> list[Any]:
         found = await ctx.loaders.subscription_facts_by_id.load_many([p.pk for p in parents])
@@ -169,14 +169,14 @@ def lifecycle_view(name: str) -> Relation:
                         deadline=s.deadline, reason=s.reason,
                         code=enums.ErrorCode(s.code.value) if s.code else None,
                     )
-                    for s in actions.action_states(actor, facts, now)
+                    for s in available_actions.action_states(actor, facts, now)
                 ],
                 "timeline": [
                     types.LifecycleEvent(
                         at=e.at, description=e.description,
                         status=enums.SubscriptionStatus(e.status.value) if e.status else None,
                     )
-                    for e in actions.timeline(facts)
+                    for e in lifecycle.timeline(facts)
                 ],
             }
             for facts in found

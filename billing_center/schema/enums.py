@@ -13,9 +13,17 @@ import strawberry
 
 from billing_center.domain import models, webhooks
 from billing_center.domain.errors import ErrorCode as DomainErrorCode
-from billing_center.domain.actions import Action
+from billing_center.domain.available_actions import Action
+from billing_center.domain.billing.dunning import RETRY_AFTER_DAYS
 from billing_center.domain.billing.transitions import TransitionKind as DomainTransitionKind
-from billing_center.domain.licenses import Outcome
+from billing_center.domain.licenses import MAX_USERS_PER_CALL, Outcome
+from billing_center.domain.product_keys import KEY_LENGTH
+from billing_center.domain.subscription_rules import DISABLED_PERIOD, EXPIRED_PERIOD, MCA_CANCELLATION_WINDOW
+
+# The numbers of the rules, as the descriptions say them (domain.subscription_rules holds them).
+_EXPIRED_DAYS = EXPIRED_PERIOD.days
+_DISABLED_DAYS = DISABLED_PERIOD.days
+_RETRIES = ", ".join(str(days) for days in RETRY_AFTER_DAYS[:-1]) + f" and {RETRY_AFTER_DAYS[-1]}"
 
 
 def mirror(domain_enum: type[Enum], description: str, values: dict[str, str], name: str | None = None) -> type[Enum]:
@@ -46,7 +54,7 @@ Role = mirror(models.Role, "A user's role in their tenant; a user may hold sever
 })
 
 BillingAccountType = mirror(models.BillingAccountType, "The agreement a billing account is under; it decides how cancellation and reactivation work.", {
-    "MCA": "Microsoft Customer Agreement: 7-day cancellation window; reactivation creates a new subscription.",
+    "MCA": f"Microsoft Customer Agreement: {MCA_CANCELLATION_WINDOW.days}-day cancellation window; reactivation creates a new subscription.",
     "MOSA": "Microsoft Online Subscription Agreement: cancel at any time; reactivation revives the same subscription.",
 })
 
@@ -60,10 +68,10 @@ CommitmentTerm = mirror(models.CommitmentTerm, "The commitment term of a subscri
     "ANNUAL": "Renews every year.",
 })
 
-SubscriptionStatus = mirror(models.SubscriptionStatus, "A subscription's status. A term that ends without renewal is EXPIRED for 30 days, then DISABLED for 90 days, then DELETED; a cancelled one is DISABLED at once.", {
+SubscriptionStatus = mirror(models.SubscriptionStatus, f"A subscription's status. A term that ends without renewal is EXPIRED for {_EXPIRED_DAYS} days, then DISABLED for {_DISABLED_DAYS} days, then DELETED; a cancelled one is DISABLED at once.", {
     "ACTIVE": "In service.",
-    "EXPIRED": "The term ended with auto-renew off; users keep working for 30 days.",
-    "DISABLED": "Users lost the service; admins can still read everything for 90 days.",
+    "EXPIRED": f"The term ended with auto-renew off; users keep working for {_EXPIRED_DAYS} days.",
+    "DISABLED": f"Users lost the service; admins can still read everything for {_DISABLED_DAYS} days.",
     "DELETED": "Gone for good; only support can help.",
 })
 
@@ -136,7 +144,7 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, as a stable code a script 
     "UNAUTHENTICATED": "The bearer token is missing, unknown, revoked or expired, or its user was removed.",
     "ALREADY_EXISTS": "An object with this unique name exists already.",
     "READ_ONLY_SELF_SERVICE": "Admins may read but not change a user's self-service subscription.",
-    "TOO_MANY_USERS": "At most 20 users per call.",
+    "TOO_MANY_USERS": f"At most {MAX_USERS_PER_CALL} users per call.",
     "USER_NOT_IN_TENANT": "The user is not a user of your tenant.",
     "INSUFFICIENT_LICENSES": "Not enough available licences.",
     "QUANTITY_BELOW_ASSIGNED": "The new total is below the number of assigned licences; unassign first.",
@@ -148,7 +156,7 @@ ErrorCode = mirror(DomainErrorCode, "What went wrong, as a stable code a script 
     "PAYMENT_METHOD_REQUIRED": "A payment method is needed: give an existing one or a new card.",
     "PAYMENT_DECLINED": "The card was declined; nothing was changed.",
     "CARD_INVALID": "The card number, expiry or security code is not valid.",
-    "PRODUCT_KEY_MALFORMED": "A product key is 25 letters and digits (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX).",
+    "PRODUCT_KEY_MALFORMED": f"A product key is {KEY_LENGTH} letters and digits (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX).",
     "PRODUCT_KEY_UNKNOWN": "No such product key.",
     "PRODUCT_KEY_ALREADY_REDEEMED": "The product key was redeemed already.",
     "PRODUCT_KEY_WRONG_CLOUD": "The product key is not valid in your tenant's cloud.",
@@ -193,15 +201,15 @@ SubscriptionAction = mirror(Action, "Something a caller can do with a subscripti
 TransitionKind = mirror(DomainTransitionKind, "What the billing engine did: renewals, expiry, invoices, charges and refunds.", {
     "RENEWED": "A term ended with auto-renew on: a new term started and its renewal charge is outstanding.",
     "TRIAL_CONVERTED": "A trial ended with auto-renew on and a payment method: it became a paid term.",
-    "EXPIRED": "A term (or trial) ended without renewal: EXPIRED for 30 days, users keep working.",
-    "DISABLED": "Expired for 30 days: DISABLED for 90 days, users lose the service.",
-    "DELETED": "Disabled for 90 days: DELETED.",
+    "EXPIRED": f"A term (or trial) ended without renewal: EXPIRED for {_EXPIRED_DAYS} days, users keep working.",
+    "DISABLED": f"Expired for {_EXPIRED_DAYS} days: DISABLED for {_DISABLED_DAYS} days, users lose the service.",
+    "DELETED": f"Disabled for {_DISABLED_DAYS} days: DELETED.",
     "INVOICE_ISSUED": "A charge day closed: the outstanding lines due went on the profile's one invoice of the day "
                       "(nothing due when credits cover the charges).",
     "CREDIT_NOTE_ISSUED": "A charge day closed with more credits than charges: a credit note for the difference, "
                           "refunded the same day.",
     "PAYMENT_SUCCEEDED": "An invoice was charged and is paid.",
-    "PAYMENT_FAILED": "A charge was declined: the invoice is past due and retried 1, 3 and 7 days after the first failure.",
+    "PAYMENT_FAILED": f"A charge was declined: the invoice is past due and retried {_RETRIES} days after the first failure.",
     "REFUND_SUCCEEDED": "A credit note's amount was refunded to the card on file.",
     "REFUND_FAILED": "A refund did not go through; it is tried again the next day.",
     "DISABLED_FOR_NON_PAYMENT": "The last retry failed: the subscription is DISABLED with NON_PAYMENT, and the days "

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import strawberry
 
+from billing_center.domain.licenses import MAX_USERS_PER_CALL
+from billing_center.domain.subscription_rules import MAX_QUANTITY, MAX_TRIAL_QUANTITY, MIN_QUANTITY
 from billing_center.schema import enums
 
 
@@ -62,7 +64,7 @@ class RemoveUserInput:
 class AssignLicensesInput:
     subscription_id: strawberry.ID | None = strawberry.field(default=None, description="The subscription whose seats to use (or give productId).")
     product_id: strawberry.ID | None = strawberry.field(default=None, description="The product whose subscriptions' seats to use, oldest subscription first.")
-    user_ids: list[strawberry.ID] = strawberry.field(description="1 to 20 users of your organization; duplicates count once.")
+    user_ids: list[strawberry.ID] = strawberry.field(description=f"1 to {MAX_USERS_PER_CALL} users of your organization; duplicates count once.")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
 
@@ -70,7 +72,7 @@ class AssignLicensesInput:
 class UnassignLicensesInput:
     subscription_id: strawberry.ID | None = strawberry.field(default=None, description="The subscription (or give productId).")
     product_id: strawberry.ID | None = strawberry.field(default=None, description="The product: the users' seats in any of its subscriptions you manage.")
-    user_ids: list[strawberry.ID] = strawberry.field(description="1 to 20 users of your organization; duplicates count once.")
+    user_ids: list[strawberry.ID] = strawberry.field(description=f"1 to {MAX_USERS_PER_CALL} users of your organization; duplicates count once.")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
 
@@ -141,7 +143,7 @@ class RemoveDomainInput:
 @strawberry.input(description="The new total licence count of a subscription (100 plus 5 more: give 105).")
 class UpdateLicenseQuantityInput:
     subscription_id: strawberry.ID = strawberry.field(description="The subscription.")
-    total_licenses: int = strawberry.field(description="The new total: 1 to 100,000 and at least the assigned count; a trial at most 25.")
+    total_licenses: int = strawberry.field(description=f"The new total: {MIN_QUANTITY} to {MAX_QUANTITY:,} and at least the assigned count; a trial at most {MAX_TRIAL_QUANTITY}.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
     expected_version: int | None = strawberry.field(default=None, description="Refuse with STATE_CHANGED unless the subscription is still at this version.")
 
@@ -174,12 +176,12 @@ class RedeemProductKeyInput:
 @strawberry.input(description="Buy a product: admins for the organization, plain users for themselves.")
 class PurchaseSubscriptionInput:
     product_id: strawberry.ID = strawberry.field(description="The product.")
-    quantity: int = strawberry.field(description="Licences to buy: 1 to 100,000; a trial 1 to 25.")
+    quantity: int = strawberry.field(description=f"Licences to buy: {MIN_QUANTITY} to {MAX_QUANTITY:,}; a trial {MIN_QUANTITY} to {MAX_TRIAL_QUANTITY}.")
     commitment_term: enums.CommitmentTerm = strawberry.field(description="MONTHLY or ANNUAL, as the product allows.")
     billing_account_id: strawberry.ID | None = strawberry.field(default=None, description="Admins: the account to buy on (default: the organization's). Self-service uses your own.")
     payment_method_id: strawberry.ID | None = strawberry.field(default=None, description="A card of that account to pay with.")
     new_payment_method: CardInput | None = strawberry.field(default=None, description="A new card to pay with (needed when the account has none).")
-    trial: bool = strawberry.field(default=False, description="Start the product's free trial instead: one per product for the organization and one per product for each self-service buyer, neither using up the other; at most 25 licences.")
+    trial: bool = strawberry.field(default=False, description=f"Start the product's free trial instead: one per product for the organization and one per product for each self-service buyer, neither using up the other; at most {MAX_TRIAL_QUANTITY} licences.")
     idempotency_key: str | None = strawberry.field(default=None, description="Repeat a call safely: the same key and input return the first result (1-255 characters).")
 
 

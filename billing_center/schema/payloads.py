@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import strawberry
 
+from billing_center.domain.subscription_rules import DATA_RETENTION_AFTER_CANCEL, DISABLED_PERIOD
 from billing_center.schema import enums
 from billing_center.schema.types import ApiToken, BillingAccount, BillingProfile, Domain, Invoice, InvoiceLine, Money, Product, LicenseAssignment, PaymentMethod, Subscription, Tenant, User, WebhookDelivery, WebhookEndpoint
 
@@ -128,9 +129,9 @@ class UpdateLicenseQuantityPayload:
 class CancellationPreview:
     eligible: bool = strawberry.field(description="Whether you may cancel it now.")
     blockers: list[UserError] = strawberry.field(description="Every reason it cannot be cancelled now, as the errors cancelSubscription would return.")
-    disabled_until: datetime | None = strawberry.field(description="Cancelled now, it stays DISABLED until then (90 days), then is deleted.")
+    disabled_until: datetime | None = strawberry.field(description=f"Cancelled now, it stays DISABLED until then ({DISABLED_PERIOD.days} days), then is deleted.")
     data_deletable_from: datetime | None = strawberry.field(description="Customer data may be deleted from then on.")
-    data_deleted_by: datetime | None = strawberry.field(description="Customer data is deleted by then at the latest (180 days).")
+    data_deleted_by: datetime | None = strawberry.field(description=f"Customer data is deleted by then at the latest ({DATA_RETENTION_AFTER_CANCEL.days} days).")
     credit: Money = strawberry.field(description="The pro-rata credit for the unused part of the term, on the next invoice.")
     credit_explanation: str = strawberry.field(description="How the credit is computed: rate, licences, days, rounding.")
     affected_users: int = strawberry.field(description="How many users would lose the service.")

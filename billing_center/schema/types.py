@@ -19,6 +19,11 @@ from strawberry.scalars import JSON
 from billing_center.domain import catalogue, lifecycle, models, tenants, webhooks
 from billing_center.domain.actor import normalise_roles
 from billing_center.domain.money import Money as DomainMoney
+from billing_center.domain.subscription_rules import (
+    DATA_RETENTION_AFTER_CANCEL,
+    DISABLED_PERIOD,
+    MCA_CANCELLATION_WINDOW,
+)
 from billing_center.schema import enums
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
 from billing_center.schema.ids import encode_cursor, event_values, to_global_id
@@ -375,7 +380,7 @@ class Subscription(Node):
     quantity: int = strawberry.field(description="Licences bought (the licence count).")
     scheduled_quantity: int | None = strawberry.field(
         description="The licence count from the next renewal on, when a decrease is scheduled (an MCA decrease after "
-                    "the 7-day cancellation window); null when none is. Set the current count again to "
+                    f"the {MCA_CANCELLATION_WINDOW.days}-day cancellation window); null when none is. Set the current count again to "
                     "withdraw it.")
     assigned_count: int = strawberry.field(description="Licences assigned to users.")
     available_count: int = strawberry.field(description="Licences bought but not assigned.")
@@ -390,9 +395,9 @@ class Subscription(Node):
     cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
     cancellation_reason: enums.CancellationReason | None = strawberry.field(description="The reason given at cancellation.")
     cancellation_feedback: str | None = strawberry.field(description="Free-text feedback given at cancellation.")
-    disabled_until: datetime | None = strawberry.field(description="While DISABLED: when it becomes DELETED (90 days).")
+    disabled_until: datetime | None = strawberry.field(description=f"While DISABLED: when it becomes DELETED ({DISABLED_PERIOD.days} days).")
     data_deletable_from: datetime | None = strawberry.field(description="Customer data may be deleted from this moment (end of the disabled period).")
-    data_deletion_date: datetime | None = strawberry.field(description="Customer data is deleted at the latest on this date (180 days after cancellation).")
+    data_deletion_date: datetime | None = strawberry.field(description=f"Customer data is deleted at the latest on this date ({DATA_RETENTION_AFTER_CANCEL.days} days after cancellation).")
     version: int = strawberry.field(description="Increments on every change; pass it as `expectedVersion` to refuse acting on a stale view.")
     created_at: datetime = strawberry.field(description="When the row was created.")
 

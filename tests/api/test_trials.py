@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from billing_center.domain import models
-from billing_center.domain.purchases import MAX_TRIAL_QUANTITY
+from billing_center.domain.subscription_rules import MAX_TRIAL_QUANTITY
 from tests import factories
 from tests.factories import gid, gql
 

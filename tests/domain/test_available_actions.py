@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from billing_center.domain.actions import Action, SubscriptionFacts, action_states, require, timeline
+from billing_center.domain.available_actions import Action, action_states, require
+from billing_center.domain.lifecycle import timeline
+from billing_center.domain.subscription_rules import SubscriptionFacts
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.models import BillingAccountType, CommitmentTerm, Role, SubscriptionStatus
@@ -155,7 +157,7 @@ def test_timeline_of_a_deleted_subscription_keeps_its_data_deletion_date():
 
 def test_an_mca_decrease_after_the_window_is_scheduled_and_shown():
     # §3 rev. 2: after the 168 hours a decrease waits for the renewal; the timeline says so.
-    from billing_center.domain.actions import decrease_waits_for_renewal
+    from billing_center.domain.subscription_rules import decrease_waits_for_renewal
     assert not decrease_waits_for_renewal(FACTS, START + timedelta(hours=167))
     assert decrease_waits_for_renewal(FACTS, START + timedelta(hours=169))
     assert not decrease_waits_for_renewal(replace(FACTS, account_type=BillingAccountType.MOSA),

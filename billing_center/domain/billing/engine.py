@@ -37,7 +37,7 @@ from billing_center.domain.billing.charging import PAYABLE
 from billing_center.domain.billing.scope import Scope, last_second, midnight
 from billing_center.domain.billing.transitions import Transition
 from billing_center.domain.clock import Clock, SystemClock
-from billing_center.domain.lifecycle import DISABLED_PERIOD, EXPIRED_PERIOD
+from billing_center.domain.subscription_rules import DISABLED_PERIOD, EXPIRED_PERIOD
 from billing_center.domain.payments import PaymentGateway
 
 Status = models.SubscriptionStatus

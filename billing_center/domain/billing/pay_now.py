@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 
-from billing_center.domain import actions, audit, idempotency, models, throttle, visibility
+from billing_center.domain import audit, available_actions, idempotency, models, throttle, visibility
 from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import dunning
 from billing_center.domain.actor import Actor
@@ -58,7 +58,7 @@ async def pay_invoice(
     if not rows:
         raise not_found("Invoice", ("input", "invoiceId"))
     invoice = rows[0]
-    refusal = actions.account_refusal(actor, invoice["billing_account__self_service"], invoice["billing_account__owner_id"])
+    refusal = available_actions.account_refusal(actor, invoice["billing_account__self_service"], invoice["billing_account__owner_id"])
     if refusal is not None:
         raise DomainError(refusal[0], refusal[1], ("input", "invoiceId"))
     if invoice["status"] not in PAYABLE or invoice["amount_due"] <= 0:

@@ -17,6 +17,7 @@ from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.money import round_cents
 from billing_center.domain.policies import policy_for
+from billing_center.domain.subscription_rules import EXPIRED_PERIOD, renews_at_term_end, self_service_policy_allows
 
 Status = models.SubscriptionStatus
 
@@ -58,7 +59,7 @@ def plan_term_end(
     day). §5 Trials: a trial converts to paid only with auto-renew on, a payment method and,
     for a self-service trial, a policy that allows the purchase (`may_convert`). Otherwise
     the subscription expires."""
-    if not auto_renew or (trial and not has_payment_method) or not may_convert:
+    if not renews_at_term_end(auto_renew, trial, has_payment_method, may_convert):
         return TermEndPlan(TermEndOutcome.EXPIRED)
     return TermEndPlan(
         TermEndOutcome.TRIAL_CONVERTED if trial else TermEndOutcome.RENEWED,
@@ -87,7 +88,8 @@ async def _conversion_allowed(rows: list[dict], accounts: dict[int, dict]) -> se
     for row in rows:
         if row["trial"] and accounts[row["billing_account_id"]]["self_service"]:
             policy = await policy_for(row["tenant_id"], row["product_id"])
-            if policy is models.SelfServicePolicy.ALLOW:
+            # Converting is buying: the policy must allow a purchase, not only a trial (§6).
+            if self_service_policy_allows(policy, trial=False):
                 allowed.add(row["id"])
     return allowed
 
@@ -161,7 +163,7 @@ async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
                     row["tenant_id"], "subscription.expired", "Subscription", row["id"], ended,
                     {"status": Status.ACTIVE}, {"status": Status.EXPIRED, "reason": "TERM_ENDED"}))
                 transitions.append(Transition(ended, TransitionKind.EXPIRED, row["tenant_id"], row["id"], None,
-                                              f"{name}: the term ended and {why}; expired for 30 days."))
+                                              f"{name}: the term ended and {why}; expired for {EXPIRED_PERIOD.days} days."))
                 continue
             converted = plan.outcome is TermEndOutcome.TRIAL_CONVERTED
             renewed.append(dict(

@@ -10,7 +10,7 @@ from billing_center.domain import audit, bulk, models
 from billing_center.domain.atomic import atomic
 from billing_center.domain.billing.scope import BATCH, Scope, claim
 from billing_center.domain.billing.transitions import Transition, TransitionKind
-from billing_center.domain.lifecycle import DISABLED_PERIOD, EXPIRED_PERIOD
+from billing_center.domain.subscription_rules import DISABLED_PERIOD, EXPIRED_PERIOD
 
 Status = models.SubscriptionStatus
 
@@ -31,9 +31,9 @@ class _Timer:
 # §3: EXPIRED for 30 days → DISABLED (users lose the service); DISABLED for 90 days → DELETED.
 TIMERS = (
     _Timer(Status.EXPIRED, "expired_at", EXPIRED_PERIOD, Status.DISABLED, "disabled_at", TransitionKind.DISABLED,
-           "Expired for 30 days: disabled for 90 days, users lose the service."),
+           f"Expired for {EXPIRED_PERIOD.days} days: disabled for {DISABLED_PERIOD.days} days, users lose the service."),
     _Timer(Status.DISABLED, "disabled_at", DISABLED_PERIOD, Status.DELETED, "deleted_at", TransitionKind.DELETED,
-           "Disabled for 90 days: deleted."),
+           f"Disabled for {DISABLED_PERIOD.days} days: deleted."),
 )
 
 

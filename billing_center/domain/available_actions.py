@@ -1,19 +1,21 @@
-"""What a caller may do with a subscription right now, and what happens next (SPEC §5).
+"""What a caller may do with a subscription right now (SPEC §5 "the actions available to the
+caller right now"), and the facts the rules look at.
 
-`action_states` is the one place these rules live: the API lists its answer as
-`availableActions` (so a frontend shows exactly the right buttons) and every mutation calls
-`require` with the same facts, so the list and the mutations cannot disagree.
+`action_states` is the one place the rules of `domain.subscription_rules` become actions: the
+API lists its answer as `availableActions` (so a frontend shows exactly the right buttons) and
+every mutation calls `require` with the same facts, so the list and the mutations cannot
+disagree. The rules themselves (numbers, windows) live in `subscription_rules`; the timeline
+of what happens next in `lifecycle`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 
-from tortoise.expressions import Q, Subquery
-
-from billing_center.domain import lifecycle, models
+from billing_center.domain import models
+from billing_center.domain import subscription_rules as rules
 from billing_center.domain.actor import Actor
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.models import (
@@ -21,21 +23,7 @@ from billing_center.domain.models import (
     CommitmentTerm,
     SubscriptionStatus,
 )
-
-# §5: MCA subscriptions can be cancelled within 7 days (168 hours) of the term's start.
-MCA_CANCELLATION_WINDOW = timedelta(hours=168)
-# §5 Decision (rev. 2): 25 or fewer assigned licences may be cancelled online, whatever the
-# agreement type.
-ONLINE_CANCEL_MAX_ASSIGNED = 25
-SEAT_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.EXPIRED)
-
-
-def offers_seats(tenant_id: int) -> Q:
-    """§4, §5 (rev. 2): the subscriptions of a tenant that take assignments and count in its
-    licence summary: ACTIVE or EXPIRED, and not the predecessor of an MCA reactivation (its
-    seats moved to the new subscription)."""
-    predecessors = models.Subscription.filter(tenant_id=tenant_id, reactivated_from_id__not_isnull=True)
-    return Q(status__in=SEAT_STATUSES) & ~Q(id__in=Subquery(predecessors.values("reactivated_from_id")))
+from billing_center.domain.subscription_rules import SubscriptionFacts
 
 
 class Action(str, Enum):
@@ -54,32 +42,6 @@ MONEY_ACTIONS = frozenset({
     Action.CANCEL, Action.REACTIVATE, Action.BUY_LICENSES, Action.REMOVE_LICENSES,
     Action.TURN_ON_AUTO_RENEW, Action.TURN_OFF_AUTO_RENEW,
 })
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionFacts:
-    """What the rules look at: the subscription, its billing account and its custom domains."""
-
-    status: SubscriptionStatus
-    account_type: BillingAccountType
-    self_service: bool
-    owner_id: int
-    quantity: int
-    assigned_count: int
-    commitment_term: CommitmentTerm
-    auto_renew: bool
-    term_start: datetime
-    term_end: datetime
-    expired_at: datetime | None
-    disabled_at: datetime | None
-    cancelled_at: datetime | None
-    custom_domains: tuple[str, ...] = ()
-    # MCA: the new subscription a reactivation created (the old one cannot be reactivated again).
-    successor_id: int | None = None
-    # The current term is a free trial (§5 Trials).
-    trial: bool = False
-    # §3 MCA: the licence count a decrease after the cancellation window sets at the renewal.
-    scheduled_quantity: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,52 +95,29 @@ def cancel_blockers(facts: SubscriptionFacts, now: datetime) -> list[ActionState
     if facts.status is not SubscriptionStatus.ACTIVE:
         blockers.append(_refused(Action.CANCEL, ErrorCode.INVALID_STATUS,
                                  f"A {facts.status.value} subscription cannot be cancelled."))
-    if facts.custom_domains:
+    if rules.custom_domains_block_cancel(facts):
         blockers.append(_refused(Action.CANCEL, ErrorCode.DOMAIN_MUST_BE_REMOVED,
                                  f"Remove the custom domain(s) {', '.join(facts.custom_domains)} first."))
-    if facts.assigned_count > ONLINE_CANCEL_MAX_ASSIGNED:
+    if rules.too_many_assigned_to_cancel_online(facts):
         blockers.append(_refused(
             Action.CANCEL, ErrorCode.CONTACT_SUPPORT_TO_CANCEL,
             f"{facts.assigned_count} licences are assigned; with more than "
-            f"{ONLINE_CANCEL_MAX_ASSIGNED} contact support, or unassign first.",
+            f"{rules.ONLINE_CANCEL_MAX_ASSIGNED} contact support, or unassign first.",
         ))
-    if facts.account_type is BillingAccountType.MCA and now > cancellation_window_end(facts):
+    if rules.cancellation_window_closed(facts, now):
         blockers.append(_refused(
             Action.CANCEL, ErrorCode.CANCELLATION_WINDOW_CLOSED,
-            f"The cancellation window closed at {_iso(cancellation_window_end(facts))}; the term runs "
+            f"The cancellation window closed at {_iso(rules.cancellation_window_end(facts))}; the term runs "
             f"until {_iso(facts.term_end)}. Turn auto-renew off so it expires then.",
         ))
     return blockers
-
-
-def cancellation_window_end(facts: SubscriptionFacts) -> datetime:
-    """§5 MCA: 168 hours after the start or the last renewal of the term."""
-    return facts.term_start + MCA_CANCELLATION_WINDOW
-
-
-def decrease_waits_for_renewal(facts: SubscriptionFacts, now: datetime) -> bool:
-    """§3 Decision (rev. 2): on an MCA account a licence decrease is credited only inside the
-    cancellation window; after it, the decrease is scheduled for the next renewal. A trial
-    costs nothing, so its count changes at once."""
-    return facts.account_type is BillingAccountType.MCA and not facts.trial and now > cancellation_window_end(facts)
 
 
 def _cancel(facts: SubscriptionFacts, now: datetime) -> ActionState:
     blockers = cancel_blockers(facts, now)
     if blockers:
         return blockers[0]
-    if facts.account_type is BillingAccountType.MOSA:
-        return ActionState(Action.CANCEL, True)
-    return ActionState(Action.CANCEL, True, deadline=cancellation_window_end(facts))
-
-
-def reactivatable_until(facts: SubscriptionFacts) -> datetime | None:
-    """§5: expired and disabled subscriptions can be reactivated until they are deleted."""
-    if facts.status is SubscriptionStatus.EXPIRED and facts.expired_at is not None:
-        return facts.expired_at + lifecycle.EXPIRED_PERIOD + lifecycle.DISABLED_PERIOD
-    if facts.status is SubscriptionStatus.DISABLED and facts.disabled_at is not None:
-        return facts.disabled_at + lifecycle.DISABLED_PERIOD
-    return None
+    return ActionState(Action.CANCEL, True, deadline=rules.cancellation_deadline(facts))
 
 
 def _reactivate(facts: SubscriptionFacts, now: datetime) -> ActionState:
@@ -187,14 +126,13 @@ def _reactivate(facts: SubscriptionFacts, now: datetime) -> ActionState:
                         "The subscription is deleted; contact support.")
     if facts.status is SubscriptionStatus.ACTIVE:
         return _refused(Action.REACTIVATE, ErrorCode.INVALID_STATUS, "The subscription is active.")
-    if facts.successor_id is not None:
+    if rules.reactivated_as_new(facts):
         return _refused(Action.REACTIVATE, ErrorCode.REACTIVATION_UNAVAILABLE,
                         "It was reactivated already as a new subscription.")
-    deadline = reactivatable_until(facts)
-    if deadline is not None and now > deadline:
+    if rules.reactivation_period_over(facts, now):
         return _refused(Action.REACTIVATE, ErrorCode.REACTIVATION_UNAVAILABLE,
                         "The reactivation period has ended; contact support.")
-    return ActionState(Action.REACTIVATE, True, deadline=deadline)
+    return ActionState(Action.REACTIVATE, True, deadline=rules.reactivatable_until(facts))
 
 
 def _licence_counts(facts: SubscriptionFacts) -> tuple[ActionState, ActionState]:
@@ -203,9 +141,9 @@ def _licence_counts(facts: SubscriptionFacts) -> tuple[ActionState, ActionState]
         return (_refused(Action.BUY_LICENSES, ErrorCode.INVALID_STATUS, reason),
                 _refused(Action.REMOVE_LICENSES, ErrorCode.INVALID_STATUS, reason))
     buy = ActionState(Action.BUY_LICENSES, True, deadline=facts.term_end)
-    if facts.quantity <= 1:
-        remove = _refused(Action.REMOVE_LICENSES, ErrorCode.INVALID_INPUT, "A subscription keeps at least 1 licence.")
-    elif facts.assigned_count >= facts.quantity:
+    if rules.keeps_fewest_licences(facts):
+        remove = _refused(Action.REMOVE_LICENSES, ErrorCode.INVALID_INPUT, f"A subscription keeps at least {rules.MIN_QUANTITY} licence.")
+    elif rules.all_licences_assigned(facts):
         remove = _refused(Action.REMOVE_LICENSES, ErrorCode.QUANTITY_BELOW_ASSIGNED,
                           "Every licence is assigned; unassign some first.")
     else:
@@ -214,13 +152,13 @@ def _licence_counts(facts: SubscriptionFacts) -> tuple[ActionState, ActionState]
 
 
 def _assign(facts: SubscriptionFacts) -> ActionState:
-    if facts.status not in SEAT_STATUSES:
+    if not rules.status_takes_assignments(facts.status):
         return _refused(Action.ASSIGN_LICENSES, ErrorCode.INVALID_STATUS,
                         f"A {facts.status.value} subscription takes no new assignments.")
-    if facts.successor_id is not None:
+    if rules.reactivated_as_new(facts):
         return _refused(Action.ASSIGN_LICENSES, ErrorCode.INVALID_STATUS,
                         "It was reactivated as a new subscription, which holds its seats now.")
-    if facts.assigned_count >= facts.quantity:
+    if rules.all_licences_assigned(facts):
         return _refused(Action.ASSIGN_LICENSES, ErrorCode.INSUFFICIENT_LICENSES,
                         "Every licence is assigned; buy more or unassign first.")
     return ActionState(Action.ASSIGN_LICENSES, True)
@@ -251,60 +189,6 @@ def require(actor: Actor, facts: SubscriptionFacts, action: Action, now: datetim
     state = next(s for s in action_states(actor, facts, now) if s.action is action)
     if not state.allowed:
         raise state.error()
-
-
-@dataclass(frozen=True, slots=True)
-class LifecycleEvent:
-    """A projected step of the lifecycle: when, the status from then on, and what it means."""
-
-    at: datetime
-    status: SubscriptionStatus | None
-    description: str
-
-
-def timeline(facts: SubscriptionFacts) -> list[LifecycleEvent]:
-    """§3, §5: the next status changes and their dates, plus the reactivation and data dates."""
-    events: list[LifecycleEvent] = []
-    term = "month" if facts.commitment_term is CommitmentTerm.MONTHLY else "year"
-    if facts.status is SubscriptionStatus.ACTIVE:
-        if facts.auto_renew and facts.trial:
-            events.append(LifecycleEvent(
-                facts.term_end, SubscriptionStatus.ACTIVE,
-                f"The trial ends: it becomes a paid {term}ly term, charged like a renewal, when a payment method "
-                "is on file; otherwise it expires."))
-        elif facts.auto_renew and facts.scheduled_quantity is not None:
-            events.append(LifecycleEvent(
-                facts.term_end, SubscriptionStatus.ACTIVE,
-                f"Renews for another {term} with {facts.scheduled_quantity} licence(s) instead of {facts.quantity} "
-                "(a scheduled decrease; it can be withdrawn until then)."))
-        elif facts.auto_renew:
-            events.append(LifecycleEvent(facts.term_end, SubscriptionStatus.ACTIVE, f"Renews for another {term}."))
-        else:
-            expired = facts.term_end
-            disabled = expired + lifecycle.EXPIRED_PERIOD
-            events += [
-                LifecycleEvent(expired, SubscriptionStatus.EXPIRED, "The term ends without renewal; users keep working for 30 days."),
-                LifecycleEvent(disabled, SubscriptionStatus.DISABLED, "Users lose the service; admins can still read everything."),
-                LifecycleEvent(disabled + lifecycle.DISABLED_PERIOD, SubscriptionStatus.DELETED, "The subscription is deleted."),
-            ]
-    elif facts.status is SubscriptionStatus.EXPIRED and facts.expired_at is not None:
-        disabled = facts.expired_at + lifecycle.EXPIRED_PERIOD
-        events += [
-            LifecycleEvent(disabled, SubscriptionStatus.DISABLED, "Users lose the service; admins can still read everything."),
-            LifecycleEvent(disabled + lifecycle.DISABLED_PERIOD, SubscriptionStatus.DELETED, "The subscription is deleted."),
-        ]
-    elif facts.status is SubscriptionStatus.DELETED and facts.disabled_at is not None:
-        dates = lifecycle.retention_dates(facts.status, facts.disabled_at, facts.cancelled_at)
-        events.append(LifecycleEvent(dates.data_deleted_by, None, "Customer data is deleted by now at the latest."))  # type: ignore[arg-type]
-    elif facts.status is SubscriptionStatus.DISABLED and facts.disabled_at is not None:
-        dates = lifecycle.retention_dates(facts.status, facts.disabled_at, facts.cancelled_at)
-        events += [
-            LifecycleEvent(facts.disabled_at + lifecycle.DISABLED_PERIOD, SubscriptionStatus.DELETED,
-                           "The subscription is deleted; reactivation is possible until then."),
-            LifecycleEvent(dates.data_deletable_from, None, "Customer data may be deleted from now on."),  # type: ignore[arg-type]
-            LifecycleEvent(dates.data_deleted_by, None, "Customer data is deleted by now at the latest."),  # type: ignore[arg-type]
-        ]
-    return sorted(events, key=lambda e: e.at)
 
 
 def _iso(moment: datetime) -> str:
