@@ -257,3 +257,13 @@ async def resolve_cancellation_preview(info: Info, subscription_id: str) -> payl
         credit_explanation=preview.credit_explanation,
         affected_users=preview.affected_users,
     )
+
+
+async def resolve_webhook_endpoints(info: Info) -> list[types.WebhookEndpoint]:
+    """webhookEndpoints: the tenant's endpoints, oldest first, for global admins; FORBIDDEN
+    for everybody else."""
+    actor = info.context.require_user()
+    actor.require(actor.is_global_admin, "read the webhook endpoints")
+    found: list[dict[str, Any]] = await models.WebhookEndpoint.filter(
+        visibility.webhook_endpoints(actor)).order_by("id").values()
+    return [types.WebhookEndpoint.from_row(row) for row in found]

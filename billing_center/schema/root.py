@@ -10,11 +10,21 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from billing_center.access_log import OperationName
-from billing_center.resolvers import identity, limits, mutations, profile, queries, relations, webhooks
+from billing_center.resolvers import limits, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
+from billing_center.resolvers.mutations import (
+    billing,
+    domains,
+    identity,
+    licenses,
+    payment_methods,
+    product_keys,
+    subscriptions,
+    webhooks,
+)
 from billing_center.resolvers.operation_choice import OperationChoice
-from billing_center.schema import enums, inputs, payloads, types
+from billing_center.schema import enums, payloads, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
 
 
@@ -121,216 +131,41 @@ class Query:
 
     @strawberry.field(description="The organization's webhook endpoints, oldest first (global admins).")
     async def webhook_endpoints(self, info: strawberry.Info) -> list[types.WebhookEndpoint]:
-        return await webhooks.resolve_webhook_endpoints(info)
+        return await queries.resolve_webhook_endpoints(info)
 
 
 @strawberry.type(description="Every change. Refusals come back as `userErrors` in the payload.")
 class Mutation:
-    @strawberry.mutation(description="Create an organization, its default domain and its first global admin, who owns its billing account; returns the admin's token. No token needed.")
-    async def sign_up(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.SignUpInput, strawberry.argument(description="The organization and its admin.")],
-    ) -> payloads.SignUpPayload:
-        return await mutations.resolve_sign_up(info, input)
-
-    @strawberry.mutation(description="Add a user to your tenant (global admins); returns the user's first API token.")
-    async def create_user(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.CreateUserInput, strawberry.argument(description="The new user.")],
-    ) -> payloads.CreateUserPayload:
-        return await mutations.resolve_create_user(info, input)
-
-    @strawberry.mutation(description="Create an API token for yourself (only for yourself: nobody mints tokens for others), named, optionally expiring; at most 50 live tokens per user.")
-    async def create_api_token(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.CreateApiTokenInput, strawberry.argument(description="Its name and expiry.")],
-    ) -> payloads.CreateApiTokenPayload:
-        return await identity.resolve_create_api_token(info, input)
-
-    @strawberry.mutation(description="Revoke an API token: one of yours, or any of your tenant's as a global admin. Requests with it get HTTP 401 at once.")
-    async def revoke_api_token(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.RevokeApiTokenInput, strawberry.argument(description="The token.")],
-    ) -> payloads.RevokeApiTokenPayload:
-        return await identity.resolve_revoke_api_token(info, input)
-
-    @strawberry.mutation(description="Set a user's roles (global admins); the organization always keeps a global admin.")
-    async def set_user_roles(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.SetUserRolesInput, strawberry.argument(description="The user and their roles.")],
-    ) -> payloads.SetUserRolesPayload:
-        return await identity.resolve_set_user_roles(info, input)
-
-    @strawberry.mutation(description="Remove a user (global admins): their tokens stop working at once, their licences are unassigned, the self-service subscriptions they pay for run to their term end with auto-renew off; the audit log still names them.")
-    async def remove_user(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.RemoveUserInput, strawberry.argument(description="The user.")],
-    ) -> payloads.RemoveUserPayload:
-        return await identity.resolve_remove_user(info, input)
-
-
-    @strawberry.mutation(description="Give users seats of a subscription or of a product (oldest subscription first); at most 20 users, all or nothing.")
-    async def assign_licenses(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.AssignLicensesInput, strawberry.argument(description="Whose seats, for whom.")],
-    ) -> payloads.AssignLicensesPayload:
-        return await mutations.resolve_assign_licenses(info, input)
-
-    @strawberry.mutation(description="Take seats back from users; they are available at once.")
-    async def unassign_licenses(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.UnassignLicensesInput, strawberry.argument(description="Whose seats, from whom.")],
-    ) -> payloads.UnassignLicensesPayload:
-        return await mutations.resolve_unassign_licenses(info, input)
-
-
-    @strawberry.mutation(description="Turn auto-renew on or off while the subscription is active.")
-    async def set_auto_renew(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.SetAutoRenewInput, strawberry.argument(description="Which subscription, on or off.")],
-    ) -> payloads.SetAutoRenewPayload:
-        return await mutations.resolve_set_auto_renew(info, input)
-
-
-    @strawberry.mutation(description="Add a card to a billing profile; it becomes the profile's payment method.")
-    async def add_payment_method(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.AddPaymentMethodInput, strawberry.argument(description="The profile and the card.")],
-    ) -> payloads.PaymentMethodPayload:
-        return await mutations.resolve_add_payment_method(info, input)
-
-    @strawberry.mutation(description="Edit a card's security code, expiry, name or address.")
-    async def update_payment_method(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.UpdatePaymentMethodInput, strawberry.argument(description="The card and its changes.")],
-    ) -> payloads.PaymentMethodPayload:
-        return await mutations.resolve_update_payment_method(info, input)
-
-    @strawberry.mutation(description="Pay a billing profile with another card of its billing account.")
-    async def replace_payment_method(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.ReplacePaymentMethodInput, strawberry.argument(description="The profile and the card.")],
-    ) -> payloads.ReplacePaymentMethodPayload:
-        return await mutations.resolve_replace_payment_method(info, input)
-
-
-    @strawberry.mutation(description="Add a custom domain, optionally attached to a subscription (global admins).")
-    async def add_domain(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.AddDomainInput, strawberry.argument(description="The domain.")],
-    ) -> payloads.AddDomainPayload:
-        return await mutations.resolve_add_domain(info, input)
-
-    @strawberry.mutation(description="Remove a custom domain (global admins); needed before cancelling its subscription.")
-    async def remove_domain(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.RemoveDomainInput, strawberry.argument(description="The domain.")],
-    ) -> payloads.RemoveDomainPayload:
-        return await mutations.resolve_remove_domain(info, input)
-
-
-    @strawberry.mutation(description="Buy or remove licences by giving the new total; charged or credited pro rata. Accepts an idempotency key.")
-    async def update_license_quantity(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.UpdateLicenseQuantityInput, strawberry.argument(description="The subscription and its new total.")],
-    ) -> payloads.UpdateLicenseQuantityPayload:
-        return await mutations.resolve_update_license_quantity(info, input)
-
-
-    @strawberry.mutation(description="Cancel a subscription: DISABLED for 90 days, assignments suspended, unused term credited on the next invoice. Accepts an idempotency key.")
-    async def cancel_subscription(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.CancelSubscriptionInput, strawberry.argument(description="The subscription, reason and feedback.")],
-    ) -> payloads.CancelSubscriptionPayload:
-        return await mutations.resolve_cancel_subscription(info, input)
-
-
-    @strawberry.mutation(description="Issue product keys (platform operator only).")
-    async def issue_product_keys(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.IssueProductKeysInput, strawberry.argument(description="Product, count, cloud, licences, term.")],
-    ) -> payloads.IssueProductKeysPayload:
-        return await mutations.resolve_issue_product_keys(info, input)
-
-    @strawberry.mutation(description="Move a sandbox tenant's test clock forward and run everything due up to the new moment: renewals, charges, retries, expiry... (global and billing admins of sandbox tenants). Live tenants get CLOCK_NOT_SANDBOX.")
-    async def advance_clock(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.AdvanceClockInput, strawberry.argument(description="The new moment.")],
-    ) -> payloads.AdvanceClockPayload:
-        return await mutations.resolve_advance_clock(info, input)
-
-    @strawberry.mutation(description="Run the billing engine for every live tenant up to now (platform operator only); also `billing-center run-billing`. Running it twice changes nothing the second time.")
-    async def run_billing(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.RunBillingInput | None, strawberry.argument(description="Optionally one live tenant.")] = None,
-    ) -> payloads.RunBillingPayload:
-        return await mutations.resolve_run_billing(info, input)
-
-    @strawberry.mutation(description="Redeem a product key into a prepaid subscription (global and billing admins). Accepts an idempotency key.")
-    async def redeem_product_key(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.RedeemProductKeyInput, strawberry.argument(description="The key.")],
-    ) -> payloads.RedeemProductKeyPayload:
-        return await mutations.resolve_redeem_product_key(info, input)
-
-
-    @strawberry.mutation(description="Buy a product or start its trial: admins for the organization, plain users self-service. Accepts an idempotency key.")
-    async def purchase_subscription(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.PurchaseSubscriptionInput, strawberry.argument(description="What to buy and how to pay.")],
-    ) -> payloads.PurchaseSubscriptionPayload:
-        return await mutations.resolve_purchase_subscription(info, input)
-
-    @strawberry.mutation(description="Set whether plain users may buy a product themselves (global admins).")
-    async def set_self_service_policy(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.SetSelfServicePolicyInput, strawberry.argument(description="The product and its policy.")],
-    ) -> payloads.SetSelfServicePolicyPayload:
-        return await mutations.resolve_set_self_service_policy(info, input)
-
-
-    @strawberry.mutation(description="Reactivate an expired or disabled subscription: MCA creates a new one, MOSA revives the same one with a payment method. Accepts an idempotency key.")
-    async def reactivate_subscription(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.ReactivateSubscriptionInput, strawberry.argument(description="The subscription and, for MOSA, how to pay.")],
-    ) -> payloads.ReactivateSubscriptionPayload:
-        return await mutations.resolve_reactivate_subscription(info, input)
-
-
-    @strawberry.mutation(description="Pay an open or past-due invoice now with any card of its billing account. Accepts an idempotency key.")
-    async def pay_invoice(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.PayInvoiceInput, strawberry.argument(description="The invoice and the card.")],
-    ) -> payloads.PayInvoicePayload:
-        return await mutations.resolve_pay_invoice(info, input)
-
-    @strawberry.mutation(description="Register a webhook endpoint (global admins): it receives the events committed from now on, as signed POSTs in sequence order. Returns the signing secret once.")
-    async def create_webhook_endpoint(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.CreateWebhookEndpointInput, strawberry.argument(description="Its URL, event types and description.")],
-    ) -> payloads.CreateWebhookEndpointPayload:
-        return await webhooks.resolve_create_webhook_endpoint(info, input)
-
-    @strawberry.mutation(description="Change a webhook endpoint's URL, event types or description, or turn it off and on (global admins); enabling a FAILING endpoint resumes delivery where it stopped.")
-    async def update_webhook_endpoint(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.UpdateWebhookEndpointInput, strawberry.argument(description="The endpoint and its changes.")],
-    ) -> payloads.UpdateWebhookEndpointPayload:
-        return await webhooks.resolve_update_webhook_endpoint(info, input)
-
-    @strawberry.mutation(description="Delete a webhook endpoint and its delivery history (global admins).")
-    async def delete_webhook_endpoint(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.DeleteWebhookEndpointInput, strawberry.argument(description="The endpoint.")],
-    ) -> payloads.DeleteWebhookEndpointPayload:
-        return await webhooks.resolve_delete_webhook_endpoint(info, input)
-
-    @strawberry.mutation(description="Deliver an event to an endpoint once more, whatever was delivered before (global admins): one attempt, without retries, beside the endpoint's ordered stream.")
-    async def redeliver_event(
-        self, info: strawberry.Info,
-        input: Annotated[inputs.RedeliverEventInput, strawberry.argument(description="The endpoint and the event.")],
-    ) -> payloads.RedeliverEventPayload:
-        return await webhooks.resolve_redeliver_event(info, input)
+    # Each is declared, described and resolved in its subject module (`resolvers.mutations`);
+    # this list fixes the order of the fields in the schema.
+    sign_up = identity.sign_up
+    create_user = identity.create_user
+    create_api_token = identity.create_api_token
+    revoke_api_token = identity.revoke_api_token
+    set_user_roles = identity.set_user_roles
+    remove_user = identity.remove_user
+    assign_licenses = licenses.assign_licenses
+    unassign_licenses = licenses.unassign_licenses
+    set_auto_renew = subscriptions.set_auto_renew
+    add_payment_method = payment_methods.add_payment_method
+    update_payment_method = payment_methods.update_payment_method
+    replace_payment_method = payment_methods.replace_payment_method
+    add_domain = domains.add_domain
+    remove_domain = domains.remove_domain
+    update_license_quantity = subscriptions.update_license_quantity
+    cancel_subscription = subscriptions.cancel_subscription
+    issue_product_keys = product_keys.issue_product_keys
+    advance_clock = billing.advance_clock
+    run_billing = billing.run_billing
+    redeem_product_key = product_keys.redeem_product_key
+    purchase_subscription = subscriptions.purchase_subscription
+    set_self_service_policy = subscriptions.set_self_service_policy
+    reactivate_subscription = subscriptions.reactivate_subscription
+    pay_invoice = billing.pay_invoice
+    create_webhook_endpoint = webhooks.create_webhook_endpoint
+    update_webhook_endpoint = webhooks.update_webhook_endpoint
+    delete_webhook_endpoint = webhooks.delete_webhook_endpoint
+    redeliver_event = webhooks.redeliver_event
 
 
 class BillingSchema(strawberry.Schema):
