@@ -13,16 +13,7 @@ from billing_center.access_log import OperationName
 from billing_center.resolvers import limits, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
-from billing_center.resolvers.mutations import (
-    billing,
-    domains,
-    identity,
-    licenses,
-    payment_methods,
-    product_keys,
-    subscriptions,
-    webhooks,
-)
+from billing_center.resolvers.mutations import registration
 from billing_center.resolvers.operation_choice import OperationChoice
 from billing_center.schema import enums, payloads, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
@@ -134,38 +125,10 @@ class Query:
         return await queries.resolve_webhook_endpoints(info)
 
 
-@strawberry.type(description="Every change. Refusals come back as `userErrors` in the payload.")
-class Mutation:
-    # Each is declared, described and resolved in its subject module (`resolvers.mutations`);
-    # this list fixes the order of the fields in the schema.
-    sign_up = identity.sign_up
-    create_user = identity.create_user
-    create_api_token = identity.create_api_token
-    revoke_api_token = identity.revoke_api_token
-    set_user_roles = identity.set_user_roles
-    remove_user = identity.remove_user
-    assign_licenses = licenses.assign_licenses
-    unassign_licenses = licenses.unassign_licenses
-    set_auto_renew = subscriptions.set_auto_renew
-    add_payment_method = payment_methods.add_payment_method
-    update_payment_method = payment_methods.update_payment_method
-    replace_payment_method = payment_methods.replace_payment_method
-    add_domain = domains.add_domain
-    remove_domain = domains.remove_domain
-    update_license_quantity = subscriptions.update_license_quantity
-    cancel_subscription = subscriptions.cancel_subscription
-    issue_product_keys = product_keys.issue_product_keys
-    advance_clock = billing.advance_clock
-    run_billing = billing.run_billing
-    redeem_product_key = product_keys.redeem_product_key
-    purchase_subscription = subscriptions.purchase_subscription
-    set_self_service_policy = subscriptions.set_self_service_policy
-    reactivate_subscription = subscriptions.reactivate_subscription
-    pay_invoice = billing.pay_invoice
-    create_webhook_endpoint = webhooks.create_webhook_endpoint
-    update_webhook_endpoint = webhooks.update_webhook_endpoint
-    delete_webhook_endpoint = webhooks.delete_webhook_endpoint
-    redeliver_event = webhooks.redeliver_event
+# Each mutation is declared, described and resolved in its subject module
+# (`resolvers.mutations`); declaring it puts it here.
+Mutation = strawberry.type(type("Mutation", (), registration.declared()),
+                           description="Every change. Refusals come back as `userErrors` in the payload.")
 
 
 class BillingSchema(strawberry.Schema):

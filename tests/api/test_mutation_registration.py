@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import FixedClock
@@ -100,3 +101,16 @@ async def test_a_public_mutation_runs_without_a_token_and_an_omitted_input_decod
     result = await SCHEMA.execute(RUN, context_value=_context(None))
     assert result.data == {"runBilling": {"processed": 1, "userErrors": []}}
     assert SEEN == [(None, None)]
+
+
+def test_declaring_a_mutation_in_a_subject_module_puts_it_in_the_schema():
+    # given: the API's mutations, declared in `resolvers.mutations.<subject>` modules
+    from billing_center.resolvers.mutations import registration
+    from billing_center.schema.root import schema
+
+    declared = [to_camel_case(name) for name in registration.declared()]
+    # then: they are the schema's mutations, in declaration order, and nothing else is
+    assert list(schema._schema.mutation_type.fields) == declared
+    assert len(declared) == 28
+    # and one declared outside the package (this test module's) is not the API's
+    assert "removeDomain" in declared and remove_domain not in registration.declared().values()

@@ -5,7 +5,7 @@
                                   data: inputs.CancelSubscriptionInput) -> payloads.CancelSubscriptionPayload:
 
 becomes the field `cancelSubscription(input: CancelSubscriptionInput!): CancelSubscriptionPayload!`
-that `schema.root.Mutation` lists by name (`cancel_subscription = subscriptions.cancel_subscription`).
+that `schema.root.Mutation` takes from `declared()`: declaring it is all it takes to be in the schema.
 The field requires a caller (UNAUTHENTICATED otherwise) unless it is `public`, and runs the body
 through `run_mutation`, so a refusal comes back as the payload's `userErrors`; input and
 payload types are read from the body's annotations. The body decodes the global IDs it needs
@@ -29,6 +29,18 @@ from billing_center.resolvers.errors import run_mutation
 from billing_center.resolvers.queries import decode_id
 
 Body = Callable[..., Awaitable[Any]]
+
+# Every mutation declared in this package, by its Python name, in declaration order: the
+# package imports the subject modules in a fixed order, so the schema's field order is stable.
+# (A test may declare mutations of its own elsewhere: those are not the API's.)
+_DECLARED: dict[str, StrawberryField] = {}
+
+
+def declared() -> dict[str, StrawberryField]:
+    """The API's mutations, by Python name (the field is its camelCase)."""
+    import billing_center.resolvers.mutations  # noqa: F401 - importing the subjects declares them
+
+    return dict(_DECLARED)
 
 
 def mutation(description: str, *, input: str, public: bool = False) -> Callable[[Body], StrawberryField]:
@@ -67,7 +79,12 @@ def mutation(description: str, *, input: str, public: bool = False) -> Callable[
         )
         resolve.__name__ = resolve.__qualname__ = body.__name__
         resolve.__module__, resolve.__doc__ = body.__module__, body.__doc__
-        return strawberry.mutation(resolver=resolve, description=description)
+        field = strawberry.mutation(resolver=resolve, description=description)
+        if body.__module__.startswith(f"{__package__}."):
+            if body.__name__ in _DECLARED:
+                raise ValueError(f"mutation {body.__name__} declared twice")
+            _DECLARED[body.__name__] = field
+        return field
 
     return register
 
