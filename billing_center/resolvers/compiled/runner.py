@@ -106,13 +106,10 @@ async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> 
     plan = plan_for(executor, root_type, grouped, dialect)
     if plan is None:
         return None
-    try:
-        bindings = bind(list(plan.slots), actor, executor, dialect)
-    except NotCompilable:
-        return None  # e.g. an invalid cursor: the regular path gives the error
-    if shape(bindings) != plan.shape:
+    params = _params(plan, actor, executor, dialect)
+    if params is None:
         return None
-    texts = await _fetch_row(plan.sql, [getter(bindings) for getter in plan.getters], dialect)
+    texts = await _fetch_row(plan.sql, params, dialect)
     answered: dict[str, Any] = {}
     found: list = []
     for key, text in zip(plan.columns, texts):
@@ -136,6 +133,33 @@ async def answer(executor: Any, root_type: GraphQLObjectType, grouped: dict) -> 
     except (holes.Refused, GraphQLError):
         return None
     return {key: answered[key] for key in grouped}
+
+
+# Without variables, a plan's parameters depend on the caller alone: (plan, values) by
+# (plan id, caller), the plan kept to check the id still names it.
+_PARAMS: dict[tuple, tuple[Plan, list[Any]]] = {}
+MAX_PARAMS = 4096
+
+
+def _params(plan: Plan, actor: Any, executor: Any, dialect: str) -> list[Any] | None:
+    """The statement's parameters for this request, or None when its arguments do not fit the
+    plan (e.g. an invalid cursor: the regular path gives the error)."""
+    key = None if executor.variable_values.coerced else (id(plan), actor)
+    cached = _PARAMS.get(key) if key is not None else None
+    if cached is not None and cached[0] is plan:
+        return cached[1]
+    try:
+        bindings = bind(list(plan.slots), actor, executor, dialect)
+    except NotCompilable:
+        return None
+    if shape(bindings) != plan.shape:
+        return None
+    params = [getter(bindings) for getter in plan.getters]
+    if key is not None:
+        if len(_PARAMS) >= MAX_PARAMS:
+            _PARAMS.clear()
+        _PARAMS[key] = (plan, params)
+    return params
 
 
 _WITH_FUNCTIONS: weakref.WeakSet = weakref.WeakSet()
