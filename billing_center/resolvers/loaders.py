@@ -11,17 +11,17 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import partial
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from strawberry.dataloader import DataLoader
 from tortoise import Tortoise
 from tortoise.expressions import Q
-from tortoise.functions import Count, Sum
+from tortoise.functions import Count
 
 from billing_center.domain import audit, available_actions, models, rows, tokens, visibility
 from billing_center.domain.actor import Actor
+from billing_center.domain.billing import balances
 from billing_center.resolvers.pagination import PageRequest
 from billing_center.schema import types
 
@@ -309,43 +309,6 @@ async def _global_rows_by_id(model: type[models.Model], build: Callable[[dict], 
     return [found.get(key) for key in keys]
 
 
-async def _balances(actor: Actor, account_ids: Sequence[int]) -> list[dict[str, Decimal]]:
-    """Outstanding, past-due and credit balances per billing account (SPEC §7)."""
-    visible = visibility.billing_records(actor)
-    keys = list(account_ids)
-    invoice_rows = (
-        await models.Invoice.filter(
-            visible,
-            billing_account_id__in=keys,
-            status__in=[models.InvoiceStatus.OPEN, models.InvoiceStatus.PAST_DUE],
-        )
-        .annotate(due=Sum("amount_due"))
-        .group_by("billing_account_id", "status")
-        .values("billing_account_id", "status", "due")
-    )
-    line_rows = (
-        await models.InvoiceLine.filter(
-            tenant_id=actor.tenant_id,
-            invoice_id=None,
-            billing_profile__billing_account_id__in=keys,
-        )
-        .values("billing_profile__billing_account_id", "amount")
-    )
-    zero = Decimal("0.00")
-    result = {key: {"outstanding": zero, "past_due": zero, "credit": zero} for key in keys}
-    for row in invoice_rows:
-        bucket = "past_due" if row["status"] == models.InvoiceStatus.PAST_DUE else "outstanding"
-        result[row["billing_account_id"]][bucket] += Decimal(row["due"] or 0)
-    for row in line_rows:
-        amount = Decimal(row["amount"])
-        balances = result[row["billing_profile__billing_account_id"]]
-        if amount >= 0:
-            balances["outstanding"] += amount
-        else:
-            balances["credit"] -= amount
-    return [result[key] for key in keys]
-
-
 async def _facts(actor: Actor, subscription_ids: Sequence[int]) -> list[Any]:
     if actor.tenant_id is None:
         return [None] * len(subscription_ids)
@@ -434,7 +397,7 @@ _SPECS: dict[str, Callable[[Actor], DataLoader]] = {
         _rows_grouped, models.PaymentAttempt, Q(tenant_id=a.tenant_id),
         types.PaymentAttempt.from_row, "invoice_id",
     ),
-    "balances_by_account_id": lambda a: _loader(_balances, a),
+    "balances_by_account_id": lambda a: _loader(balances.by_account, a),
     "subscription_facts_by_id": lambda a: _loader(_facts, a),
 }
 

@@ -21,7 +21,8 @@ from typing import Any
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from billing_center.domain import available_actions, lifecycle, models
-from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.domain.billing import invoice_periods
+from billing_center.domain.errors import DomainError
 from billing_center.domain.money import Money
 from billing_center.resolvers import loaders as batch
 from billing_center.resolvers.pagination import connection, page_key, page_request
@@ -228,40 +229,9 @@ def paged(
 
 
 def invoice_period(ctx: Any, args: Mapping[str, Any]) -> tuple[date, date | None]:
-    """The issue-date range of `invoices(period, from, to)` (SPEC §7): the last 3 months by
-    default, the last 6 months, or CUSTOM from/to (both inclusive)."""
-    period = getattr(args.get("period"), "value", args.get("period")) or "LAST_3_MONTHS"
-    if period == "CUSTOM":
-        start, end = args.get("from"), args.get("to")
-        if start is None or end is None:
-            raise DomainError(ErrorCode.INVALID_INPUT, "CUSTOM needs both `from` and `to`.", ("from",))
-        start, end = _as_date(start, "from"), _as_date(end, "to")
-        if end < start:
-            raise DomainError(ErrorCode.INVALID_INPUT, "`to` is before `from`.", ("to",))
-        return start, end
-    months = 6 if period == "LAST_6_MONTHS" else 3
-    return _months_before(ctx.today(), months), None
-
-
-def _as_date(value: Any, argument: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"`{argument}` is not a date.", (argument,)) from None
-
-
-def _months_before(day: date, months: int) -> date:
-    month_index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(month_index, 12)
-    month += 1
-    for candidate in range(day.day, 27, -1):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    return date(year, month, min(day.day, 28))
+    """The issue-date range of `invoices(period, from, to)` (`domain.billing.invoice_periods`)."""
+    period = getattr(args.get("period"), "value", args.get("period"))
+    return invoice_periods.issue_dates(period, args.get("from"), args.get("to"), ctx.today())
 
 
 def invoice_conditions(ctx: Any, args: Mapping[str, Any]) -> list[batch.Condition]:
@@ -274,7 +244,7 @@ def invoice_conditions(ctx: Any, args: Mapping[str, Any]) -> list[batch.Conditio
 
 
 def invoice_key(args: Mapping[str, Any]) -> Hashable:
-    period = getattr(args.get("period"), "value", args.get("period")) or "LAST_3_MONTHS"
+    period = getattr(args.get("period"), "value", args.get("period")) or invoice_periods.DEFAULT
     return (period, str(args.get("from")), str(args.get("to")), page_key(args))
 
 
