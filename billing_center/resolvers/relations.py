@@ -24,6 +24,7 @@ from billing_center.domain import available_actions, lifecycle, models
 from billing_center.domain.billing import invoice_periods
 from billing_center.domain.errors import DomainError
 from billing_center.domain.money import Money
+from billing_center.domain.reads import statements
 from billing_center.resolvers import loaders as batch
 from billing_center.resolvers.pagination import connection, page_key, page_request
 from billing_center.schema import enums, types
@@ -47,8 +48,8 @@ class Relation:
     shared_name: str | None = None
     # ...and pick their entry from the shared value.
     pick: str | None = None
-    # A to-one relation its parents' page statement can read in passing (`loaders.Join`).
-    join: batch.Join | None = None
+    # A to-one relation its parents' page statement can read in passing (`statements.Join`).
+    join: statements.Join | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ def _no_args(_: Mapping[str, Any]) -> Hashable:
     return ()
 
 
-def to_one(loader_name: str, attribute: str, join: batch.Join | None = None) -> Relation:
+def to_one(loader_name: str, attribute: str, join: statements.Join | None = None) -> Relation:
     """A to-one relation through a by-id loader, keyed by the parent's `attribute`; with
     `join`, a page of parents reads it in its own statement when it is selected."""
 
@@ -107,9 +108,9 @@ def to_one(loader_name: str, attribute: str, join: batch.Join | None = None) -> 
     return Relation(load=load, nested=_one, inner=_own, key=_no_args, join=join)
 
 
-def joins_selected(cls: type, selections: Sequence[Selection]) -> list[tuple[tuple, batch.Join]]:
+def joins_selected(cls: type, selections: Sequence[Selection]) -> list[tuple[tuple, statements.Join]]:
     """The joinable to-one relations selected on `cls`: their loaded-value keys and joins."""
-    found: dict[tuple, batch.Join] = {}
+    found: dict[tuple, statements.Join] = {}
     for field in fields_of(selections, cls.__name__):
         relation = REGISTRY.get((cls, field.name))
         if relation is not None and relation.join is not None:
@@ -117,10 +118,10 @@ def joins_selected(cls: type, selections: Sequence[Selection]) -> list[tuple[tup
     return list(found.items())
 
 
-def with_joined(obj: Any, row: Mapping[str, Any], joins: Sequence[tuple[tuple, batch.Join]]) -> Any:
+def with_joined(obj: Any, row: Mapping[str, Any], joins: Sequence[tuple[tuple, statements.Join]]) -> Any:
     """`obj` with the relations read in its row (see `joins_selected`) stored as loaded."""
     for index, (key, _) in enumerate(joins):
-        obj.loaded[key] = row[batch.joined(index)]
+        obj.loaded[key] = row[statements.joined(index)]
     return obj
 
 
@@ -198,7 +199,7 @@ def paged(
     build: Callable[[dict], Any],
     *,
     descending: bool = False,
-    where: Callable[[Any, Mapping[str, Any]], list[batch.Condition]] | None = None,
+    where: Callable[[Any, Mapping[str, Any]], list[statements.Condition]] | None = None,
     key: Callable[[Mapping[str, Any]], Hashable] = page_key,
 ) -> Relation:
     """A nested connection: one page of rows per parent in one statement and, only when
@@ -210,11 +211,11 @@ def paged(
         parent_ids = [p.pk for p in parents]
         # `build` is the node type's `from_row`.
         joins = joins_selected(build.__self__, edge_node_selections(field))  # type: ignore[attr-defined]
-        pages = await batch.page_rows(model, parent_column, parent_ids, ctx.tenant_id, page, conditions,
+        pages = await statements.page_rows(model, parent_column, parent_ids, ctx.tenant_id, page, conditions,
                                       [join for _, join in joins])
         counts: dict[int, int] = {}
         if any(f.name == "totalCount" for f in fields_of(field.selections)):
-            counts = await batch.counts_by_parent(
+            counts = await statements.counts_by_parent(
                 model, parent_column, parent_ids, ctx.tenant_id, conditions
             )
         return [
@@ -234,12 +235,12 @@ def invoice_period(ctx: Any, args: Mapping[str, Any]) -> tuple[date, date | None
     return invoice_periods.issue_dates(period, args.get("from"), args.get("to"), ctx.today())
 
 
-def invoice_conditions(ctx: Any, args: Mapping[str, Any]) -> list[batch.Condition]:
+def invoice_conditions(ctx: Any, args: Mapping[str, Any]) -> list[statements.Condition]:
     """`invoices` arguments as conditions on the issue date."""
     start, end = invoice_period(ctx, args)
-    conditions = [batch.Condition("issue_date", "gte", start)]
+    conditions = [statements.Condition("issue_date", "gte", start)]
     if end is not None:
-        conditions.append(batch.Condition("issue_date", "lte", end))
+        conditions.append(statements.Condition("issue_date", "lte", end))
     return conditions
 
 
@@ -251,18 +252,18 @@ def invoice_key(args: Mapping[str, Any]) -> Hashable:
 # Users are the whole tenant's and products global (domain.visibility): a page of parents may
 # read them in its own statement.
 def _user(attribute: str) -> Relation:
-    return to_one("user_by_id", attribute, batch.Join(models.User, attribute, True, types.User.from_row))
+    return to_one("user_by_id", attribute, statements.Join(models.User, attribute, True, types.User.from_row))
 
 
 def _product(attribute: str) -> Relation:
-    return to_one("product_by_id", attribute, batch.Join(models.Product, attribute, False, types.Product.from_row))
+    return to_one("product_by_id", attribute, statements.Join(models.Product, attribute, False, types.Product.from_row))
 
 
 REGISTRY: dict[tuple[type, str], Relation] = {
     (types.Tenant, "domains"): to_many("domains_by_tenant_id"),
     (types.Tenant, "users"): paged(
         models.User, "tenant_id", types.UserConnection, types.UserEdge, types.User.from_row,
-        where=lambda ctx, args: [batch.Condition("removed_at", "isnull", True)],
+        where=lambda ctx, args: [statements.Condition("removed_at", "isnull", True)],
     ),
     (types.Domain, "subscription"): to_one("subscription_by_id", "subscription_id"),
     (types.User, "licenseAssignments"): to_many("license_assignments_by_user_id"),
