@@ -11,7 +11,7 @@ import strawberry
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock, FixedClock
 from billing_center.domain.errors import DomainError, ErrorCode
-from billing_center.domain.payments import PaymentGateway, SandboxGateway
+from billing_center.domain.payment_gateway import PaymentGateway, SandboxGateway
 from billing_center.domain.throttle import PointsBucket
 from billing_center.resolvers import relations
 from billing_center.resolvers.loaders import Loaders
