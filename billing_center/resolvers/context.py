@@ -107,9 +107,10 @@ class Context:
         """Today's date for the caller's tenant."""
         return self.now().date()
 
-    def related(self, obj: Any, name: str, info: Any, **args: Any) -> Any:
-        """A relation field's value (see `resolvers.relations`)."""
-        return relations.resolve(self, obj, name, info, args)
+    def related(self, obj: Any, info: Any, **args: Any) -> Any:
+        """The value of the relation field being resolved (`info.field_name`, declared in
+        `resolvers.relations.declared`); `args`: its arguments under their GraphQL names."""
+        return relations.resolve(self, obj, info.field_name, info, args)
 
 
 Info = strawberry.Info[Context, None]
