@@ -32,7 +32,7 @@ from billing_center.domain import models  # noqa: E402
 from billing_center.domain.billing import engine  # noqa: E402
 from billing_center.domain.billing.scope import Scope  # noqa: E402
 from billing_center.domain.clock import FixedClock  # noqa: E402
-from billing_center.domain.payments import SandboxGateway  # noqa: E402
+from billing_center.domain.payment_gateway import SandboxGateway  # noqa: E402
 
 START = datetime(2026, 1, 1, 9, tzinfo=UTC)
 SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) { token userErrors { code } } }"""

@@ -35,7 +35,7 @@ from billing_center.domain.billing import engine  # noqa: E402
 from billing_center.domain.billing.scope import LIVE  # noqa: E402
 from billing_center.domain.catalogue import load_catalogue  # noqa: E402
 from billing_center.domain.clock import FixedClock  # noqa: E402
-from billing_center.domain.payments import SandboxGateway  # noqa: E402
+from billing_center.domain.payment_gateway import SandboxGateway  # noqa: E402
 
 PER_TENANT = 100
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -32,7 +32,7 @@ from billing_center.config import Settings, sqlite_url  # noqa: E402
 from billing_center.domain import atomic, audit, models  # noqa: E402
 from billing_center.domain.catalogue import load_catalogue  # noqa: E402
 from billing_center.domain.clock import FixedClock  # noqa: E402
-from billing_center.domain.payments import SandboxGateway  # noqa: E402
+from billing_center.domain.payment_gateway import SandboxGateway  # noqa: E402
 from billing_center.schema.ids import to_global_id  # noqa: E402
 
 from tests import factories  # noqa: E402

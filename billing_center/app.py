@@ -25,7 +25,7 @@ from billing_center.access_log import AccessLog
 from billing_center.config import Settings
 from billing_center.domain.auth import Session, authenticate
 from billing_center.domain.clock import Clock, SystemClock
-from billing_center.domain.payments import PaymentGateway, gateway_named
+from billing_center.domain.payment_gateway import PaymentGateway, gateway_named
 from billing_center.domain.throttle import PointsBucket
 from billing_center.redaction import install_log_redaction
 from billing_center.resolvers.context import Context

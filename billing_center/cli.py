@@ -103,7 +103,7 @@ async def _run_billing(settings: Settings) -> int:
     from billing_center.domain.actor import Actor
     from billing_center.domain.billing.runs import run_billing
     from billing_center.domain.clock import SystemClock
-    from billing_center.domain.payments import gateway_named
+    from billing_center.domain.payment_gateway import gateway_named
 
     gateway = gateway_named(settings.require_payment_gateway())
     await db.init_db(settings.database_url)

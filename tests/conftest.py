@@ -23,7 +23,7 @@ from billing_center.app import create_app
 from billing_center.config import Settings, sqlite_url
 from billing_center.domain.catalogue import load_catalogue
 from billing_center.domain.clock import FixedClock
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from billing_center.resolvers import compiled
 from tests import compiled_shadow
 

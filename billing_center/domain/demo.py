@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from billing_center.domain import auth, licenses, models, payment_methods, purchases, tenants
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
-from billing_center.domain.payments import CardDetails, SandboxGateway
+from billing_center.domain.payment_gateway import CardDetails, SandboxGateway
 
 DEMO_DOMAIN = "contosodemo.onmicrosoft.com"
 PEOPLE = [

@@ -10,7 +10,7 @@ from billing_center.domain.addresses import validate_address
 from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, not_found
-from billing_center.domain.payments import (
+from billing_center.domain.payment_gateway import (
     CardDetails,
     PaymentGateway,
     validate_card,

@@ -35,7 +35,7 @@ from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import round_cents
-from billing_center.domain.payments import CardDetails, ChargeResult, PaymentGateway, validate_card
+from billing_center.domain.payment_gateway import CardDetails, ChargeResult, PaymentGateway, validate_card
 from billing_center.domain.billing.term_ends import next_charge_on
 
 

@@ -27,7 +27,7 @@ from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import pro_rata, round_cents
-from billing_center.domain.payments import CardDetails, PaymentGateway, ValidCard, validate_card
+from billing_center.domain.payment_gateway import CardDetails, PaymentGateway, ValidCard, validate_card
 from billing_center.domain.subscription_rules import SubscriptionFacts
 from billing_center.domain.subscriptions import at_once, state_changed, visible_facts
 

@@ -19,7 +19,7 @@ from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
-from billing_center.domain.payments import PaymentGateway
+from billing_center.domain.payment_gateway import PaymentGateway
 
 
 async def visible_facts(actor: Actor, subscription_id: int) -> tuple[rules.SubscriptionFacts, int]:

@@ -11,7 +11,7 @@ import strawberry
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock, FixedClock
 from billing_center.domain.errors import DomainError, ErrorCode
-from billing_center.domain.payments import PaymentGateway, SandboxGateway
+from billing_center.domain.payment_gateway import PaymentGateway, SandboxGateway
 from billing_center.domain.throttle import PointsBucket
 from billing_center.resolvers import relations
 from billing_center.resolvers.loaders import Loaders
@@ -107,9 +107,10 @@ class Context:
         """Today's date for the caller's tenant."""
         return self.now().date()
 
-    def related(self, obj: Any, name: str, info: Any, **args: Any) -> Any:
-        """A relation field's value (see `resolvers.relations`)."""
-        return relations.resolve(self, obj, name, info, args)
+    def related(self, obj: Any, info: Any, **args: Any) -> Any:
+        """The value of the relation field being resolved (`info.field_name`, declared in
+        `resolvers.relations.declared`); `args`: its arguments under their GraphQL names."""
+        return relations.resolve(self, obj, info.field_name, info, args)
 
 
 Info = strawberry.Info[Context, None]

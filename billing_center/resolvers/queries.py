@@ -11,10 +11,10 @@ from tortoise.queryset import QuerySet
 
 from billing_center.domain import audit, cancellation, events, licenses, models, visibility
 from billing_center.domain.errors import DomainError, ErrorCode
+from billing_center.domain.reads import subscriptions as reads
 from billing_center.resolvers.context import Info
 from billing_center.resolvers.errors import user_error
 from billing_center.resolvers.pagination import PageRequest, connection, page_request
-from billing_center.resolvers import loaders as batch
 from billing_center.resolvers.relations import (
     edge_node_selections,
     fields_of,
@@ -144,11 +144,11 @@ async def resolve_subscriptions(info: Info, status: list[str] | None, channels: 
     actor = ctx.require_user()
     page = page_request(args)
     product_pk = decode_id(product_id, "Product", ("filter", "productId")) if product_id is not None else None
-    selected = batch.SubscriptionFilter(status, channels, product_pk)
+    selected = reads.SubscriptionFilter(status, channels, product_pk)
     joins = joins_selected(types.Subscription, edge_node_selections(_selected(info)))
-    found = await batch.subscription_page(actor, page, selected, [join for _, join in joins])
+    found = await reads.subscription_page(actor, page, selected, [join for _, join in joins])
     objects = [with_joined(types.Subscription.from_row(row), row, joins) for row in found]
-    return await _connection(info, objects, page, lambda: batch.subscription_count(actor, selected),
+    return await _connection(info, objects, page, lambda: reads.subscription_count(actor, selected),
                              types.SubscriptionConnection, types.SubscriptionEdge)
 
 

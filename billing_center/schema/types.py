@@ -2,7 +2,7 @@
 
 Scalar fields are plain attributes, so graphql-core resolves them synchronously. A field that
 reaches another object is a small sync method handing over to `info.context.related`, which
-returns what the list level above already loaded in one batch, or loads it (also in a batch)
+(through the relation declared for the field in `resolvers.relations.declared`) returns what the list level above already loaded in one batch, or loads it (also in a batch)
 when the object was reached on its own (`node`, a mutation payload).
 """
 
@@ -140,7 +140,7 @@ class Tenant(Node):
 
     @strawberry.field(description="Its domains: the default `<name>.onmicrosoft.com` first, then custom ones.")
     def domains(self, info: strawberry.Info) -> list["Domain"]:
-        return info.context.related(self, "domains", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Its current users, oldest first (removed users are not listed).")
     def users(
@@ -151,7 +151,7 @@ class Tenant(Node):
         last: Last = None,
         before: Before = None,
     ) -> "UserConnection":
-        return info.context.related(self, "users", info, first=first, after=after, last=last, before=before)
+        return info.context.related(self, info, first=first, after=after, last=last, before=before)
 
 
 @strawberry.type(description="A domain of a tenant; a custom domain may be attached to a subscription.")
@@ -174,7 +174,7 @@ class Domain(Node):
 
     @strawberry.field(description="The subscription this custom domain is attached to, if any and visible to you.")
     def subscription(self, info: strawberry.Info) -> "Subscription | None":
-        return info.context.related(self, "subscription", info)
+        return info.context.related(self, info)
 
 
 @strawberry.type(description="A person in a tenant, with their roles and licences.")
@@ -201,11 +201,11 @@ class User(Node):
 
     @strawberry.field(description="The licences assigned to this user that you may see.")
     def license_assignments(self, info: strawberry.Info) -> list["LicenseAssignment"]:
-        return info.context.related(self, "licenseAssignments", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="The user's API tokens that work now (not revoked, not expired), oldest first: your own, or anyone's of your tenant for global admins; an empty list for another user's otherwise.")
     def api_tokens(self, info: strawberry.Info) -> list["ApiToken"]:
-        return info.context.related(self, "apiTokens", info)
+        return info.context.related(self, info)
 
 
 @strawberry.type(description="An API token of a user: what it is called and when it was made, last used and expires. The token itself is shown once, at creation, and never stored (only its hash).")
@@ -264,23 +264,23 @@ class BillingAccount(Node):
 
     @strawberry.field(description="The user who owns the account.")
     def owner(self, info: strawberry.Info) -> User:
-        return info.context.related(self, "owner", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Its billing profiles, oldest first.")
     def billing_profiles(self, info: strawberry.Info) -> list["BillingProfile"]:
-        return info.context.related(self, "billingProfiles", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Renewed or bought but not yet charged, plus open invoices.")
     def outstanding_balance(self, info: strawberry.Info) -> Money:
-        return info.context.related(self, "outstandingBalance", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Charged and failed: what past-due invoices still ask for.")
     def past_due_balance(self, info: strawberry.Info) -> Money:
-        return info.context.related(self, "pastDueBalance", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Credits waiting for the next invoice (cancellations, licence decreases).")
     def credit_balance(self, info: strawberry.Info) -> Money:
-        return info.context.related(self, "creditBalance", info)
+        return info.context.related(self, info)
 
 
 @strawberry.type(description="A card on file, masked: the full number and security code are never stored.")
@@ -326,11 +326,11 @@ class BillingProfile(Node):
 
     @strawberry.field(description="The billing account it belongs to.")
     def billing_account(self, info: strawberry.Info) -> BillingAccount:
-        return info.context.related(self, "billingAccount", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Its default payment method; null until one is added.")
     def payment_method(self, info: strawberry.Info) -> PaymentMethod | None:
-        return info.context.related(self, "paymentMethod", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Its invoices, newest first; by default those issued in the last 3 months.")
     def invoices(
@@ -345,7 +345,7 @@ class BillingProfile(Node):
         before: Before = None,
     ) -> "InvoiceConnection":
         return info.context.related(
-            self, "invoices", info,
+            self, info,
             period=period, **{"from": from_}, to=to, first=first, after=after, last=last, before=before,
         )
 
@@ -440,39 +440,39 @@ class Subscription(Node):
 
     @strawberry.field(description="The product subscribed to.")
     def product(self, info: strawberry.Info) -> Product:
-        return info.context.related(self, "product", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="The billing account that pays for it; null when you may not read that account (licence admins, others' self-service accounts).")
     def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
-        return info.context.related(self, "billingAccount", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="The billing profile its invoices go to; null when you may not read it.")
     def billing_profile(self, info: strawberry.Info) -> BillingProfile | None:
-        return info.context.related(self, "billingProfile", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Who bought it.")
     def purchased_by(self, info: strawberry.Info) -> User | None:
-        return info.context.related(self, "purchasedBy", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="MCA: the subscription this one was reactivated from.")
     def reactivated_from(self, info: strawberry.Info) -> "Subscription | None":
-        return info.context.related(self, "reactivatedFrom", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="MCA: the new subscription that reactivated this one.")
     def reactivated_as(self, info: strawberry.Info) -> "Subscription | None":
-        return info.context.related(self, "reactivatedAs", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Custom domains attached to it; they must be removed before cancelling.")
     def domains(self, info: strawberry.Info) -> list[Domain]:
-        return info.context.related(self, "domains", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Every action with whether you may take it now, its deadline, or why not; the mutations apply the same rules.")
     def available_actions(self, info: strawberry.Info) -> list[SubscriptionActionState]:
-        return info.context.related(self, "availableActions", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="What happens next and when: renewal or expiry, disabling, deletion, data deletion.")
     def timeline(self, info: strawberry.Info) -> list[LifecycleEvent]:
-        return info.context.related(self, "timeline", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Its licence assignments, oldest first.")
     def license_assignments(
@@ -484,7 +484,7 @@ class Subscription(Node):
         before: Before = None,
     ) -> "LicenseAssignmentConnection":
         return info.context.related(
-            self, "licenseAssignments", info, first=first, after=after, last=last, before=before
+            self, info, first=first, after=after, last=last, before=before
         )
 
 
@@ -512,15 +512,15 @@ class LicenseAssignment(Node):
 
     @strawberry.field(description="The user holding the licence.")
     def user(self, info: strawberry.Info) -> User:
-        return info.context.related(self, "user", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="The subscription the seat belongs to; null when you may not see it.")
     def subscription(self, info: strawberry.Info) -> Subscription | None:
-        return info.context.related(self, "subscription", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="The product the licence is for.")
     def product(self, info: strawberry.Info) -> Product:
-        return info.context.related(self, "product", info)
+        return info.context.related(self, info)
 
 
 @strawberry.type(description="A charge or credit on an invoice, explaining itself.")
@@ -554,7 +554,7 @@ class InvoiceLine:
 
     @strawberry.field(description="The subscription charged or credited, if visible to you.")
     def subscription(self, info: strawberry.Info) -> Subscription | None:
-        return info.context.related(self, "subscription", info)
+        return info.context.related(self, info)
 
 
 @strawberry.type(description="One attempt to charge an invoice, or to refund a credit note.")
@@ -610,15 +610,15 @@ class Invoice(Node):
 
     @strawberry.field(description="The billing profile it was issued to.")
     def billing_profile(self, info: strawberry.Info) -> BillingProfile:
-        return info.context.related(self, "billingProfile", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Its lines in the order they were added.")
     def lines(self, info: strawberry.Info) -> list[InvoiceLine]:
-        return info.context.related(self, "lines", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="Its charges (or refunds) at the payment gateway, oldest first.")
     def payment_attempts(self, info: strawberry.Info) -> list[PaymentAttempt]:
-        return info.context.related(self, "paymentAttempts", info)
+        return info.context.related(self, info)
 
 
 @strawberry.type(description="A recorded change: who, what, when, on which object, before and after.")
@@ -652,7 +652,7 @@ class AuditEvent(Node):
 
     @strawberry.field(description="The user who made the change; null for the platform.")
     def actor(self, info: strawberry.Info) -> User | None:
-        return info.context.related(self, "actor", info)
+        return info.context.related(self, info)
 
 
 # Keys of recorded values that hold another object's database id, and that object's type:
@@ -685,7 +685,7 @@ class Event(Node):
 
     @strawberry.field(description="Who made the change; null for the platform (the billing engine).")
     def actor(self, info: strawberry.Info) -> User | None:
-        return info.context.related(self, "actor", info)
+        return info.context.related(self, info)
 
     @strawberry.field(description="The object it is about as it is now, if you may read it (null once it is gone).")
     async def object(self, info: strawberry.Info) -> Node | None:
@@ -720,7 +720,7 @@ class WebhookEndpoint(Node):
     @strawberry.field(description="Its delivery attempts, newest first.")
     def deliveries(self, info: strawberry.Info, first: First = None, after: After = None, last: Last = None,
                    before: Before = None) -> "WebhookDeliveryConnection":
-        return info.context.related(self, "deliveries", info, first=first, after=after, last=last, before=before)
+        return info.context.related(self, info, first=first, after=after, last=last, before=before)
 
 
 @strawberry.type(description="One attempt to deliver an event to a webhook endpoint, or a redelivery waiting to be made (PENDING).")

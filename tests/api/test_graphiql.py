@@ -16,7 +16,7 @@ import httpx
 from billing_center.app import create_app
 from billing_center.config import Settings
 from billing_center.domain.clock import FixedClock
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from billing_center.graphiql import STATIC_DIR
 from tests.conftest import START
 

@@ -17,7 +17,7 @@ import pytest
 from billing_center import persisted_queries
 from billing_center.app import create_app
 from billing_center.domain import models
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from billing_center.persisted_queries import PersistedQueryStore
 from billing_center.resolvers import limits
 from tests import factories

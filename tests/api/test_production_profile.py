@@ -13,7 +13,7 @@ from billing_center import cli
 from billing_center.app import create_app
 from billing_center.config import ConfigurationError, Settings
 from billing_center.domain import models
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from tests.factories import gql
 
 SIGN_UP = """

@@ -12,7 +12,7 @@ import httpx
 from billing_center.app import create_app
 from billing_center.domain import models, throttle
 from billing_center.domain.errors import DomainError, ErrorCode
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from tests import factories
 from tests.conftest import count_sql
 from tests.factories import gid, gql

@@ -24,7 +24,7 @@ from billing_center import db
 from billing_center.app import create_app
 from billing_center.config import Settings
 from billing_center.domain import models
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from tests import factories
 from tests.factories import gid, gql
 

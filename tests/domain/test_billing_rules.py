@@ -74,7 +74,7 @@ def test_terms_end_on_the_renewal_day_clamped_to_the_month():
 
 async def test_the_sandbox_gateway_charges_a_key_once_and_forgets_only_old_keys(monkeypatch):
     """§2/§7: a repeated key returns the first result; the memory of keys is bounded."""
-    from billing_center.domain.payments import SandboxGateway
+    from billing_center.domain.payment_gateway import SandboxGateway
 
     monkeypatch.setattr(SandboxGateway, "MAX_REMEMBERED_CHARGES", 2)
     gateway = SandboxGateway()

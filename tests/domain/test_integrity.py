@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from billing_center.domain import cancellation, integrity, models, purchases
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from tests import factories
 
 

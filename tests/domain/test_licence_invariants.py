@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from billing_center.domain import cancellation, integrity, licenses, models, reactivation, subscriptions
 from billing_center.domain.errors import DomainError
-from billing_center.domain.payments import SandboxGateway
+from billing_center.domain.payment_gateway import SandboxGateway
 from tests import factories
 
 _ORGS = itertools.count()

@@ -63,7 +63,7 @@ from billing_center.domain.actor import Actor
 from billing_center.domain.billing import engine, pay_now
 from billing_center.domain.billing.scope import Scope, midnight
 from billing_center.domain.errors import DomainError
-from billing_center.domain.payments import CardDetails, SandboxGateway
+from billing_center.domain.payment_gateway import CardDetails, SandboxGateway
 from billing_center.domain.policies import policy_for
 from tests import factories
 from tests.conftest import START

@@ -25,7 +25,7 @@ from billing_center.domain.billing import dunning
 from billing_center.domain.billing.scope import BATCH, Scope, claim
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.clock import Clock, SystemClock
-from billing_center.domain.payments import ChargeResult, PaymentGateway
+from billing_center.domain.payment_gateway import ChargeResult, PaymentGateway
 
 # A charge in flight is someone else's for this long; after a crash it is taken over and
 # charged again with the same gateway key (charged once).

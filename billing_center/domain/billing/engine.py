@@ -38,7 +38,7 @@ from billing_center.domain.billing.scope import Scope, last_second, midnight
 from billing_center.domain.billing.transitions import Transition
 from billing_center.domain.clock import Clock, SystemClock
 from billing_center.domain.subscription_rules import DISABLED_PERIOD, EXPIRED_PERIOD
-from billing_center.domain.payments import PaymentGateway
+from billing_center.domain.payment_gateway import PaymentGateway
 
 Status = models.SubscriptionStatus
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from billing_center.domain.billing import dunning
 from billing_center.domain.actor import Actor
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
-from billing_center.domain.payments import PaymentGateway
+from billing_center.domain.payment_gateway import PaymentGateway
 
 PAYABLE = (models.InvoiceStatus.OPEN, models.InvoiceStatus.PAST_DUE)
 

@@ -24,7 +24,7 @@ from billing_center.domain.actor import Actor
 from billing_center.domain.billing.transitions import Transition
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
-from billing_center.domain.payments import PaymentGateway
+from billing_center.domain.payment_gateway import PaymentGateway
 
 # One call may move a sandbox clock this far: enough for every timer (180 days of retention,
 # annual terms), small enough that a typo does not start a century of billing.

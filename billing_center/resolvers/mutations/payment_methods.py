@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from billing_center.domain import payment_methods
 from billing_center.domain.actor import Actor
-from billing_center.domain.payments import CardDetails
+from billing_center.domain.payment_gateway import CardDetails
 from billing_center.resolvers.context import Context
 from billing_center.resolvers.mutations.registration import input_id, mutation
 from billing_center.schema import inputs, payloads
