@@ -15,7 +15,7 @@ from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.money import pro_rata
 from billing_center.domain.subscription_rules import SubscriptionFacts
-from billing_center.domain.subscriptions import change_if_current, state_changed, visible_facts
+from billing_center.domain.subscriptions import update_if_version, visible_facts
 
 MAX_FEEDBACK = 2000
 
@@ -105,9 +105,7 @@ async def cancel_subscription(
         return Cancelled(previous["subscriptionId"], Decimal(previous["credit"]), previous["currency"], True)
     if feedback is not None and len(feedback) > MAX_FEEDBACK:
         raise DomainError(ErrorCode.INVALID_INPUT, f"Feedback has at most {MAX_FEEDBACK} characters.", ("input", "feedback"))
-    facts, version = await visible_facts(actor, subscription_id)
-    if expected_version is not None and expected_version != version:
-        raise state_changed(version)
+    facts, version = await visible_facts(actor, subscription_id, expected_version)
     now = clock.now()
     available_actions.require(actor, facts, available_actions.Action.CANCEL, now)
     row = await _terms(subscription_id)
@@ -115,7 +113,7 @@ async def cancel_subscription(
     result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
 
     async def cancel() -> dict:
-        await change_if_current(
+        await update_if_version(
             actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
             status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
             status_changed_at=now, disabled_at=now, cancelled_at=now, cancellation_reason=reason,
@@ -148,5 +146,5 @@ async def cancel_subscription(
         )
         return result
 
-    outcome, replayed = await idempotency.run_once(actor, key, cancel, now)
+    outcome, replayed = await idempotency.once(actor, key, cancel, now)
     return Cancelled(outcome["subscriptionId"], Decimal(outcome["credit"]), outcome["currency"], replayed)

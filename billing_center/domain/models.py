@@ -332,7 +332,7 @@ class ProductSelfServicePolicy(Model):
 class Subscription(Model):
     """A tenant's subscription to a product (§3) with its licence count and lifecycle (§5).
 
-    `assigned_count` mirrors the number of assignment rows so that seat claims are one
+    `assigned_count` mirrors the number of assignment rows so that taking seats is one
     conditional UPDATE (race-safe on SQLite and PostgreSQL), `version` moves on every change.
     """
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from tortoise.expressions import F
-
 from billing_center.domain import audit, available_actions, idempotency, models, spending
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing import charging, invoicing, ledger
@@ -29,7 +27,7 @@ from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import pro_rata, round_cents
 from billing_center.domain.payments import CardDetails, PaymentGateway, ValidCard, validate_card
 from billing_center.domain.subscription_rules import SubscriptionFacts
-from billing_center.domain.subscriptions import at_once, state_changed, visible_facts
+from billing_center.domain.subscriptions import at_once, update_if_version, visible_facts
 
 INACTIVE = (models.SubscriptionStatus.EXPIRED, models.SubscriptionStatus.DISABLED)
 Status = models.SubscriptionStatus
@@ -126,9 +124,7 @@ async def reactivate_subscription(
     previous = await idempotency.previous_result(actor, key)
     if previous is not None:
         return Reactivated(previous["subscriptionId"], previous["previousSubscriptionId"], True)
-    facts, version = await visible_facts(actor, subscription_id)
-    if expected_version is not None and expected_version != version:
-        raise state_changed(version)
+    facts, version = await visible_facts(actor, subscription_id, expected_version)
     now = clock.now()
     available_actions.require(actor, facts, available_actions.Action.REACTIVATE, now)
     row = (await models.Subscription.filter(id=subscription_id).values(
@@ -179,7 +175,7 @@ async def reactivate_subscription(
                            after={"status": "ACTIVE", "termEnd": revival.term_end, "charge": revival.amount})
         return {"subscriptionId": active_id, "previousSubscriptionId": subscription_id, "invoiceId": invoice_id}
 
-    result, replayed = await idempotency.run_once(actor, key, revive, now)
+    result, replayed = await idempotency.once(actor, key, revive, now)
     if result.get("invoiceId") is not None and not replayed:
         # §7: charged at once (RENEWAL_DAY), like a purchase; a decline starts dunning.
         await charging.collect_now(result["invoiceId"], now, gateway)
@@ -241,20 +237,11 @@ async def _settle_past_due(actor: Actor, row: dict, card: _Card, clock: Clock, g
                               ("input", "paymentMethodId"))
 
 
-async def _claim(subscription_id: int, version: int, **changes: object) -> None:
-    # Write-first and conditional on the version that was checked: of two racing
-    # reactivations exactly one applies; the other is refused.
-    updated = await models.Subscription.filter(
-        id=subscription_id, version=version, status__in=INACTIVE
-    ).update(version=F("version") + 1, **changes)
-    if not updated:
-        current = await models.Subscription.get(id=subscription_id)
-        raise state_changed(current.version)
-
-
 async def _successor_mca(actor: Actor, subscription_id: int, facts: SubscriptionFacts, version: int,
                          row: dict, revival: Revival, charge_on: date) -> int:
-    await _claim(subscription_id, version, assigned_count=0)
+    # Write-first and conditional on the version that was checked: of two racing
+    # reactivations exactly one applies; the other is refused (STATE_CHANGED).
+    await update_if_version(actor.tenant_id, subscription_id, version, INACTIVE, assigned_count=0)  # type: ignore[arg-type]
     successor = await models.Subscription.create(
         tenant_id=actor.tenant_id, billing_account_id=row["billing_account_id"],
         billing_profile_id=row["billing_profile_id"], product_id=row["product_id"],
@@ -273,10 +260,11 @@ async def _successor_mca(actor: Actor, subscription_id: int, facts: Subscription
 
 async def _revive_mosa(subscription_id: int, version: int, revival: Revival, charge_on: date, tenant_id: int,
                        now: datetime) -> int:
-    await _claim(subscription_id, version, status=Status.ACTIVE, status_reason=None, status_changed_at=now,
-                 term_start=revival.term_start, term_end=revival.term_end, auto_renew=True,
-                 disabled_at=None, expired_at=None, cancelled_at=None, cancellation_reason=None,
-                 cancellation_feedback=None, next_charge_date=charge_on, trial=revival.trial)
+    await update_if_version(tenant_id, subscription_id, version, INACTIVE,
+                            status=Status.ACTIVE, status_reason=None, status_changed_at=now,
+                            term_start=revival.term_start, term_end=revival.term_end, auto_renew=True,
+                            disabled_at=None, expired_at=None, cancelled_at=None, cancellation_reason=None,
+                            cancellation_feedback=None, next_charge_date=charge_on, trial=revival.trial)
     await models.LicenseAssignment.filter(tenant_id=tenant_id, subscription_id=subscription_id).update(
         state=models.LicenseState.ACTIVE
     )
