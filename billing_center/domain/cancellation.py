@@ -110,41 +110,42 @@ async def cancel_subscription(
     available_actions.require(actor, facts, available_actions.Action.CANCEL, now)
     row = await _terms(subscription_id)
     credit, explanation = await _credit(subscription_id, row, facts, now)
-    result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
-
-    async def cancel() -> dict:
-        await update_if_version(
-            actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
-            status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
-            status_changed_at=now, disabled_at=now, cancelled_at=now, cancellation_reason=reason,
-            cancellation_feedback=feedback, auto_renew=False, next_charge_date=None, scheduled_quantity=None,
-        )
-        await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
-            state=models.LicenseState.SUSPENDED
-        )
-        if not row["trial"]:
-            await ledger.record_service(actor.tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
-                                       models.ServiceChange.CANCELLED)
-        if credit > 0:
-            await credits.place_credit(dict(
-                tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
-                subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
-                description=f"{row['product__name']}: cancelled, unused part of the term",
-                quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
-                currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
-                explanation=explanation,
-                # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
-                charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
-                                      row["billing_account__billing_day"]),
-                created_at=now,
-            ))
-        await audit.record(
-            actor, actor.tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
-            before={"status": facts.status},
-            after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
-                   "credit": credit},
-        )
-        return result
-
-    outcome, replayed = await idempotency.once(actor, key, cancel, now)
+    outcome, replayed = await idempotency.once(
+        actor, key, lambda: _cancel(actor, subscription_id, facts, version, row, reason, feedback, credit, explanation,
+                                    now), now)
     return Cancelled(outcome["subscriptionId"], Decimal(outcome["credit"]), outcome["currency"], replayed)
+
+
+async def _cancel(actor: Actor, subscription_id: int, facts: SubscriptionFacts, version: int, row: dict,
+                  reason: models.CancellationReason, feedback: str | None, credit: Decimal, explanation: str,
+                  now: datetime) -> dict:
+    """The writes of a cancellation, in its one transaction; its result for the key."""
+    tenant_id = actor.tenant_id
+    await update_if_version(tenant_id, subscription_id, version,  # type: ignore[arg-type]
+                            **models.Subscription.cancelled(now, reason, feedback))
+    await models.LicenseAssignment.filter(tenant_id=tenant_id, subscription_id=subscription_id).update(
+        state=models.LicenseState.SUSPENDED
+    )
+    if not row["trial"]:
+        await ledger.record_service(tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
+                                    models.ServiceChange.CANCELLED)
+    if credit > 0:
+        await credits.place_credit(dict(
+            tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"],
+            subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
+            description=f"{row['product__name']}: cancelled, unused part of the term",
+            quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
+            currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
+            explanation=explanation,
+            # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
+            charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
+                                  row["billing_account__billing_day"]),
+            created_at=now,
+        ))
+    await audit.record(
+        actor, tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
+        before={"status": facts.status},
+        after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
+               "credit": credit},
+    )
+    return {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
