@@ -5,7 +5,7 @@ of the business events its changes wrote (SPEC §9, `events`).
 it and numbers them as its last statements, just before the commit. So a tenant's event
 counter row is locked only for the commit itself, and never before another row of the same
 transaction: two writers cannot wait for each other through it (a lock-order cycle with the
-billing engine, which locks rows it claims and then the counters of their tenants). Nested,
+billing engine, which locks the rows it takes and then the counters of their tenants). Nested,
 it is a savepoint: the events of a part rolled back are dropped with it.
 """
 

@@ -15,7 +15,7 @@ from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.money import pro_rata
 from billing_center.domain.subscription_rules import SubscriptionFacts
-from billing_center.domain.subscriptions import change_if_current, state_changed, visible_facts
+from billing_center.domain.subscriptions import update_if_version, visible_facts
 
 MAX_FEEDBACK = 2000
 
@@ -105,48 +105,47 @@ async def cancel_subscription(
         return Cancelled(previous["subscriptionId"], Decimal(previous["credit"]), previous["currency"], True)
     if feedback is not None and len(feedback) > MAX_FEEDBACK:
         raise DomainError(ErrorCode.INVALID_INPUT, f"Feedback has at most {MAX_FEEDBACK} characters.", ("input", "feedback"))
-    facts, version = await visible_facts(actor, subscription_id)
-    if expected_version is not None and expected_version != version:
-        raise state_changed(version)
+    facts, version = await visible_facts(actor, subscription_id, expected_version)
     now = clock.now()
     available_actions.require(actor, facts, available_actions.Action.CANCEL, now)
     row = await _terms(subscription_id)
     credit, explanation = await _credit(subscription_id, row, facts, now)
-    result = {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
-
-    async def cancel() -> dict:
-        await change_if_current(
-            actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
-            status=models.SubscriptionStatus.DISABLED, status_reason=models.StatusReason.CANCELLED,
-            status_changed_at=now, disabled_at=now, cancelled_at=now, cancellation_reason=reason,
-            cancellation_feedback=feedback, auto_renew=False, next_charge_date=None, scheduled_quantity=None,
-        )
-        await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
-            state=models.LicenseState.SUSPENDED
-        )
-        if not row["trial"]:
-            await ledger.record_service(actor.tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
-                                       models.ServiceChange.CANCELLED)
-        if credit > 0:
-            await credits.place_credit(dict(
-                tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
-                subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
-                description=f"{row['product__name']}: cancelled, unused part of the term",
-                quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
-                currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
-                explanation=explanation,
-                # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
-                charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
-                                      row["billing_account__billing_day"]),
-                created_at=now,
-            ))
-        await audit.record(
-            actor, actor.tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
-            before={"status": facts.status},
-            after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
-                   "credit": credit},
-        )
-        return result
-
-    outcome, replayed = await idempotency.run_once(actor, key, cancel, now)
+    outcome, replayed = await idempotency.once(
+        actor, key, lambda: _cancel(actor, subscription_id, facts, version, row, reason, feedback, credit, explanation,
+                                    now), now)
     return Cancelled(outcome["subscriptionId"], Decimal(outcome["credit"]), outcome["currency"], replayed)
+
+
+async def _cancel(actor: Actor, subscription_id: int, facts: SubscriptionFacts, version: int, row: dict,
+                  reason: models.CancellationReason, feedback: str | None, credit: Decimal, explanation: str,
+                  now: datetime) -> dict:
+    """The writes of a cancellation, in its one transaction; its result for the key."""
+    tenant_id = actor.tenant_id
+    await update_if_version(tenant_id, subscription_id, version,  # type: ignore[arg-type]
+                            **models.Subscription.cancelled(now, reason, feedback))
+    await models.LicenseAssignment.filter(tenant_id=tenant_id, subscription_id=subscription_id).update(
+        state=models.LicenseState.SUSPENDED
+    )
+    if not row["trial"]:
+        await ledger.record_service(tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
+                                    models.ServiceChange.CANCELLED)
+    if credit > 0:
+        await credits.place_credit(dict(
+            tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"],
+            subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
+            description=f"{row['product__name']}: cancelled, unused part of the term",
+            quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
+            currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
+            explanation=explanation,
+            # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
+            charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
+                                  row["billing_account__billing_day"]),
+            created_at=now,
+        ))
+    await audit.record(
+        actor, tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
+        before={"status": facts.status},
+        after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
+               "credit": credit},
+    )
+    return {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}

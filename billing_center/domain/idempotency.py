@@ -71,9 +71,9 @@ async def previous_result(actor: Actor, key: Key | None) -> dict[str, Any] | Non
     return rows[0]["response"]
 
 
-async def claim(actor: Actor, key: Key | None, result: dict[str, Any], at: datetime) -> None:
+async def record(actor: Actor, key: Key | None, result: dict[str, Any], at: datetime) -> None:
     """Record the key with its result; call inside the mutation's transaction. A concurrent
-    claim of the same key raises IntegrityError (then `previous_result` replays)."""
+    record of the same key raises IntegrityError (then `previous_result` replays)."""
     if key is None:
         return
     await models.IdempotencyRecord.create(
@@ -82,7 +82,7 @@ async def claim(actor: Actor, key: Key | None, result: dict[str, Any], at: datet
     )
 
 
-async def run_once(actor: Actor, key: Key | None, act: Callable[[], Awaitable[dict[str, Any]]], at: datetime,
+async def once(actor: Actor, key: Key | None, act: Callable[[], Awaitable[dict[str, Any]]], at: datetime,
                    lost_race: tuple[type[Exception], ...] = (IntegrityError, DomainError)) -> tuple[dict[str, Any], bool]:
     """Run `act` (the writes of a mutation, returning its result) in one transaction that
     also records the result under `key`; return the result and whether it is a replay.
@@ -94,7 +94,7 @@ async def run_once(actor: Actor, key: Key | None, act: Callable[[], Awaitable[di
     try:
         async with atomic():
             result = await act()
-            await claim(actor, key, result, at)
+            await record(actor, key, result, at)
     except lost_race:
         previous = await previous_result(actor, key)
         if previous is None:

@@ -1,6 +1,6 @@
 """Assign and unassign licences (SPEC §4).
 
-Seats are claimed with one conditional UPDATE of the subscription's `assigned_count`
+Seats are taken with one conditional UPDATE of the subscription's `assigned_count`
 (`... WHERE assigned_count + n <= quantity`), the first statement of the transaction: the
 database decides who gets the last seat, on SQLite (one writer; the write-first transaction
 waits on the lock instead of failing on a read-to-write upgrade) and on PostgreSQL (the WHERE
@@ -226,10 +226,10 @@ async def _assign(
                 take = remaining[: max(free, 0)] if target.product_id is not None else remaining
                 if not take:
                     continue
-                claimed = await _claim_seats(row["id"], tenant_id, len(take), target.expected_version)
+                claimed = await _take_seats(row["id"], tenant_id, len(take), target.expected_version)
                 if not claimed:
                     if target.subscription_id is not None:
-                        await _explain_refused_claim(row["id"], len(take), target.expected_version)
+                        await _explain_refused_take(row["id"], len(take), target.expected_version)
                     continue  # taken meanwhile: try the next subscription
                 for user_id in take:
                     placed[user_id] = row["id"]
@@ -275,8 +275,8 @@ async def _assignment_ids(tenant_id: int, placed: dict[int, int]) -> dict[int, i
     return dict(rows)
 
 
-async def _claim_seats(subscription_id: int, tenant_id: int, count: int, expected_version: int | None) -> bool:
-    """The race-safe seat claim: one conditional UPDATE; False when it did not apply."""
+async def _take_seats(subscription_id: int, tenant_id: int, count: int, expected_version: int | None) -> bool:
+    """The race-safe taking of seats: one conditional UPDATE; False when it did not apply."""
     conditions = {}
     if expected_version is not None:
         conditions["version"] = expected_version
@@ -290,7 +290,7 @@ async def _claim_seats(subscription_id: int, tenant_id: int, count: int, expecte
     return updated == 1
 
 
-async def _explain_refused_claim(subscription_id: int, count: int, expected_version: int | None) -> None:
+async def _explain_refused_take(subscription_id: int, count: int, expected_version: int | None) -> None:
     row = await models.Subscription.filter(id=subscription_id).values(
         "status", "quantity", "assigned_count", "version"
     )

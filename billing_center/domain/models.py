@@ -10,7 +10,9 @@ Money is a DecimalField next to a currency code, timestamps are timezone-aware U
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import Enum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -332,7 +334,7 @@ class ProductSelfServicePolicy(Model):
 class Subscription(Model):
     """A tenant's subscription to a product (§3) with its licence count and lifecycle (§5).
 
-    `assigned_count` mirrors the number of assignment rows so that seat claims are one
+    `assigned_count` mirrors the number of assignment rows so that taking seats is one
     conditional UPDATE (race-safe on SQLite and PostgreSQL), `version` moves on every change.
     """
 
@@ -377,6 +379,51 @@ class Subscription(Model):
     scheduled_quantity = fields.IntField(null=True)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField()
+
+    # What a successor (§5 MCA reactivation) does not take over: its identity, its term and
+    # lifecycle, its buyer and its link back. Every other field is carried over, so a field
+    # added later is carried too unless it is named here.
+    NOT_CARRIED_TO_SUCCESSOR = frozenset({
+        "id", "status", "status_reason", "status_changed_at", "auto_renew", "start_date", "term_start", "term_end",
+        "next_charge_date", "trial", "purchased_by_id", "cancelled_at", "cancellation_reason",
+        "cancellation_feedback", "expired_at", "disabled_at", "deleted_at", "reactivated_from_id",
+        "scheduled_quantity", "version", "created_at",
+    })
+
+    def successor(self, term_start: datetime, term_end: datetime, next_charge_date: date | None,
+                  purchased_by_id: int | None, assigned_count: int) -> dict[str, Any]:
+        """§5 MCA reactivation: the fields of the new subscription that takes this one's place,
+        ACTIVE for a new term from `term_start`, holding its `assigned_count` assignments."""
+        names = [*self._meta.fields_db_projection, *(f"{fk}_id" for fk in sorted(self._meta.fk_fields))]
+        carried = {name: getattr(self, name) for name in names if name not in self.NOT_CARRIED_TO_SUCCESSOR}
+        return carried | dict(
+            status=SubscriptionStatus.ACTIVE, status_changed_at=term_start, auto_renew=True,
+            start_date=term_start.date(), term_start=term_start, term_end=term_end, next_charge_date=next_charge_date,
+            purchased_by_id=purchased_by_id, assigned_count=assigned_count, reactivated_from_id=self.id,
+            created_at=term_start,
+        )
+
+    @staticmethod
+    def cancelled(now: datetime, reason: CancellationReason, feedback: str | None) -> dict[str, Any]:
+        """§5 cancel: the changes that take a subscription to DISABLED (reason CANCELLED) now,
+        with nothing more to charge or to schedule."""
+        return dict(
+            status=SubscriptionStatus.DISABLED, status_reason=StatusReason.CANCELLED, status_changed_at=now,
+            disabled_at=now, cancelled_at=now, cancellation_reason=reason, cancellation_feedback=feedback,
+            auto_renew=False, next_charge_date=None, scheduled_quantity=None,
+        )
+
+    @staticmethod
+    def revived(now: datetime, term_start: datetime, term_end: datetime, next_charge_date: date | None,
+                trial: bool) -> dict[str, Any]:
+        """§5 MOSA reactivation: the changes that make a subscription ACTIVE again for the term
+        given, forgetting how it ended."""
+        return dict(
+            status=SubscriptionStatus.ACTIVE, status_reason=None, status_changed_at=now,
+            term_start=term_start, term_end=term_end, auto_renew=True,
+            disabled_at=None, expired_at=None, cancelled_at=None, cancellation_reason=None,
+            cancellation_feedback=None, next_charge_date=next_charge_date, trial=trial,
+        )
 
     class Meta:
         table = "subscription"

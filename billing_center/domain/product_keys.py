@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from billing_center.domain import audit, idempotency, models, throttle
 from billing_center.domain.actor import Actor
@@ -107,6 +107,18 @@ async def redeem_product_key(
     # back, so what the window counts is failures.
     await throttle.take_attempt(_guard_key(tenant_id), MAX_FAILURES, now, field, window=FAILURE_WINDOW,
                                 message="Too many failed attempts; try again in 15 minutes.")
+    product_key = await _redeemable_key(key, tenant_id, now)
+    account = await models.BillingAccount.filter(tenant_id=tenant_id, self_service=False).order_by("id").first()
+    profile = await models.BillingProfile.filter(tenant_id=tenant_id, billing_account_id=account.id).order_by("id").first()
+    result, replayed = await idempotency.once(
+        actor, idem, lambda: _redeem(actor, key, product_key, account.id, profile.id, now), now)  # type: ignore[union-attr,arg-type]
+    await throttle.give_back_attempt(_guard_key(tenant_id))
+    return result["subscriptionId"], replayed
+
+
+async def _redeemable_key(key: str | None, tenant_id: int, now: datetime) -> dict:
+    """§5: the product key, if it exists, is unredeemed, unexpired and of the tenant's cloud."""
+    field = ("input", "productKey")
     if key is None:
         raise DomainError(
             ErrorCode.PRODUCT_KEY_MALFORMED, "A product key is 25 letters and digits: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX.", field
@@ -127,30 +139,31 @@ async def redeem_product_key(
     if models.Cloud(product_key["cloud"]) is not tenant.cloud:
         raise DomainError(
             ErrorCode.PRODUCT_KEY_WRONG_CLOUD, "This product key is not valid in your organization's cloud.", field)
-    account = await models.BillingAccount.filter(tenant_id=tenant_id, self_service=False).order_by("id").first()
-    profile = await models.BillingProfile.filter(tenant_id=tenant_id, billing_account_id=account.id).order_by("id").first()
+    return product_key
+
+
+async def _redeem(actor: Actor, key: str, product_key: dict, account_id: int, profile_id: int, now: datetime) -> dict:
+    """The writes of a redemption, in its one transaction: the key is spent and the prepaid
+    subscription (auto-renew off) starts today."""
+    tenant_id = actor.tenant_id
+    # Write-first and conditional: of two racing redemptions exactly one redeems the key.
+    redeemed = await models.ProductKey.filter(id=product_key["id"], redeemed_at=None).update(
+        redeemed_at=now, redeemed_by_tenant_id=tenant_id
+    )
+    if not redeemed:
+        raise DomainError(ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.",
+                          ("input", "productKey"))
     term = models.CommitmentTerm(product_key["commitment_term"])
     price = product_key["product__monthly_price" if term is models.CommitmentTerm.MONTHLY else "product__annual_price"]
-    async def redeem() -> dict:
-        # Write-first and conditional: of two racing redemptions exactly one claims the key.
-        claimed = await models.ProductKey.filter(id=product_key["id"], redeemed_at=None).update(
-            redeemed_at=now, redeemed_by_tenant_id=tenant_id
-        )
-        if not claimed:
-            raise DomainError(ErrorCode.PRODUCT_KEY_ALREADY_REDEEMED, "This product key was redeemed already.", field)
-        subscription = await models.Subscription.create(
-            tenant_id=tenant_id, billing_account_id=account.id, billing_profile_id=profile.id,
-            product_id=product_key["product_id"], status=models.SubscriptionStatus.ACTIVE,
-            status_changed_at=now, quantity=product_key["quantity"], commitment_term=term,
-            auto_renew=False, start_date=now.date(), term_start=now, term_end=term_end(now, term),
-            purchase_channel=models.PurchaseChannel.PRODUCT_KEY, purchased_by_id=actor.user_id,
-            unit_price=price, currency=product_key["product__currency"], created_at=now,
-        )
-        await models.ProductKey.filter(id=product_key["id"]).update(subscription_id=subscription.id)
-        await audit.record(actor, tenant_id, "product_key.redeemed", "Subscription", subscription.id, now,
-                           after={"productKey": format_key(key)[:11] + "-…", "quantity": product_key["quantity"]})
-        return {"subscriptionId": subscription.id}
-
-    result, replayed = await idempotency.run_once(actor, idem, redeem, now)
-    await throttle.give_back_attempt(_guard_key(tenant_id))
-    return result["subscriptionId"], replayed
+    subscription = await models.Subscription.create(
+        tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
+        product_id=product_key["product_id"], status=models.SubscriptionStatus.ACTIVE,
+        status_changed_at=now, quantity=product_key["quantity"], commitment_term=term,
+        auto_renew=False, start_date=now.date(), term_start=now, term_end=term_end(now, term),
+        purchase_channel=models.PurchaseChannel.PRODUCT_KEY, purchased_by_id=actor.user_id,
+        unit_price=price, currency=product_key["product__currency"], created_at=now,
+    )
+    await models.ProductKey.filter(id=product_key["id"]).update(subscription_id=subscription.id)
+    await audit.record(actor, tenant_id, "product_key.redeemed", "Subscription", subscription.id, now,  # type: ignore[arg-type]
+                       after={"productKey": format_key(key)[:11] + "-…", "quantity": product_key["quantity"]})
+    return {"subscriptionId": subscription.id}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
@@ -35,7 +35,7 @@ from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import round_cents
-from billing_center.domain.payment_gateway import CardDetails, ChargeResult, PaymentGateway, validate_card
+from billing_center.domain.payment_gateway import CardDetails, ChargeResult, PaymentGateway, ValidCard, validate_card
 from billing_center.domain.billing.term_ends import next_charge_on
 
 
@@ -111,6 +111,45 @@ async def _check_self_service(actor: Actor, product: dict, trial: bool) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Buyer:
+    """Whose account a purchase goes on: the organization's (or the one named), or the buyer's
+    own self-service account, which `create_account` says is still to be made."""
+
+    self_service: bool
+    account_id: int
+    profile_id: int
+    create_account: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Payment:
+    """How a purchase is paid: an existing method, or a new card already tokenized."""
+
+    method_id: int | None
+    token: str | None
+    card: ValidCard | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Purchase:
+    """Everything a purchase decided before its transaction, for the steps that record it."""
+
+    actor: Actor
+    request: PurchaseRequest
+    product: dict
+    buyer: _Buyer
+    payment: _Payment
+    price: Decimal
+    amount: Decimal
+    schedule: models.ChargeSchedule
+    billing_day: int | None
+    charge_on: date
+    charge: ChargeResult | None
+    gateway_key: str | None
+    now: datetime
+
+
 async def purchase_subscription(
     actor: Actor, request: PurchaseRequest, clock: Clock, gateway: PaymentGateway
 ) -> Purchased:
@@ -123,15 +162,64 @@ async def purchase_subscription(
     NOT_SELF_SERVICE, SELF_SERVICE_NOT_ALLOWED, TRIAL_ALREADY_USED, PAYMENT_METHOD_REQUIRED,
     CARD_INVALID, PAYMENT_DECLINED, SPENDING_LIMIT, IDEMPOTENCY_KEY_REUSED."""
     tenant_id = actor.require_tenant()
-    key = idempotency.Key.of("purchaseSubscription", request.idempotency_key, {
+    key = _idempotency_key(request)
+    previous = await idempotency.previous_result(actor, key)
+    if previous is not None:
+        return Purchased(previous["subscriptionId"], previous["invoiceLineId"], previous.get("invoiceId"), True)
+    product = await _product_to_buy(request)
+    buyer = await _buyer(actor, request, product)
+    now = clock.now()
+    payment = await _payment(tenant_id, request, buyer, now, gateway)
+    term = request.commitment_term
+    price = product["monthly_price"] if term is models.CommitmentTerm.MONTHLY else product["annual_price"]
+    amount = round_cents(price * request.quantity)
+    currency = product["currency"]
+    await spending.require_room(None if buyer.create_account else buyer.profile_id, amount, ("input", "quantity"))
+    schedule, billing_day = await _charge_schedule(buyer)
+    # §7: charged at once under RENEWAL_DAY and for the account's first purchase (which sets
+    # the billing day), otherwise on the next billing day by the billing engine.
+    charge_on = charge_date(now.date(), schedule, billing_day)
+    charge = gateway_key = None
+    if not request.trial and charge_on == now.date():
+        card_token = payment.token or await _profile_card_token(payment.method_id, buyer.profile_id)
+        gateway_key = _purchase_gateway_key(tenant_id, actor.user_id, key)
+        # NOTE: outside the transaction (§2). A decline leaves nothing behind (§7).
+        charge = await gateway.charge(card_token, amount, currency, gateway_key)  # type: ignore[arg-type]
+        if not charge.succeeded:
+            raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; nothing was bought.",
+                              ("input", "newPaymentMethod" if payment.token else "paymentMethodId"))
+    purchase = _Purchase(actor, request, product, buyer, payment, price, amount, schedule, billing_day, charge_on,
+                         charge, gateway_key, now)
+    try:
+        # A racing call with the same key charged with the same gateway key: nothing to refund.
+        result, replayed = await idempotency.once(actor, key, lambda: _record(purchase), now,
+                                                  lost_race=(IntegrityError,))
+    except IntegrityError:
+        await _refund(gateway, charge, amount, currency)
+        if request.trial:
+            raise DomainError(ErrorCode.TRIAL_ALREADY_USED,
+                              "You have had a trial of this product." if buyer.self_service
+                              else "Your organization has had a trial of this product.",
+                              ("input", "trial")) from None
+        raise
+    except BaseException:
+        await _refund(gateway, charge, amount, currency)
+        raise
+    return Purchased(result["subscriptionId"], result["invoiceLineId"], result.get("invoiceId"), replayed)
+
+
+def _idempotency_key(request: PurchaseRequest) -> idempotency.Key | None:
+    return idempotency.Key.of("purchaseSubscription", request.idempotency_key, {
         "productId": request.product_id, "quantity": request.quantity, "term": request.commitment_term.value,
         "billingAccountId": request.billing_account_id, "paymentMethodId": request.payment_method_id,
         "newCardLast4": request.new_payment_method.number[-4:] if request.new_payment_method else None,
         "trial": request.trial,
     })
-    previous = await idempotency.previous_result(actor, key)
-    if previous is not None:
-        return Purchased(previous["subscriptionId"], previous["invoiceLineId"], previous.get("invoiceId"), True)
+
+
+async def _product_to_buy(request: PurchaseRequest) -> dict:
+    """§3, §5 Trials: the product, if it can be bought in the licence count, term and form
+    (trial or not) asked for; INVALID_INPUT or NOT_FOUND otherwise."""
     if licence_total_out_of_range(request.quantity):
         raise DomainError(ErrorCode.INVALID_INPUT, f"Buy {MIN_QUANTITY} to {MAX_QUANTITY} licences.", ("input", "quantity"))
     products = await models.Product.filter(id=request.product_id).values()
@@ -146,32 +234,39 @@ async def purchase_subscription(
     if request.trial and trial_too_large(request.quantity):
         raise DomainError(ErrorCode.INVALID_INPUT, f"A trial has {MIN_QUANTITY} to {MAX_TRIAL_QUANTITY} licences.",
                           ("input", "quantity"))
+    return product
 
-    self_service = not actor.manages_billing
-    create_account = False
-    if self_service:
+
+async def _buyer(actor: Actor, request: PurchaseRequest, product: dict) -> _Buyer:
+    """§6: a caller who manages billing buys on an account they may use (the organization's
+    first one unless named); anybody else self-service, on their own account."""
+    if not actor.manages_billing:
         await _check_self_service(actor, product, request.trial)
         if request.billing_account_id is not None:
             raise DomainError(ErrorCode.FORBIDDEN, "Self-service purchases use your own billing account.",
                               ("input", "billingAccountId"))
-        account_id, profile_id, create_account = await _self_service_account(actor)
-    else:
-        account_query = models.BillingAccount.filter(visibility.billing_accounts(actor))
-        account_query = (account_query.filter(id=request.billing_account_id) if request.billing_account_id is not None
-                         else account_query.filter(self_service=False).order_by("id"))
-        accounts = await account_query.values("id", "self_service", "owner_id")
-        if not accounts:
-            raise not_found("Billing account", ("input", "billingAccountId"))
-        refusal = available_actions.account_refusal(actor, accounts[0]["self_service"], accounts[0]["owner_id"])
-        if refusal is not None:
-            raise DomainError(refusal[0], refusal[1], ("input", "billingAccountId"))
-        account_id = accounts[0]["id"]
-        profile_id = (await models.BillingProfile.filter(billing_account_id=account_id).order_by("id").first()).id  # type: ignore[union-attr]
+        return _Buyer(True, *await _self_service_account(actor))
+    account_query = models.BillingAccount.filter(visibility.billing_accounts(actor))
+    account_query = (account_query.filter(id=request.billing_account_id) if request.billing_account_id is not None
+                     else account_query.filter(self_service=False).order_by("id"))
+    accounts = await account_query.values("id", "self_service", "owner_id")
+    if not accounts:
+        raise not_found("Billing account", ("input", "billingAccountId"))
+    refusal = available_actions.account_refusal(actor, accounts[0]["self_service"], accounts[0]["owner_id"])
+    if refusal is not None:
+        raise DomainError(refusal[0], refusal[1], ("input", "billingAccountId"))
+    account_id = accounts[0]["id"]
+    profile_id = (await models.BillingProfile.filter(billing_account_id=account_id).order_by("id").first()).id  # type: ignore[union-attr]
+    return _Buyer(False, account_id, profile_id, False)
 
-    now = clock.now()
+
+async def _payment(tenant_id: int, request: PurchaseRequest, buyer: _Buyer, now: datetime,
+                   gateway: PaymentGateway) -> _Payment:
+    """§7: the payment method named or given in the call (a new card is tokenized here,
+    before the transaction); a purchase that is no trial needs one, or one on the profile."""
     payment_method_id = request.payment_method_id
     if payment_method_id is not None and not await models.PaymentMethod.filter(
-        id=payment_method_id, tenant_id=tenant_id, billing_account_id=account_id
+        id=payment_method_id, tenant_id=tenant_id, billing_account_id=buyer.account_id
     ).exists():
         raise not_found("Payment method", ("input", "paymentMethodId"))
     token = None
@@ -181,122 +276,122 @@ async def purchase_subscription(
         # NOTE: the gateway is a network call: never inside the transaction (§2).
         token = await gateway.tokenize(card, request.new_payment_method.security_code)
     has_card = payment_method_id is not None or token is not None or (
-        not create_account and await models.BillingProfile.filter(id=profile_id, payment_method_id__not_isnull=True).exists()
+        not buyer.create_account
+        and await models.BillingProfile.filter(id=buyer.profile_id, payment_method_id__not_isnull=True).exists()
     )
     if not request.trial and not has_card:
         raise DomainError(ErrorCode.PAYMENT_METHOD_REQUIRED,
                           "Add a payment method: give paymentMethodId or newPaymentMethod.", ("input", "paymentMethodId"))
+    return _Payment(payment_method_id, token, card)
 
-    term = request.commitment_term
-    price = product["monthly_price"] if term is models.CommitmentTerm.MONTHLY else product["annual_price"]
-    amount = round_cents(price * request.quantity)
-    currency = product["currency"]
-    await spending.require_room(None if create_account else profile_id, amount, ("input", "quantity"))
-    if create_account:
-        schedule, billing_day = models.ChargeSchedule.RENEWAL_DAY, None
+
+async def _charge_schedule(buyer: _Buyer) -> tuple[models.ChargeSchedule, int | None]:
+    """§7: how the account is charged; a new self-service account is charged on renewal days."""
+    if buyer.create_account:
+        return models.ChargeSchedule.RENEWAL_DAY, None
+    account_row = (await models.BillingAccount.filter(id=buyer.account_id).values("charge_schedule", "billing_day"))[0]
+    return models.ChargeSchedule(account_row["charge_schedule"]), account_row["billing_day"]
+
+
+async def _record(p: _Purchase) -> dict:
+    """The writes of a purchase, in its one transaction; its result for the idempotency key."""
+    actor, request, tenant_id = p.actor, p.request, p.actor.tenant_id
+    if request.trial:
+        # Write-first: the unique row decides which of two racing trials wins. A
+        # self-service trial is its buyer's, the organization's trial the organization's
+        # (0): neither uses up the other (§5 Trials, §6).
+        await models.TrialUse.create(tenant_id=tenant_id, product_id=p.product["id"],
+                                     buyer_id=actor.user_id if p.buyer.self_service else 0, at=p.now)
+    account_id, profile_id = p.buyer.account_id, p.buyer.profile_id
+    if p.buyer.create_account:
+        account_id, profile_id = await _create_self_service_account(actor, p.now)
+    payment_method_id = p.payment.method_id
+    if p.payment.token is not None and p.payment.card is not None and request.new_payment_method is not None:
+        payment_method_id = await _store_card(tenant_id, account_id, p.payment, request.new_payment_method, p.now)  # type: ignore[arg-type]
+    if payment_method_id is not None:
+        await models.BillingProfile.filter(id=profile_id).update(payment_method_id=payment_method_id)
+    if not request.trial:
+        # §7: the account's first purchase sets its billing day; a trial is no purchase (§5).
+        await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=p.now.day)
+    subscription = await _create_subscription(p, account_id, profile_id)
+    line_id = invoice_id = None
+    if not request.trial:
+        line = await _purchase_line(p, profile_id, subscription)
+        line_id = line.id
+        if p.charge is not None:
+            invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line, payment_method_id,  # type: ignore[arg-type]
+                                             p.charge, p.gateway_key, p.now)  # type: ignore[arg-type]
+    # A trial is in service but not paid service (§7 the ledger rule).
+    await ledger.record_service(
+        tenant_id, subscription.id, p.now.date(), 0 if request.trial else request.quantity,  # type: ignore[arg-type]
+        models.ServiceChange.TRIAL_STARTED if request.trial else models.ServiceChange.PURCHASED)
+    await audit.record(actor, tenant_id, "subscription.purchased", "Subscription", subscription.id, p.now,  # type: ignore[arg-type]
+                       after={"productId": p.product["id"], "quantity": request.quantity,
+                              "term": request.commitment_term, "trial": request.trial,
+                              "selfService": p.buyer.self_service})
+    return {"subscriptionId": subscription.id, "invoiceLineId": line_id, "invoiceId": invoice_id}
+
+
+async def _create_self_service_account(actor: Actor, now: datetime) -> tuple[int, int]:
+    """§6: the buyer's own account (MCA, RENEWAL_DAY) and its profile, on first purchase."""
+    account = await models.BillingAccount.create(
+        tenant_id=actor.tenant_id, name="Self-service purchases", type=models.BillingAccountType.MCA,
+        owner_id=actor.user_id, charge_schedule=models.ChargeSchedule.RENEWAL_DAY,
+        self_service=True, created_at=now,
+    )
+    profile = await models.BillingProfile.create(
+        tenant_id=actor.tenant_id, billing_account_id=account.id, name="Self-service", created_at=now,
+    )
+    return account.id, profile.id
+
+
+async def _store_card(tenant_id: int, account_id: int, payment: _Payment, details: CardDetails, now: datetime) -> int:
+    card = payment.card
+    method = await models.PaymentMethod.create(
+        tenant_id=tenant_id, billing_account_id=account_id, brand=card.brand, last4=card.last4,  # type: ignore[union-attr]
+        expiry_month=details.expiry_month, expiry_year=details.expiry_year,
+        name_on_card=details.name_on_card.strip(),
+        address=card.address, gateway_token=payment.token, created_at=now,  # type: ignore[union-attr]
+    )
+    return method.id
+
+
+async def _create_subscription(p: _Purchase, account_id: int, profile_id: int) -> models.Subscription:
+    """§3, §5 Trials: the new subscription, ACTIVE for its first term (a trial's days)."""
+    request, now = p.request, p.now
+    ends = now + timedelta(days=p.product["trial_days"]) if request.trial else term_end(now, request.commitment_term)
+    if request.trial or p.charge:
+        # Nothing is owed now: the next charge is the renewal's.
+        next_charge = next_charge_on(models.SubscriptionStatus.ACTIVE, True, ends, p.schedule,
+                                     p.billing_day if request.trial else p.billing_day or now.day)
     else:
-        account_row = (await models.BillingAccount.filter(id=account_id).values("charge_schedule", "billing_day"))[0]
-        schedule, billing_day = models.ChargeSchedule(account_row["charge_schedule"]), account_row["billing_day"]
-    # §7: charged at once under RENEWAL_DAY and for the account's first purchase (which sets
-    # the billing day), otherwise on the next billing day by the billing engine.
-    charge_on = charge_date(now.date(), schedule, billing_day)
-    charge = None
-    gateway_key = None
-    if not request.trial and charge_on == now.date():
-        card_token = token or await _profile_card_token(payment_method_id, profile_id)
-        gateway_key = _purchase_gateway_key(tenant_id, actor.user_id, key)
-        # NOTE: outside the transaction (§2). A decline leaves nothing behind (§7).
-        charge = await gateway.charge(card_token, amount, currency, gateway_key)  # type: ignore[arg-type]
-        if not charge.succeeded:
-            raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; nothing was bought.",
-                              ("input", "newPaymentMethod" if token else "paymentMethodId"))
-    async def record() -> dict:
-        nonlocal account_id, profile_id, payment_method_id
-        if request.trial:
-            # Write-first: the unique claim decides which of two racing trials wins. A
-            # self-service trial is its buyer's, the organization's trial the organization's
-            # (0): neither uses up the other (§5 Trials, §6).
-            await models.TrialUse.create(tenant_id=tenant_id, product_id=product["id"],
-                                         buyer_id=actor.user_id if self_service else 0, at=now)
-        if create_account:
-            account = await models.BillingAccount.create(
-                tenant_id=tenant_id, name="Self-service purchases", type=models.BillingAccountType.MCA,
-                owner_id=actor.user_id, charge_schedule=models.ChargeSchedule.RENEWAL_DAY,
-                self_service=True, created_at=now,
-            )
-            account_id = account.id
-            profile_id = (await models.BillingProfile.create(
-                tenant_id=tenant_id, billing_account_id=account_id, name="Self-service", created_at=now,
-            )).id
-        if token is not None and card is not None and request.new_payment_method is not None:
-            method = await models.PaymentMethod.create(
-                tenant_id=tenant_id, billing_account_id=account_id, brand=card.brand, last4=card.last4,
-                expiry_month=request.new_payment_method.expiry_month,
-                expiry_year=request.new_payment_method.expiry_year,
-                name_on_card=request.new_payment_method.name_on_card.strip(),
-                address=card.address, gateway_token=token, created_at=now,
-            )
-            payment_method_id = method.id
-        if payment_method_id is not None:
-            await models.BillingProfile.filter(id=profile_id).update(payment_method_id=payment_method_id)
-        if not request.trial:
-            # §7: the account's first purchase sets its billing day; a trial is no purchase (§5).
-            await models.BillingAccount.filter(id=account_id, billing_day=None).update(billing_day=now.day)
-        ends = now + timedelta(days=product["trial_days"]) if request.trial else term_end(now, term)
-        subscription = await models.Subscription.create(
-            tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
-            product_id=product["id"], status=models.SubscriptionStatus.ACTIVE, status_changed_at=now,
-            quantity=request.quantity, commitment_term=term, auto_renew=True, start_date=now.date(),
-            term_start=now, term_end=ends,
-            next_charge_date=next_charge_on(models.SubscriptionStatus.ACTIVE, True, ends, schedule,
-                                            billing_day if request.trial else billing_day or now.day)
-            if request.trial or charge else charge_on,
-            purchase_channel=(models.PurchaseChannel.TRIAL if request.trial
-                              else models.PurchaseChannel.SELF_SERVICE if self_service
-                              else models.PurchaseChannel.ADMIN),
-            trial=request.trial, purchased_by_id=actor.user_id, unit_price=price, currency=currency,
-            created_at=now,
-        )
-        line_id = invoice_id = None
-        if not request.trial:
-            line = await models.InvoiceLine.create(
-                tenant_id=tenant_id, billing_profile_id=profile_id, subscription_id=subscription.id,
-                kind=models.InvoiceLineKind.PURCHASE,
-                description=f"{product['name']}, {request.quantity} licence(s), first {term.value.lower()} term",
-                quantity=request.quantity, unit_price=price, amount=amount,
-                currency=currency, period_start=now.date(), period_end=ends.date(),
-                explanation=f"{price} {currency} x {request.quantity} licence(s) for one "
-                            f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'} = {amount} {currency}",
-                charge_on=charge_on, created_at=now,
-            )
-            line_id = line.id
-            if charge is not None:
-                invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line, payment_method_id,
-                                                 charge, gateway_key, now)  # type: ignore[arg-type]
-        # A trial is in service but not paid service (§7 the ledger rule).
-        await ledger.record_service(
-            tenant_id, subscription.id, now.date(), 0 if request.trial else request.quantity,
-            models.ServiceChange.TRIAL_STARTED if request.trial else models.ServiceChange.PURCHASED)
-        await audit.record(actor, tenant_id, "subscription.purchased", "Subscription", subscription.id, now,
-                           after={"productId": product["id"], "quantity": request.quantity,
-                                  "term": term, "trial": request.trial, "selfService": self_service})
-        return {"subscriptionId": subscription.id, "invoiceLineId": line_id, "invoiceId": invoice_id}
+        next_charge = p.charge_on
+    return await models.Subscription.create(
+        tenant_id=p.actor.tenant_id, billing_account_id=account_id, billing_profile_id=profile_id,
+        product_id=p.product["id"], status=models.SubscriptionStatus.ACTIVE, status_changed_at=now,
+        quantity=request.quantity, commitment_term=request.commitment_term, auto_renew=True,
+        start_date=now.date(), term_start=now, term_end=ends, next_charge_date=next_charge,
+        purchase_channel=(models.PurchaseChannel.TRIAL if request.trial
+                          else models.PurchaseChannel.SELF_SERVICE if p.buyer.self_service
+                          else models.PurchaseChannel.ADMIN),
+        trial=request.trial, purchased_by_id=p.actor.user_id, unit_price=p.price, currency=p.product["currency"],
+        created_at=now,
+    )
 
-    try:
-        # A racing call with the same key charged with the same gateway key: nothing to refund.
-        result, replayed = await idempotency.run_once(actor, key, record, now, lost_race=(IntegrityError,))
-    except IntegrityError:
-        await _refund(gateway, charge, amount, currency)
-        if request.trial:
-            raise DomainError(ErrorCode.TRIAL_ALREADY_USED,
-                              "You have had a trial of this product." if self_service
-                              else "Your organization has had a trial of this product.",
-                              ("input", "trial")) from None
-        raise
-    except BaseException:
-        await _refund(gateway, charge, amount, currency)
-        raise
-    return Purchased(result["subscriptionId"], result["invoiceLineId"], result.get("invoiceId"), replayed)
+
+async def _purchase_line(p: _Purchase, profile_id: int, subscription: models.Subscription) -> models.InvoiceLine:
+    """§7: the PURCHASE line of the first term, charged on `charge_on`."""
+    term, quantity, currency = p.request.commitment_term, p.request.quantity, p.product["currency"]
+    return await models.InvoiceLine.create(
+        tenant_id=p.actor.tenant_id, billing_profile_id=profile_id, subscription_id=subscription.id,
+        kind=models.InvoiceLineKind.PURCHASE,
+        description=f"{p.product['name']}, {quantity} licence(s), first {term.value.lower()} term",
+        quantity=quantity, unit_price=p.price, amount=p.amount,
+        currency=currency, period_start=p.now.date(), period_end=subscription.term_end.date(),
+        explanation=f"{p.price} {currency} x {quantity} licence(s) for one "
+                    f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'} = {p.amount} {currency}",
+        charge_on=p.charge_on, created_at=p.now,
+    )
 
 
 async def _profile_card_token(payment_method_id: int | None, profile_id: int) -> str:

@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from tortoise.expressions import F
-
 from billing_center.domain import audit, available_actions, idempotency, models, spending
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing import charging, invoicing, ledger
@@ -29,7 +27,7 @@ from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import pro_rata, round_cents
 from billing_center.domain.payment_gateway import CardDetails, PaymentGateway, ValidCard, validate_card
 from billing_center.domain.subscription_rules import SubscriptionFacts
-from billing_center.domain.subscriptions import at_once, state_changed, visible_facts
+from billing_center.domain.subscriptions import at_once, update_if_version, visible_facts
 
 INACTIVE = (models.SubscriptionStatus.EXPIRED, models.SubscriptionStatus.DISABLED)
 Status = models.SubscriptionStatus
@@ -104,6 +102,22 @@ def plan_revival(facts: SubscriptionFacts, reason: models.StatusReason | None, u
                    "reactivated, rest of the term", why + share.explanation)
 
 
+@dataclass(frozen=True, slots=True)
+class _Reactivation:
+    """A reactivation as decided before its transaction."""
+
+    subscription_id: int
+    facts: SubscriptionFacts
+    version: int
+    row: dict
+    card: _Card
+    mosa: bool
+    revival: Revival
+    schedule: models.ChargeSchedule
+    charge_on: date
+    now: datetime
+
+
 async def reactivate_subscription(
     actor: Actor,
     subscription_id: int,
@@ -126,9 +140,7 @@ async def reactivate_subscription(
     previous = await idempotency.previous_result(actor, key)
     if previous is not None:
         return Reactivated(previous["subscriptionId"], previous["previousSubscriptionId"], True)
-    facts, version = await visible_facts(actor, subscription_id)
-    if expected_version is not None and expected_version != version:
-        raise state_changed(version)
+    facts, version = await visible_facts(actor, subscription_id, expected_version)
     now = clock.now()
     available_actions.require(actor, facts, available_actions.Action.REACTIVATE, now)
     row = (await models.Subscription.filter(id=subscription_id).values(
@@ -146,44 +158,56 @@ async def reactivate_subscription(
     revival = plan_revival(facts, reason, row["unit_price"], row["currency"], not mosa, now)
     schedule = models.ChargeSchedule(row["billing_account__charge_schedule"])
     charge_on = charge_date(now.date(), schedule, row["billing_account__billing_day"])
-    async def revive() -> dict:
-        method_id = card.method_id
-        if method_id is None and card.token is not None:
-            method_id = await _store_card(tenant_id, row["billing_account_id"], card, now)
-        if method_id is not None:
-            # §5: the card of the call pays, and becomes the profile's default.
-            await models.BillingProfile.filter(id=row["billing_profile_id"]).update(payment_method_id=method_id)
-        if mosa:
-            active_id = await _revive_mosa(subscription_id, version, revival, charge_on, tenant_id, now)
-        else:
-            active_id = await _successor_mca(actor, subscription_id, facts, version, row, revival, charge_on)
-        invoice_id = None
-        if revival.amount > 0:
-            line = await models.InvoiceLine.create(
-                tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=active_id,
-                kind=revival.kind, description=f"{row['product__name']}: {revival.label}", quantity=facts.quantity,
-                unit_price=row["unit_price"], amount=revival.amount, currency=row["currency"],
-                period_start=revival.period_start, period_end=revival.term_end.date(),
-                explanation=revival.explanation, charge_on=charge_on, created_at=now)
-            if at_once(schedule, charge_on, now):
-                invoice_id = await invoicing.issue_at_once(line.id, now)
-        else:
-            # Nothing to charge now (a trial goes on): the next charge is at its term's end.
-            await invoicing.refresh_next_charge({active_id})
-        if not revival.trial:
-            await ledger.record_service(tenant_id, active_id, revival.period_start, facts.quantity,
-                                        models.ServiceChange.REACTIVATED if mosa
-                                        else models.ServiceChange.REACTIVATED_AS_NEW)
-        await audit.record(actor, tenant_id, "subscription.reactivated", "Subscription", active_id, now,
-                           before={"from": subscription_id, "status": facts.status},
-                           after={"status": "ACTIVE", "termEnd": revival.term_end, "charge": revival.amount})
-        return {"subscriptionId": active_id, "previousSubscriptionId": subscription_id, "invoiceId": invoice_id}
-
-    result, replayed = await idempotency.run_once(actor, key, revive, now)
+    plan = _Reactivation(subscription_id, facts, version, row, card, mosa, revival, schedule, charge_on, now)
+    result, replayed = await idempotency.once(actor, key, lambda: _reactivate(actor, plan), now)
     if result.get("invoiceId") is not None and not replayed:
         # §7: charged at once (RENEWAL_DAY), like a purchase; a decline starts dunning.
         await charging.collect_now(result["invoiceId"], now, gateway)
     return Reactivated(result["subscriptionId"], result["previousSubscriptionId"], replayed)
+
+
+async def _reactivate(actor: Actor, r: _Reactivation) -> dict:
+    """The writes of a reactivation, in its one transaction; its result for the key."""
+    tenant_id, row, revival, now = actor.tenant_id, r.row, r.revival, r.now
+    method_id = r.card.method_id
+    if method_id is None and r.card.token is not None:
+        method_id = await _store_card(tenant_id, row["billing_account_id"], r.card, now)  # type: ignore[arg-type]
+    if method_id is not None:
+        # §5: the card of the call pays, and becomes the profile's default.
+        await models.BillingProfile.filter(id=row["billing_profile_id"]).update(payment_method_id=method_id)
+    # Write-first and conditional on the version that was checked: of two racing
+    # reactivations exactly one applies; the other is refused (STATE_CHANGED).
+    if r.mosa:
+        await update_if_version(tenant_id, r.subscription_id, r.version, INACTIVE,  # type: ignore[arg-type]
+                                **models.Subscription.revived(now, revival.term_start, revival.term_end,
+                                                              r.charge_on, revival.trial))
+        await models.LicenseAssignment.filter(tenant_id=tenant_id, subscription_id=r.subscription_id).update(
+            state=models.LicenseState.ACTIVE
+        )
+        active_id = r.subscription_id
+    else:
+        active_id = await _successor_mca(actor, r)
+    invoice_id = None
+    if revival.amount > 0:
+        line = await models.InvoiceLine.create(
+            tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=active_id,
+            kind=revival.kind, description=f"{row['product__name']}: {revival.label}", quantity=r.facts.quantity,
+            unit_price=row["unit_price"], amount=revival.amount, currency=row["currency"],
+            period_start=revival.period_start, period_end=revival.term_end.date(),
+            explanation=revival.explanation, charge_on=r.charge_on, created_at=now)
+        if at_once(r.schedule, r.charge_on, now):
+            invoice_id = await invoicing.issue_at_once(line.id, now)
+    else:
+        # Nothing to charge now (a trial goes on): the next charge is at its term's end.
+        await invoicing.refresh_next_charge({active_id})
+    if not revival.trial:
+        await ledger.record_service(tenant_id, active_id, revival.period_start, r.facts.quantity,  # type: ignore[arg-type]
+                                    models.ServiceChange.REACTIVATED if r.mosa
+                                    else models.ServiceChange.REACTIVATED_AS_NEW)
+    await audit.record(actor, tenant_id, "subscription.reactivated", "Subscription", active_id, now,  # type: ignore[arg-type]
+                       before={"from": r.subscription_id, "status": r.facts.status},
+                       after={"status": "ACTIVE", "termEnd": revival.term_end, "charge": revival.amount})
+    return {"subscriptionId": active_id, "previousSubscriptionId": r.subscription_id, "invoiceId": invoice_id}
 
 
 async def _payment_method(tenant_id: int, account_id: int, payment_method_id: int | None,
@@ -241,43 +265,16 @@ async def _settle_past_due(actor: Actor, row: dict, card: _Card, clock: Clock, g
                               ("input", "paymentMethodId"))
 
 
-async def _claim(subscription_id: int, version: int, **changes: object) -> None:
-    # Write-first and conditional on the version that was checked: of two racing
-    # reactivations exactly one applies; the other is refused.
-    updated = await models.Subscription.filter(
-        id=subscription_id, version=version, status__in=INACTIVE
-    ).update(version=F("version") + 1, **changes)
-    if not updated:
-        current = await models.Subscription.get(id=subscription_id)
-        raise state_changed(current.version)
-
-
-async def _successor_mca(actor: Actor, subscription_id: int, facts: SubscriptionFacts, version: int,
-                         row: dict, revival: Revival, charge_on: date) -> int:
-    await _claim(subscription_id, version, assigned_count=0)
-    successor = await models.Subscription.create(
-        tenant_id=actor.tenant_id, billing_account_id=row["billing_account_id"],
-        billing_profile_id=row["billing_profile_id"], product_id=row["product_id"],
-        status=Status.ACTIVE, status_changed_at=revival.term_start, quantity=facts.quantity,
-        assigned_count=facts.assigned_count, commitment_term=facts.commitment_term, auto_renew=True,
-        start_date=revival.term_start.date(), term_start=revival.term_start, term_end=revival.term_end,
-        next_charge_date=charge_on, purchase_channel=row["purchase_channel"], purchased_by_id=actor.user_id,
-        unit_price=row["unit_price"], currency=row["currency"], reactivated_from_id=subscription_id,
-        created_at=revival.term_start,
-    )
-    await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=subscription_id).update(
+async def _successor_mca(actor: Actor, r: _Reactivation) -> int:
+    """§5 MCA: the old subscription offers no seats any more; its successor takes over its
+    assignments and every field it does not start afresh (`Subscription.successor`)."""
+    await update_if_version(actor.tenant_id, r.subscription_id, r.version, INACTIVE,  # type: ignore[arg-type]
+                            assigned_count=0)
+    previous = await models.Subscription.get(id=r.subscription_id, tenant_id=actor.tenant_id)
+    successor = await models.Subscription.create(**previous.successor(
+        r.revival.term_start, r.revival.term_end, r.charge_on, actor.user_id, r.facts.assigned_count))
+    await models.LicenseAssignment.filter(tenant_id=actor.tenant_id, subscription_id=r.subscription_id).update(
         subscription_id=successor.id, state=models.LicenseState.ACTIVE
     )
     return successor.id
 
-
-async def _revive_mosa(subscription_id: int, version: int, revival: Revival, charge_on: date, tenant_id: int,
-                       now: datetime) -> int:
-    await _claim(subscription_id, version, status=Status.ACTIVE, status_reason=None, status_changed_at=now,
-                 term_start=revival.term_start, term_end=revival.term_end, auto_renew=True,
-                 disabled_at=None, expired_at=None, cancelled_at=None, cancellation_reason=None,
-                 cancellation_feedback=None, next_charge_date=charge_on, trial=revival.trial)
-    await models.LicenseAssignment.filter(tenant_id=tenant_id, subscription_id=subscription_id).update(
-        state=models.LicenseState.ACTIVE
-    )
-    return subscription_id

@@ -22,26 +22,36 @@ from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.payment_gateway import PaymentGateway
 
 
-async def visible_facts(actor: Actor, subscription_id: int) -> tuple[rules.SubscriptionFacts, int]:
-    """The facts and version of a subscription the caller may see; NOT_FOUND otherwise."""
+async def visible_facts(
+    actor: Actor, subscription_id: int, expected_version: int | None = None
+) -> tuple[rules.SubscriptionFacts, int]:
+    """The facts and version of a subscription the caller may see; NOT_FOUND otherwise, and
+    STATE_CHANGED when the caller expected another version (§8)."""
     tenant_id = actor.require_tenant()
     rows = await models.Subscription.filter(visibility.subscriptions(actor), id=subscription_id).values("version")
     if not rows:
         raise not_found("Subscription", ("input", "subscriptionId"))
     facts = await available_actions.load_facts(tenant_id, [subscription_id])
-    return facts[subscription_id], rows[0]["version"]
+    version = rows[0]["version"]
+    if expected_version is not None and expected_version != version:
+        raise state_changed(version)
+    return facts[subscription_id], version
 
 
-async def change_if_current(tenant_id: int, subscription_id: int, version: int, **changes: object) -> None:
-    """Apply `changes` to an ACTIVE subscription still at `version`, moving its version on;
-    STATE_CHANGED otherwise (§8). Write-first and conditional on what the caller checked, so a
-    concurrent change makes it apply to nothing. Keys ending in a lookup (`assigned_count__lte`)
-    are further conditions, not changes."""
+async def update_if_version(
+    tenant_id: int, subscription_id: int, version: int,
+    in_status: models.SubscriptionStatus | tuple[models.SubscriptionStatus, ...] = models.SubscriptionStatus.ACTIVE,
+    **changes: object,
+) -> None:
+    """Apply `changes` to a subscription still at `version` and in `in_status` (ACTIVE unless
+    told), moving its version on; STATE_CHANGED otherwise (§8). Write-first and conditional on
+    what the caller checked, so a concurrent change makes it apply to nothing. Keys ending in
+    a lookup (`assigned_count__lte`) are further conditions, not changes."""
     conditions = {key: value for key, value in changes.items() if "__" in key}
     values = {key: value for key, value in changes.items() if "__" not in key}
+    status = {"status__in": in_status} if isinstance(in_status, tuple) else {"status": in_status}
     updated = await models.Subscription.filter(
-        id=subscription_id, tenant_id=tenant_id, version=version, status=models.SubscriptionStatus.ACTIVE,
-        **conditions,
+        id=subscription_id, tenant_id=tenant_id, version=version, **status, **conditions,
     ).update(version=F("version") + 1, **values)
     if not updated:
         current = await models.Subscription.get(id=subscription_id)
@@ -63,15 +73,13 @@ async def set_auto_renew(
     """§3, §5: turn auto-renew on or off while the subscription is active (turning it off is
     the way out of an MCA term after the cancellation window). Raises NOT_FOUND, FORBIDDEN,
     READ_ONLY_SELF_SERVICE, INVALID_STATUS, STATE_CHANGED."""
-    facts, version = await visible_facts(actor, subscription_id)
-    if expected_version is not None and expected_version != version:
-        raise state_changed(version)
+    facts, version = await visible_facts(actor, subscription_id, expected_version)
     action = (available_actions.Action.TURN_ON_AUTO_RENEW if auto_renew
               else available_actions.Action.TURN_OFF_AUTO_RENEW)
     now = clock.now()
     available_actions.require(actor, facts, action, now)
     async with atomic():
-        await change_if_current(actor.tenant_id, subscription_id, version, auto_renew=auto_renew)  # type: ignore[arg-type]
+        await update_if_version(actor.tenant_id, subscription_id, version, auto_renew=auto_renew)  # type: ignore[arg-type]
         await audit.record(
             actor, actor.tenant_id, "subscription.auto_renew_set", "Subscription", subscription_id, now,  # type: ignore[arg-type]
             before={"autoRenew": facts.auto_renew}, after={"autoRenew": auto_renew},
@@ -85,6 +93,31 @@ class QuantityChange:
     subscription_id: int
     invoice_line_id: int | None
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Resize:
+    """A change of the licence count as decided before its transaction: from `facts` (at
+    `version`) to `total`, and the pro-rata line it brings (`amount` 0: none)."""
+
+    subscription_id: int
+    facts: rules.SubscriptionFacts
+    version: int
+    row: dict
+    total: int
+    amount: Decimal
+    explanation: str
+    schedule: models.ChargeSchedule
+    charge_on: date
+    now: datetime
+
+    @property
+    def increase(self) -> bool:
+        return self.total > self.facts.quantity
+
+    @property
+    def difference(self) -> int:
+        return abs(self.total - self.facts.quantity)
 
 
 async def update_license_quantity(
@@ -114,9 +147,7 @@ async def update_license_quantity(
         raise DomainError(ErrorCode.INVALID_INPUT,
                           f"A subscription has {rules.MIN_QUANTITY} to {rules.MAX_QUANTITY} licences.",
                           ("input", "totalLicenses"))
-    facts, version = await visible_facts(actor, subscription_id)
-    if expected_version is not None and expected_version != version:
-        raise state_changed(version)
+    facts, version = await visible_facts(actor, subscription_id, expected_version)
     row = (await models.Subscription.filter(id=subscription_id).values(
         "unit_price", "currency", "billing_profile_id", "billing_account__charge_schedule",
         "billing_account__billing_day", "product__name", "trial", "scheduled_quantity",
@@ -128,8 +159,22 @@ async def update_license_quantity(
                           ("input", "totalLicenses"))
     if total == facts.quantity and row["scheduled_quantity"] is None:
         return QuantityChange(subscription_id, None)
-    increase = total > facts.quantity
     now = clock.now()
+    await _check_resize(actor, facts, row, total, now)
+    if total <= facts.quantity and rules.decrease_waits_for_renewal(facts, now):
+        return await _schedule_decrease(actor, subscription_id, facts, version, row, total, now, key)
+    resize = await _plan_resize(subscription_id, facts, version, row, total, now)
+    # A concurrent call with the same key may win the race: its result is then ours.
+    result, replayed = await idempotency.once(actor, key, lambda: _resize(actor, resize), now)
+    if gateway is not None and result.get("invoiceId") is not None and not replayed:
+        await charging.collect_now(result["invoiceId"], now, gateway)
+    return QuantityChange(subscription_id, result["invoiceLineId"], replayed=replayed)
+
+
+async def _check_resize(actor: Actor, facts: rules.SubscriptionFacts, row: dict, total: int, now: datetime) -> None:
+    """§3: the caller may buy or remove licences now, no fewer than are assigned remain, and
+    an increase fits the spending limit."""
+    increase = total > facts.quantity
     available_actions.require(actor, facts, available_actions.Action.BUY_LICENSES if increase
                               else available_actions.Action.REMOVE_LICENSES, now)
     if rules.total_below_assigned(facts, total):
@@ -141,12 +186,16 @@ async def update_license_quantity(
     if increase:
         await spending.require_room(row["billing_profile_id"], row["unit_price"] * (total - facts.quantity),
                                     ("input", "totalLicenses"))
-    if not increase and rules.decrease_waits_for_renewal(facts, now):
-        return await _schedule_decrease(actor, subscription_id, facts, version, row, total, now, key)
+
+
+async def _plan_resize(subscription_id: int, facts: rules.SubscriptionFacts, version: int, row: dict, total: int,
+                       now: datetime) -> _Resize:
+    """§7: the pro-rata charge (increase) or credit (decrease) for the rest of the term, and
+    when it is charged; a trial's licences cost nothing."""
     share = pro_rata(row["unit_price"], abs(total - facts.quantity),
                      (facts.term_end.date() - now.date()).days,
                      (facts.term_end.date() - facts.term_start.date()).days, row["currency"])
-    if increase:
+    if total > facts.quantity:
         amount, explanation = ((Decimal("0.00"), credits.TRIAL_EXPLANATION) if row["trial"]
                                else (share.amount, share.explanation))
     else:
@@ -154,46 +203,44 @@ async def update_license_quantity(
                                                        facts.term_end.date(), row["trial"])
     schedule = models.ChargeSchedule(row["billing_account__charge_schedule"])
     charge_on = charge_date(now.date(), schedule, row["billing_account__billing_day"])
-    async def change() -> dict:
-        # A concurrent assignment makes it apply to nothing instead of breaking assigned <= quantity.
-        await change_if_current(actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
-                                assigned_count__lte=total, quantity=total, scheduled_quantity=None)
-        if not row["trial"]:
-            await ledger.record_service(actor.tenant_id, subscription_id, now.date(), total,  # type: ignore[arg-type]
-                                       models.ServiceChange.LICENCES_CHANGED)
-        line = dict(
-            tenant_id=actor.tenant_id, billing_profile_id=row["billing_profile_id"],
-            subscription_id=subscription_id,
-            kind=models.InvoiceLineKind.PRORATED_CHARGE if increase else models.InvoiceLineKind.PRORATED_CREDIT,
-            description=(f"{row['product__name']}: {'+' if increase else '-'}{abs(total - facts.quantity)} "
-                         f"licence(s), {facts.quantity} -> {total}, rest of the term"),
-            quantity=abs(total - facts.quantity), unit_price=row["unit_price"],
-            amount=amount if increase else -amount, currency=row["currency"],
-            period_start=now.date(), period_end=facts.term_end.date(),
-            explanation=("Charge: " if increase else "Credit: ") + explanation,
-            charge_on=charge_on, created_at=now,
-        )
-        line_id = invoice_id = None
-        if amount == 0:
-            pass
-        elif increase:
-            line_id = (await models.InvoiceLine.create(**line)).id
-            if at_once(schedule, charge_on, now):
-                invoice_id = await invoicing.issue_at_once(line_id, now)
-        else:
-            line_id = await credits.place_credit(line)
-        await audit.record(
-            actor, actor.tenant_id, "subscription.quantity_changed", "Subscription", subscription_id, now,  # type: ignore[arg-type]
-            before={"quantity": facts.quantity},
-            after={"quantity": total, "invoiceLineId": line_id, "explanation": explanation},
-        )
-        return {"subscriptionId": subscription_id, "invoiceLineId": line_id, "invoiceId": invoice_id}
+    return _Resize(subscription_id, facts, version, row, total, amount, explanation, schedule, charge_on, now)
 
-    # A concurrent call with the same key may win the race: its result is then ours.
-    result, replayed = await idempotency.run_once(actor, key, change, now)
-    if gateway is not None and result.get("invoiceId") is not None and not replayed:
-        await charging.collect_now(result["invoiceId"], now, gateway)
-    return QuantityChange(subscription_id, result["invoiceLineId"], replayed=replayed)
+
+async def _resize(actor: Actor, r: _Resize) -> dict:
+    """The writes of a licence count change, in its one transaction; its result for the key."""
+    tenant_id, row, now = actor.tenant_id, r.row, r.now
+    # A concurrent assignment makes it apply to nothing instead of breaking assigned <= quantity.
+    await update_if_version(tenant_id, r.subscription_id, r.version,  # type: ignore[arg-type]
+                            assigned_count__lte=r.total, quantity=r.total, scheduled_quantity=None)
+    if not row["trial"]:
+        await ledger.record_service(tenant_id, r.subscription_id, now.date(), r.total,  # type: ignore[arg-type]
+                                    models.ServiceChange.LICENCES_CHANGED)
+    line = dict(
+        tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=r.subscription_id,
+        kind=models.InvoiceLineKind.PRORATED_CHARGE if r.increase else models.InvoiceLineKind.PRORATED_CREDIT,
+        description=(f"{row['product__name']}: {'+' if r.increase else '-'}{r.difference} "
+                     f"licence(s), {r.facts.quantity} -> {r.total}, rest of the term"),
+        quantity=r.difference, unit_price=row["unit_price"],
+        amount=r.amount if r.increase else -r.amount, currency=row["currency"],
+        period_start=now.date(), period_end=r.facts.term_end.date(),
+        explanation=("Charge: " if r.increase else "Credit: ") + r.explanation,
+        charge_on=r.charge_on, created_at=now,
+    )
+    line_id = invoice_id = None
+    if r.amount == 0:
+        pass
+    elif r.increase:
+        line_id = (await models.InvoiceLine.create(**line)).id
+        if at_once(r.schedule, r.charge_on, now):
+            invoice_id = await invoicing.issue_at_once(line_id, now)
+    else:
+        line_id = await credits.place_credit(line)
+    await audit.record(
+        actor, tenant_id, "subscription.quantity_changed", "Subscription", r.subscription_id, now,  # type: ignore[arg-type]
+        before={"quantity": r.facts.quantity},
+        after={"quantity": r.total, "invoiceLineId": line_id, "explanation": r.explanation},
+    )
+    return {"subscriptionId": r.subscription_id, "invoiceLineId": line_id, "invoiceId": invoice_id}
 
 
 def at_once(schedule: models.ChargeSchedule, charge_on: date, now: datetime) -> bool:
@@ -209,7 +256,7 @@ async def _schedule_decrease(actor: Actor, subscription_id: int, facts: rules.Su
     scheduled = None if total == facts.quantity else total
 
     async def schedule() -> dict:
-        await change_if_current(actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
+        await update_if_version(actor.tenant_id, subscription_id, version,  # type: ignore[arg-type]
                                 scheduled_quantity=scheduled)
         await audit.record(
             actor, actor.tenant_id, "subscription.quantity_scheduled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
@@ -218,5 +265,5 @@ async def _schedule_decrease(actor: Actor, subscription_id: int, facts: rules.Su
         )
         return {"subscriptionId": subscription_id, "invoiceLineId": None}
 
-    _, replayed = await idempotency.run_once(actor, key, schedule, now)
+    _, replayed = await idempotency.once(actor, key, schedule, now)
     return QuantityChange(subscription_id, None, replayed=replayed)

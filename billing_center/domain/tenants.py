@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 
@@ -103,58 +104,11 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
     name = _required_text(request.organization_name, "organizationName")
     admin_name = _required_text(request.admin_display_name, "adminDisplayName")
     email = _email(request.admin_email, "adminEmail")
-    prefix = (request.domain_prefix or default_domain_prefix(name)).lower()
-    if not DOMAIN_PREFIX.match(prefix):
-        raise DomainError(
-            ErrorCode.INVALID_INPUT,
-            "The domain prefix must be 1-27 letters or digits.",
-            ("input", "domainPrefix" if request.domain_prefix else "organizationName"),
-        )
-    domain_name = prefix + DEFAULT_DOMAIN_SUFFIX
+    domain_name = _default_domain(request, name)
     now = clock.now()
     try:
         async with atomic():
-            # Write-first: on SQLite the transaction then holds the write lock from its first
-            # statement instead of failing on a read-to-write upgrade.
-            tenant = await models.Tenant.create(
-                name=name,
-                cloud=request.cloud,
-                sandbox=request.sandbox,
-                clock_now=now if request.sandbox else None,
-                created_at=now,
-            )
-            await models.Domain.create(
-                tenant_id=tenant.id, name=domain_name, reserved_name=domain_name, is_default=True, created_at=now
-            )
-            user = await models.User.create(
-                tenant_id=tenant.id,
-                display_name=admin_name,
-                email=email,
-                roles=[models.Role.GLOBAL_ADMIN.value],
-                created_at=now,
-            )
-            account = await models.BillingAccount.create(
-                tenant_id=tenant.id,
-                name=f"{name} billing account",
-                type=request.billing_account_type,
-                owner_id=user.id,
-                charge_schedule=request.charge_schedule,
-                created_at=now,
-            )
-            profile = await models.BillingProfile.create(
-                tenant_id=tenant.id,
-                billing_account_id=account.id,
-                name=f"{name} billing profile",
-                created_at=now,
-            )
-            token, _ = await auth.issue_token(tenant.id, user.id, now, "Sign-up token")
-            actor = Actor.user(tenant.id, user.id, user.roles)
-            await audit.record(
-                actor, tenant.id, "tenant.signed_up", "Tenant", tenant.id, now,
-                after={"name": name, "cloud": request.cloud, "domain": domain_name,
-                       "billingAccountType": request.billing_account_type,
-                       "chargeSchedule": request.charge_schedule, "sandbox": request.sandbox},
-            )
+            return await _create_tenant(request, name, admin_name, email, domain_name, now)
     except IntegrityError:
         # The default domain's reserved name is the only unique key a sign-up can collide on.
         raise DomainError(
@@ -162,6 +116,64 @@ async def sign_up(request: SignUp, clock: Clock, allow_sandbox: bool = True) -> 
             f"The domain {domain_name} is taken; choose another domainPrefix.",
             ("input", "domainPrefix"),
         ) from None
+
+
+def _default_domain(request: SignUp, name: str) -> str:
+    """§1: the tenant's default domain, from the prefix asked for or the organization's name."""
+    prefix = (request.domain_prefix or default_domain_prefix(name)).lower()
+    if not DOMAIN_PREFIX.match(prefix):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "The domain prefix must be 1-27 letters or digits.",
+            ("input", "domainPrefix" if request.domain_prefix else "organizationName"),
+        )
+    return prefix + DEFAULT_DOMAIN_SUFFIX
+
+
+async def _create_tenant(request: SignUp, name: str, admin_name: str, email: str, domain_name: str,
+                         now: datetime) -> SignedUp:
+    """The writes of a sign-up, inside its transaction."""
+    # Write-first: on SQLite the transaction then holds the write lock from its first
+    # statement instead of failing on a read-to-write upgrade.
+    tenant = await models.Tenant.create(
+        name=name,
+        cloud=request.cloud,
+        sandbox=request.sandbox,
+        clock_now=now if request.sandbox else None,
+        created_at=now,
+    )
+    await models.Domain.create(
+        tenant_id=tenant.id, name=domain_name, reserved_name=domain_name, is_default=True, created_at=now
+    )
+    user = await models.User.create(
+        tenant_id=tenant.id,
+        display_name=admin_name,
+        email=email,
+        roles=[models.Role.GLOBAL_ADMIN.value],
+        created_at=now,
+    )
+    account = await models.BillingAccount.create(
+        tenant_id=tenant.id,
+        name=f"{name} billing account",
+        type=request.billing_account_type,
+        owner_id=user.id,
+        charge_schedule=request.charge_schedule,
+        created_at=now,
+    )
+    profile = await models.BillingProfile.create(
+        tenant_id=tenant.id,
+        billing_account_id=account.id,
+        name=f"{name} billing profile",
+        created_at=now,
+    )
+    token, _ = await auth.issue_token(tenant.id, user.id, now, "Sign-up token")
+    actor = Actor.user(tenant.id, user.id, user.roles)
+    await audit.record(
+        actor, tenant.id, "tenant.signed_up", "Tenant", tenant.id, now,
+        after={"name": name, "cloud": request.cloud, "domain": domain_name,
+               "billingAccountType": request.billing_account_type,
+               "chargeSchedule": request.charge_schedule, "sandbox": request.sandbox},
+    )
     return SignedUp(tenant=tenant, user=user, token=token, billing_account=account, billing_profile=profile)
 
 

@@ -1,9 +1,9 @@
 """The webhook delivery queue (SPEC §9): which endpoint has work, who holds it, what each
 attempt did, and when to try again.
 
-An endpoint is worked on by one deliverer at a time: the deliverer **claims** it with a
+An endpoint is worked on by one deliverer at a time: the deliverer **leases** it with a
 conditional update (`lease_owner`, `lease_until`), which two deliverers cannot both win, on
-SQLite and PostgreSQL alike; a deliverer that dies loses its claim when the lease runs out,
+SQLite and PostgreSQL alike; a deliverer that dies loses its hold when the lease runs out,
 and the next one starts again from what was recorded (so delivery is at least once). While it
 holds the endpoint it delivers the events after `delivered_through` one by one, in sequence
 order. When one fails the line stops there: the endpoint's head is retried after
@@ -74,7 +74,7 @@ def _free(now: datetime) -> Q:
     return Q(lease_until__isnull=True) | Q(lease_until__lte=now)
 
 
-async def claim(owner: str, now: datetime, lease: timedelta) -> dict[str, Any] | None:
+async def lease_endpoint(owner: str, now: datetime, lease: timedelta) -> dict[str, Any] | None:
     """An endpoint with work due at `now`, now held by `owner` until `now + lease`; None when
     there is none. Of deliverers racing for one endpoint exactly one wins it."""
     moment = _time(now)

@@ -2,7 +2,7 @@
 
 `billing-center serve` runs one in the background of each worker process; `billing-center
 deliver-webhooks` runs one as its own process. Any number may run against one database: each
-endpoint is held by one deliverer at a time (`webhook_queue.claim`), so every attempt is made
+endpoint is held by one deliverer at a time (`webhook_queue.lease_endpoint`), so every attempt is made
 by one of them only, and per endpoint in order. No transaction is open during a request to a
 receiver, and a request's path never waits for one: a receiver that is slow, down or
 answering errors costs the API nothing but this background task's time.
@@ -127,7 +127,7 @@ class Deliverer:
         # the first one's writes are refused like any other deliverer's.
         made = 0
         while stop is None or not stop.is_set():
-            endpoint = await webhook_queue.claim(owner, self.clock.now(), self.lease)
+            endpoint = await webhook_queue.lease_endpoint(owner, self.clock.now(), self.lease)
             if endpoint is None:
                 break
             try:

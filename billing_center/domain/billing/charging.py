@@ -1,7 +1,7 @@
 """Charges and refunds at the gateway (SPEC §2, §5, §7).
 
 Every invoice due on a charge day (and every retry due) is charged, and every credit note
-due is refunded to the profile's card, outside any transaction: the documents are claimed
+due is refunded to the profile's card, outside any transaction: the documents are locked
 and leased in a short transaction, the gateway is called, and the outcomes are recorded in
 another. A document being charged carries a lease, so two engine processes never charge one
 twice; after a crash the lease runs out and the document is charged again with the same
@@ -22,7 +22,7 @@ from tortoise.queryset import QuerySet
 from billing_center.domain import audit, bulk, models
 from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import dunning
-from billing_center.domain.billing.scope import BATCH, Scope, claim
+from billing_center.domain.billing.scope import BATCH, Scope, lock_rows
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.clock import Clock, SystemClock
 from billing_center.domain.payment_gateway import ChargeResult, PaymentGateway
@@ -68,7 +68,7 @@ async def _collect(documents: QuerySet[models.Invoice], day: date, moment: datet
     # Leases are about processes being alive, so they use wall time, not a test clock.
     leased_at = lease_clock.now()
     async with atomic():
-        claimed = await claim(
+        claimed = await lock_rows(
             documents.filter(Q(charge_claimed_at=None) | Q(charge_claimed_at__lt=leased_at - CHARGE_LEASE)),
             *DOCUMENT_FIELDS)
         for start in range(0, len(claimed), BATCH):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from billing_center.domain import audit, bulk, models
 from billing_center.domain.billing import credits, ledger, timers
-from billing_center.domain.billing.scope import claim
+from billing_center.domain.billing.scope import lock_rows
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.billing_dates import add_months, charge_date
 from billing_center.domain.money import pro_rata
@@ -49,7 +49,7 @@ async def cut_off(invoices: list[dict], day: date, moment: datetime, events: lis
     past_due = {row["id"] for row in invoices}
     subscription_ids = set(await models.InvoiceLine.filter(
         invoice_id__in=past_due, subscription_id__not_isnull=True).values_list("subscription_id", flat=True))
-    rows = await claim(
+    rows = await lock_rows(
         models.Subscription.filter(id__in=subscription_ids, status__in=[Status.ACTIVE, Status.EXPIRED]),
         "id", "tenant_id", "status", "version", "billing_profile_id", "quantity", "unit_price", "currency",
         "term_start", "term_end", "commitment_term", "start_date", "product__name",

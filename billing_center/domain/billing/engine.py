@@ -12,7 +12,7 @@ order, so that a run over three months gives the same history as ninety daily ru
 A day that is not over yet (the last day of a run) gets steps 1 and 2 only: its document is
 issued by the first run after it ends, so hourly runs make one document per charge day.
 Every step is conditional on the state it changes, so running twice for one moment changes
-nothing the second time. Rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED` inside
+nothing the second time. Rows are locked with `SELECT ... FOR UPDATE SKIP LOCKED` inside
 short transactions (PostgreSQL; SQLite has one writer at a time), so two engine processes
 never process one item twice. Lists are processed set-wise (a few statements per step
 whatever the number of rows). When a day fails for a run over many tenants (`isolate`), the

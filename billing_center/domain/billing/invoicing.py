@@ -23,7 +23,7 @@ from tortoise.expressions import F
 from billing_center.domain import audit, bulk, models
 from billing_center.domain.atomic import atomic
 from billing_center.domain.money import COLUMN_MAX, AmountTooLarge
-from billing_center.domain.billing.scope import BATCH, Scope, claim
+from billing_center.domain.billing.scope import BATCH, Scope, lock_rows
 from billing_center.domain.billing.term_ends import next_charge_on
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 
@@ -96,7 +96,7 @@ async def close_day(scope: Scope, day: date, moment: datetime) -> list[Transitio
     """§7: per billing profile, one document of every outstanding line whose charge day has
     come, issued on `day`."""
     async with atomic():
-        lines = await claim(models.InvoiceLine.filter(scope.q(), invoice_id=None, charge_on__lte=day), *LINE_FIELDS)
+        lines = await lock_rows(models.InvoiceLine.filter(scope.q(), invoice_id=None, charge_on__lte=day), *LINE_FIELDS)
         by_profile: dict[int, list[dict]] = defaultdict(list)
         for line in lines:
             by_profile[line["billing_profile_id"]].append(line)

@@ -127,7 +127,7 @@ async def charge_invoice(
                                "Invoice", invoice_id, now, before={"status": invoice["status"]},
                                after={"amount": invoice["amount_due"], "succeeded": result.succeeded})
             if result.succeeded:
-                await idempotency.claim(actor, key, {"invoiceId": invoice_id}, now)
+                await idempotency.record(actor, key, {"invoiceId": invoice_id}, now)
     except IntegrityError:
         # The same charge was recorded by a concurrent call (same gateway key): it is paid once.
         return None

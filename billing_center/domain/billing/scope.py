@@ -42,7 +42,7 @@ class Scope:
 LIVE = Scope()
 
 
-async def claim(queryset: Any, *fields: str) -> list[dict]:
+async def lock_rows(queryset: Any, *fields: str) -> list[dict]:
     """The rows of `queryset`, locked until the end of the caller's transaction, without the
     rows another transaction holds (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite has one
     writer at a time). Tortoise drops FOR UPDATE from `.values()` queries, so the rows are

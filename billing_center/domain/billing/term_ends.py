@@ -4,7 +4,7 @@ expires."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -12,7 +12,7 @@ from enum import Enum
 from billing_center.domain import audit, bulk, models
 from billing_center.domain.atomic import atomic
 from billing_center.domain.billing import ledger
-from billing_center.domain.billing.scope import Scope, claim
+from billing_center.domain.billing.scope import Scope, lock_rows
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.money import round_cents
@@ -106,17 +106,18 @@ def _licences_at_renewal(row: dict) -> tuple[int, str]:
     return scheduled, f" The scheduled decrease from {row['quantity']} to {scheduled} licence(s) applies."
 
 
-async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
-    """§3, §5 Trials, §7: renew, convert or expire every active subscription whose term
-    ended by `bound`."""
-    async with atomic():
-        rows = await claim(
-            models.Subscription.filter(scope.q(), status=Status.ACTIVE, term_end__lte=bound),
-            "id", "tenant_id", "billing_account_id", "billing_profile_id", "product_id", "term_end", "start_date",
-            "commitment_term", "auto_renew", "trial", "quantity", "scheduled_quantity", "assigned_count",
-            "unit_price", "currency", "version")
-        if not rows:
-            return []
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the term ends of one batch read besides the subscriptions: their accounts, the
+    profiles with a card, product names, and the self-service trials that may convert."""
+
+    accounts: dict[int, dict]
+    with_card: set[int]
+    names: dict[int, str]
+    convertible: set[int]
+
+    @classmethod
+    async def load(cls, rows: list[dict]) -> "_Known":
         accounts = {row["id"]: row for row in await models.BillingAccount.filter(
             id__in={row["billing_account_id"] for row in rows}).values(
             "id", "charge_schedule", "billing_day", "self_service")}
@@ -124,86 +125,125 @@ async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
             id__in={row["billing_profile_id"] for row in rows}, payment_method_id__not_isnull=True
         ).values_list("id", flat=True))
         names = dict(await models.Product.filter(id__in={row["product_id"] for row in rows}).values_list("id", "name"))
-        convertible = await _conversion_allowed(rows, accounts)
-        renewed: list[dict] = []
-        expired: list[dict] = []
-        lines: list[dict] = []
-        service: list[dict] = []
-        events: list[dict] = []
-        transitions: list[Transition] = []
-        for row in rows:
-            account = accounts[row["billing_account_id"]]
-            schedule = models.ChargeSchedule(account["charge_schedule"])
-            term = models.CommitmentTerm(row["commitment_term"])
-            ended = row["term_end"]
-            self_service_trial = row["trial"] and account["self_service"]
-            quantity, note = _licences_at_renewal(row)
-            plan = plan_term_end(ended, term, row["auto_renew"], row["trial"],
-                                 row["billing_profile_id"] in with_card, row["unit_price"], quantity,
-                                 schedule, account["billing_day"],
-                                 # A converted trial starts as a paid subscription on that day.
-                                 ended.day if row["trial"] else row["start_date"].day,
-                                 may_convert=not self_service_trial or row["id"] in convertible)
-            name = names[row["product_id"]]
-            if plan.outcome is TermEndOutcome.EXPIRED:
-                expired.append(dict(
-                    id=row["id"], status=Status.EXPIRED, status_reason=models.StatusReason.TERM_ENDED,
-                    status_changed_at=ended, expired_at=ended, next_charge_date=None, scheduled_quantity=None,
-                    version=row["version"] + 1,
-                ))
-                service.append(ledger.service_row(row["tenant_id"], row["id"], ended.date(), 0,
-                                                   models.ServiceChange.EXPIRED))
-                if self_service_trial and row["id"] not in convertible and row["auto_renew"]:
-                    why = "the organization's self-service policy no longer allows buying this product"
-                elif row["trial"]:
-                    why = "the trial ended without auto-renew and a payment method"
-                else:
-                    why = "auto-renew is off"
-                events.append(audit.system_event(
-                    row["tenant_id"], "subscription.expired", "Subscription", row["id"], ended,
-                    {"status": Status.ACTIVE}, {"status": Status.EXPIRED, "reason": "TERM_ENDED"}))
-                transitions.append(Transition(ended, TransitionKind.EXPIRED, row["tenant_id"], row["id"], None,
-                                              f"{name}: the term ended and {why}; expired for {EXPIRED_PERIOD.days} days."))
-                continue
-            converted = plan.outcome is TermEndOutcome.TRIAL_CONVERTED
-            renewed.append(dict(
-                id=row["id"], term_start=plan.term_start, term_end=plan.term_end, trial=False,
-                start_date=ended.date() if converted else row["start_date"], quantity=quantity,
-                scheduled_quantity=None, next_charge_date=plan.charge_on, version=row["version"] + 1,
-            ))
-            if converted or quantity != row["quantity"]:
-                service.append(ledger.service_row(
-                    row["tenant_id"], row["id"], ended.date(), quantity,
-                    models.ServiceChange.TRIAL_CONVERTED if converted else models.ServiceChange.RENEWED))
-            unit = "month" if term is models.CommitmentTerm.MONTHLY else "year"
-            label = "trial converted to paid" if converted else "renewal"
-            lines.append(dict(
-                tenant_id=row["tenant_id"], billing_profile_id=row["billing_profile_id"], subscription_id=row["id"],
-                kind=models.InvoiceLineKind.RENEWAL, description=f"{name}, {quantity} licence(s), {label}",
-                quantity=quantity, unit_price=row["unit_price"], amount=plan.amount, currency=row["currency"],
-                period_start=plan.term_start.date(), period_end=plan.term_end.date(),  # type: ignore[union-attr]
-                explanation=f"{row['unit_price']} {row['currency']} x {quantity} licence(s) for one {unit} "
-                            f"= {plan.amount} {row['currency']}, due on {plan.charge_on} "
-                            f"({schedule.value.replace('_', ' ').lower()})",
-                charge_on=plan.charge_on, created_at=ended,
-            ))
-            kind = TransitionKind.TRIAL_CONVERTED if converted else TransitionKind.RENEWED
-            events.append(audit.system_event(
-                row["tenant_id"], f"subscription.{kind.value.lower()}", "Subscription", row["id"], ended,
-                {"termEnd": ended, "quantity": row["quantity"]},
-                {"termEnd": plan.term_end, "chargeOn": plan.charge_on, "quantity": quantity}))
-            transitions.append(Transition(
-                ended, kind, row["tenant_id"], row["id"], None,
-                f"{name}: {label} until {plan.term_end:%Y-%m-%d}; {plan.amount} {row['currency']} "
-                f"to be charged on {plan.charge_on}.{note}",
-            ))
-        if renewed:
+        return cls(accounts, with_card, names, await _conversion_allowed(rows, accounts))
+
+    def self_service_trial(self, row: dict) -> bool:
+        return row["trial"] and self.accounts[row["billing_account_id"]]["self_service"]
+
+
+@dataclass(slots=True)
+class _Writes:
+    """The rows a batch of term ends writes, in bulk, and the transitions it reports."""
+
+    renewed: list[dict] = field(default_factory=list)
+    expired: list[dict] = field(default_factory=list)
+    lines: list[dict] = field(default_factory=list)
+    service: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+
+    async def save(self) -> None:
+        if self.renewed:
             await bulk.update_rows(models.Subscription, ["term_start", "term_end", "trial", "start_date", "quantity",
-                                                         "scheduled_quantity", "next_charge_date", "version"], renewed)
-            await bulk.insert_rows(models.InvoiceLine, lines)
-        if expired:
+                                                         "scheduled_quantity", "next_charge_date", "version"],
+                                   self.renewed)
+            await bulk.insert_rows(models.InvoiceLine, self.lines)
+        if self.expired:
             await bulk.update_rows(models.Subscription, ["status", "status_reason", "status_changed_at", "expired_at",
-                                                         "next_charge_date", "scheduled_quantity", "version"], expired)
-        await bulk.insert_rows(models.ServiceLevel, service)
-        await audit.record_system(events)
-    return transitions
+                                                         "next_charge_date", "scheduled_quantity", "version"],
+                                   self.expired)
+        await bulk.insert_rows(models.ServiceLevel, self.service)
+        await audit.record_system(self.events)
+
+
+async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
+    """§3, §5 Trials, §7: renew, convert or expire every active subscription whose term
+    ended by `bound`."""
+    async with atomic():
+        rows = await lock_rows(
+            models.Subscription.filter(scope.q(), status=Status.ACTIVE, term_end__lte=bound),
+            "id", "tenant_id", "billing_account_id", "billing_profile_id", "product_id", "term_end", "start_date",
+            "commitment_term", "auto_renew", "trial", "quantity", "scheduled_quantity", "assigned_count",
+            "unit_price", "currency", "version")
+        if not rows:
+            return []
+        known = await _Known.load(rows)
+        writes = _Writes()
+        for row in rows:
+            account = known.accounts[row["billing_account_id"]]
+            quantity, note = _licences_at_renewal(row)
+            plan = plan_term_end(row["term_end"], models.CommitmentTerm(row["commitment_term"]), row["auto_renew"],
+                                 row["trial"], row["billing_profile_id"] in known.with_card, row["unit_price"],
+                                 quantity, models.ChargeSchedule(account["charge_schedule"]), account["billing_day"],
+                                 # A converted trial starts as a paid subscription on that day.
+                                 row["term_end"].day if row["trial"] else row["start_date"].day,
+                                 may_convert=not known.self_service_trial(row) or row["id"] in known.convertible)
+            if plan.outcome is TermEndOutcome.EXPIRED:
+                _expire(row, known, writes)
+            else:
+                _renew(row, plan, quantity, note, known, writes)
+        await writes.save()
+    return writes.transitions
+
+
+def _expire(row: dict, known: _Known, writes: _Writes) -> None:
+    """§3, §5 Trials: the subscription expires at its term end, and the transition says why."""
+    ended = row["term_end"]
+    writes.expired.append(dict(
+        id=row["id"], status=Status.EXPIRED, status_reason=models.StatusReason.TERM_ENDED,
+        status_changed_at=ended, expired_at=ended, next_charge_date=None, scheduled_quantity=None,
+        version=row["version"] + 1,
+    ))
+    writes.service.append(ledger.service_row(row["tenant_id"], row["id"], ended.date(), 0,
+                                             models.ServiceChange.EXPIRED))
+    if known.self_service_trial(row) and row["id"] not in known.convertible and row["auto_renew"]:
+        why = "the organization's self-service policy no longer allows buying this product"
+    elif row["trial"]:
+        why = "the trial ended without auto-renew and a payment method"
+    else:
+        why = "auto-renew is off"
+    writes.events.append(audit.system_event(
+        row["tenant_id"], "subscription.expired", "Subscription", row["id"], ended,
+        {"status": Status.ACTIVE}, {"status": Status.EXPIRED, "reason": "TERM_ENDED"}))
+    writes.transitions.append(Transition(
+        ended, TransitionKind.EXPIRED, row["tenant_id"], row["id"], None,
+        f"{known.names[row['product_id']]}: the term ended and {why}; expired for {EXPIRED_PERIOD.days} days."))
+
+
+def _renew(row: dict, plan: TermEndPlan, quantity: int, note: str, known: _Known, writes: _Writes) -> None:
+    """§3, §7: a new term (a trial's first paid one) with its RENEWAL line."""
+    ended = row["term_end"]
+    converted = plan.outcome is TermEndOutcome.TRIAL_CONVERTED
+    schedule = models.ChargeSchedule(known.accounts[row["billing_account_id"]]["charge_schedule"])
+    name = known.names[row["product_id"]]
+    writes.renewed.append(dict(
+        id=row["id"], term_start=plan.term_start, term_end=plan.term_end, trial=False,
+        start_date=ended.date() if converted else row["start_date"], quantity=quantity,
+        scheduled_quantity=None, next_charge_date=plan.charge_on, version=row["version"] + 1,
+    ))
+    if converted or quantity != row["quantity"]:
+        writes.service.append(ledger.service_row(
+            row["tenant_id"], row["id"], ended.date(), quantity,
+            models.ServiceChange.TRIAL_CONVERTED if converted else models.ServiceChange.RENEWED))
+    unit = "month" if models.CommitmentTerm(row["commitment_term"]) is models.CommitmentTerm.MONTHLY else "year"
+    label = "trial converted to paid" if converted else "renewal"
+    writes.lines.append(dict(
+        tenant_id=row["tenant_id"], billing_profile_id=row["billing_profile_id"], subscription_id=row["id"],
+        kind=models.InvoiceLineKind.RENEWAL, description=f"{name}, {quantity} licence(s), {label}",
+        quantity=quantity, unit_price=row["unit_price"], amount=plan.amount, currency=row["currency"],
+        period_start=plan.term_start.date(), period_end=plan.term_end.date(),  # type: ignore[union-attr]
+        explanation=f"{row['unit_price']} {row['currency']} x {quantity} licence(s) for one {unit} "
+                    f"= {plan.amount} {row['currency']}, due on {plan.charge_on} "
+                    f"({schedule.value.replace('_', ' ').lower()})",
+        charge_on=plan.charge_on, created_at=ended,
+    ))
+    kind = TransitionKind.TRIAL_CONVERTED if converted else TransitionKind.RENEWED
+    writes.events.append(audit.system_event(
+        row["tenant_id"], f"subscription.{kind.value.lower()}", "Subscription", row["id"], ended,
+        {"termEnd": ended, "quantity": row["quantity"]},
+        {"termEnd": plan.term_end, "chargeOn": plan.charge_on, "quantity": quantity}))
+    writes.transitions.append(Transition(
+        ended, kind, row["tenant_id"], row["id"], None,
+        f"{name}: {label} until {plan.term_end:%Y-%m-%d}; {plan.amount} {row['currency']} "
+        f"to be charged on {plan.charge_on}.{note}",
+    ))

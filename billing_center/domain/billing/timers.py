@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from billing_center.domain import audit, bulk, models
 from billing_center.domain.atomic import atomic
-from billing_center.domain.billing.scope import BATCH, Scope, claim
+from billing_center.domain.billing.scope import BATCH, Scope, lock_rows
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.subscription_rules import DISABLED_PERIOD, EXPIRED_PERIOD
 
@@ -42,7 +42,7 @@ async def advance(scope: Scope, bound: datetime) -> list[Transition]:
     transitions: list[Transition] = []
     async with atomic():
         for timer in TIMERS:
-            rows = await claim(
+            rows = await lock_rows(
                 models.Subscription.filter(scope.q(), status=timer.status,
                                            **{f"{timer.since}__lte": bound - timer.period}),
                 "id", "tenant_id", timer.since, "version")
