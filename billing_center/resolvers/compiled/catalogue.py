@@ -7,7 +7,7 @@ left to the regular path (`holes`). The relations listed read exactly what
 `resolvers.relations` loads for them: products are global, users are the whole tenant's
 (`domain.visibility.users`), and the licence assignments of a subscription the caller sees are
 all visible to them (the subscription's page already applied `visibility.subscriptions`), so
-those pages are filtered on the tenant only, as `loaders.page_rows` does.
+those pages are filtered on the tenant only, as `domain.reads.statements.page_rows` does.
 """
 
 from __future__ import annotations

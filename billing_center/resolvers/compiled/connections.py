@@ -1,7 +1,7 @@
 """How the compiler writes a connection: one page of rows as `edges`, `pageInfo` and `totalCount`.
 
 A page is a subquery that reads its rows in key order with the same conditions as the
-regular path (`loaders.page_rows` for nested pages, `loaders.SubscriptionFilter` for the
+regular path (`domain.reads.statements.page_rows` for nested pages, `loaders.SubscriptionFilter` for the
 root list), bounded by the cursors, `limit` rows — or `limit + 1`, numbered, when `pageInfo`
 asks whether more follow (`pagination.connection` decides it the same way). `edges` is the
 JSON array of the page's first `limit` rows in display order; the cursors are those of its
