@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-
 from billing_center.domain import audit, available_actions, idempotency, lifecycle, models
-from billing_center.domain.billing import credits, ledger
+from billing_center.domain.billing import credits, invoice_lines, ledger
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.clock import Clock
@@ -110,42 +109,54 @@ async def cancel_subscription(
     available_actions.require(actor, facts, available_actions.Action.CANCEL, now)
     row = await _terms(subscription_id)
     credit, explanation = await _credit(subscription_id, row, facts, now)
-    outcome, replayed = await idempotency.once(
-        actor, key, lambda: _cancel(actor, subscription_id, facts, version, row, reason, feedback, credit, explanation,
-                                    now), now)
+    cancellation = _Cancellation(subscription_id, facts, version, row, reason, feedback, credit, explanation, now)
+    outcome, replayed = await idempotency.once(actor, key, lambda: _cancel(actor, cancellation), now)
     return Cancelled(outcome["subscriptionId"], Decimal(outcome["credit"]), outcome["currency"], replayed)
 
 
-async def _cancel(actor: Actor, subscription_id: int, facts: SubscriptionFacts, version: int, row: dict,
-                  reason: models.CancellationReason, feedback: str | None, credit: Decimal, explanation: str,
-                  now: datetime) -> dict:
+@dataclass(frozen=True, slots=True)
+class _Cancellation:
+    """What a cancellation decided before its transaction: the subscription as seen, why,
+    and the credit for the unused part of its term."""
+
+    subscription_id: int
+    facts: SubscriptionFacts
+    version: int
+    row: dict
+    reason: models.CancellationReason
+    feedback: str | None
+    credit: Decimal
+    explanation: str
+    now: datetime
+
+
+async def _cancel(actor: Actor, c: _Cancellation) -> dict:
     """The writes of a cancellation, in its one transaction; its result for the key."""
-    tenant_id = actor.tenant_id
-    await update_if_version(tenant_id, subscription_id, version,  # type: ignore[arg-type]
-                            **models.Subscription.cancelled(now, reason, feedback))
+    tenant_id, subscription_id, row, now = actor.tenant_id, c.subscription_id, c.row, c.now
+    await update_if_version(tenant_id, subscription_id, c.version,  # type: ignore[arg-type]
+                            **models.Subscription.cancelled(now, c.reason, c.feedback))
     await models.LicenseAssignment.filter(tenant_id=tenant_id, subscription_id=subscription_id).update(
         state=models.LicenseState.SUSPENDED
     )
     if not row["trial"]:
         await ledger.record_service(tenant_id, subscription_id, now.date(), 0,  # type: ignore[arg-type]
                                     models.ServiceChange.CANCELLED)
-    if credit > 0:
-        await credits.place_credit(dict(
-            tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"],
-            subscription_id=subscription_id, kind=models.InvoiceLineKind.PRORATED_CREDIT,
+    if c.credit > 0:
+        await invoice_lines.add(invoice_lines.line(
+            invoice_lines.Billed.of(tenant_id, subscription_id, row),  # type: ignore[arg-type]
+            models.InvoiceLineKind.PRORATED_CREDIT,
             description=f"{row['product__name']}: cancelled, unused part of the term",
-            quantity=row["quantity"], unit_price=row["unit_price"], amount=-credit,
-            currency=row["currency"], period_start=now.date(), period_end=facts.term_end.date(),
-            explanation=explanation,
+            quantity=row["quantity"], amount=c.credit, period=(now.date(), c.facts.term_end.date()),
+            explanation=c.explanation,
             # "Within the next billing cycle": an unpaid invoice of the term, else the next document.
             charge_on=charge_date(now.date(), models.ChargeSchedule(row["billing_account__charge_schedule"]),
                                   row["billing_account__billing_day"]),
-            created_at=now,
+            at=now,
         ))
     await audit.record(
         actor, tenant_id, "subscription.cancelled", "Subscription", subscription_id, now,  # type: ignore[arg-type]
-        before={"status": facts.status},
-        after={"status": models.SubscriptionStatus.DISABLED, "reason": reason, "feedback": feedback,
-               "credit": credit},
+        before={"status": c.facts.status},
+        after={"status": models.SubscriptionStatus.DISABLED, "reason": c.reason, "feedback": c.feedback,
+               "credit": c.credit},
     )
-    return {"subscriptionId": subscription_id, "credit": str(credit), "currency": row["currency"]}
+    return {"subscriptionId": subscription_id, "credit": str(c.credit), "currency": row["currency"]}

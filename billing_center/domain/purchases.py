@@ -20,7 +20,7 @@ from tortoise.exceptions import IntegrityError
 
 from billing_center.domain import audit, available_actions, idempotency, models, spending, visibility
 from billing_center.domain.atomic import atomic
-from billing_center.domain.billing import invoicing, ledger
+from billing_center.domain.billing import invoice_lines, invoicing, ledger
 from billing_center.domain.policies import policy_for
 from billing_center.domain.subscription_rules import (
     MAX_QUANTITY,
@@ -316,10 +316,10 @@ async def _record(p: _Purchase) -> dict:
     subscription = await _create_subscription(p, account_id, profile_id)
     line_id = invoice_id = None
     if not request.trial:
-        line = await _purchase_line(p, profile_id, subscription)
-        line_id = line.id
+        line = _purchase_line(p, profile_id, subscription)
+        line_id = await invoice_lines.add(line)
         if p.charge is not None:
-            invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line, payment_method_id,  # type: ignore[arg-type]
+            invoice_id = await _paid_invoice(tenant_id, account_id, profile_id, line_id, line, payment_method_id,  # type: ignore[arg-type]
                                              p.charge, p.gateway_key, p.now)  # type: ignore[arg-type]
     # A trial is in service but not paid service (§7 the ledger rule).
     await ledger.record_service(
@@ -379,18 +379,18 @@ async def _create_subscription(p: _Purchase, account_id: int, profile_id: int) -
     )
 
 
-async def _purchase_line(p: _Purchase, profile_id: int, subscription: models.Subscription) -> models.InvoiceLine:
+def _purchase_line(p: _Purchase, profile_id: int, subscription: models.Subscription) -> dict:
     """§7: the PURCHASE line of the first term, charged on `charge_on`."""
     term, quantity, currency = p.request.commitment_term, p.request.quantity, p.product["currency"]
-    return await models.InvoiceLine.create(
-        tenant_id=p.actor.tenant_id, billing_profile_id=profile_id, subscription_id=subscription.id,
-        kind=models.InvoiceLineKind.PURCHASE,
+    billed = invoice_lines.Billed(p.actor.tenant_id, profile_id, subscription.id, p.product["name"], p.price,  # type: ignore[arg-type]
+                                  currency)
+    return invoice_lines.line(
+        billed, models.InvoiceLineKind.PURCHASE,
         description=f"{p.product['name']}, {quantity} licence(s), first {term.value.lower()} term",
-        quantity=quantity, unit_price=p.price, amount=p.amount,
-        currency=currency, period_start=p.now.date(), period_end=subscription.term_end.date(),
+        quantity=quantity, amount=p.amount, period=(p.now.date(), subscription.term_end.date()),
         explanation=f"{p.price} {currency} x {quantity} licence(s) for one "
                     f"{'month' if term is models.CommitmentTerm.MONTHLY else 'year'} = {p.amount} {currency}",
-        charge_on=p.charge_on, created_at=p.now,
+        charge_on=p.charge_on, at=p.now,
     )
 
 
@@ -419,23 +419,23 @@ async def _refund(gateway: PaymentGateway, charge: ChargeResult | None, amount: 
         await gateway.refund(charge.reference, amount, currency)
 
 
-async def _paid_invoice(tenant_id: int, account_id: int, profile_id: int, line: models.InvoiceLine,
+async def _paid_invoice(tenant_id: int, account_id: int, profile_id: int, line_id: int, line: dict,
                         payment_method_id: int | None, charge: ChargeResult, gateway_key: str, now: datetime) -> int:
     """The invoice of a purchase charged at once: its one line, paid."""
     number = (await invoicing.number_invoices([profile_id]))[profile_id]
     invoice = await models.Invoice.create(
         tenant_id=tenant_id, billing_account_id=account_id, billing_profile_id=profile_id, number=number,
-        issue_date=now.date(), period_start=line.period_start, period_end=line.period_end,
-        status=models.InvoiceStatus.PAID, total=line.amount, amount_due=Decimal("0.00"), currency=line.currency,
+        issue_date=now.date(), period_start=line["period_start"], period_end=line["period_end"],
+        status=models.InvoiceStatus.PAID, total=line["amount"], amount_due=Decimal("0.00"), currency=line["currency"],
         created_at=now,
     )
-    await models.InvoiceLine.filter(id=line.id).update(invoice_id=invoice.id)
+    await models.InvoiceLine.filter(id=line_id).update(invoice_id=invoice.id)
     if payment_method_id is None:
         payment_method_id = (await models.BillingProfile.filter(id=profile_id).values_list(
             "payment_method_id", flat=True))[0]
     await models.PaymentAttempt.create(
-        tenant_id=tenant_id, invoice_id=invoice.id, payment_method_id=payment_method_id, amount=line.amount,
-        currency=line.currency, status=models.PaymentAttemptStatus.SUCCEEDED, gateway_idempotency_key=gateway_key,
+        tenant_id=tenant_id, invoice_id=invoice.id, payment_method_id=payment_method_id, amount=line["amount"],
+        currency=line["currency"], status=models.PaymentAttemptStatus.SUCCEEDED, gateway_idempotency_key=gateway_key,
         gateway_reference=charge.reference, attempted_at=now,
     )
     return invoice.id

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from billing_center.domain import audit, available_actions, idempotency, models, spending
 from billing_center.domain.actor import Actor
-from billing_center.domain.billing import charging, invoicing, ledger
+from billing_center.domain.billing import charging, invoice_lines, invoicing, ledger
 from billing_center.domain.billing.pay_now import charge_invoice
 from billing_center.domain.billing_dates import charge_date, term_end
 from billing_center.domain.clock import Clock
@@ -189,14 +189,13 @@ async def _reactivate(actor: Actor, r: _Reactivation) -> dict:
         active_id = await _successor_mca(actor, r)
     invoice_id = None
     if revival.amount > 0:
-        line = await models.InvoiceLine.create(
-            tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=active_id,
-            kind=revival.kind, description=f"{row['product__name']}: {revival.label}", quantity=r.facts.quantity,
-            unit_price=row["unit_price"], amount=revival.amount, currency=row["currency"],
-            period_start=revival.period_start, period_end=revival.term_end.date(),
-            explanation=revival.explanation, charge_on=r.charge_on, created_at=now)
+        line_id = await invoice_lines.add(invoice_lines.line(
+            invoice_lines.Billed.of(tenant_id, active_id, row),  # type: ignore[arg-type]
+            revival.kind, description=f"{row['product__name']}: {revival.label}", quantity=r.facts.quantity,
+            amount=revival.amount, period=(revival.period_start, revival.term_end.date()),
+            explanation=revival.explanation, charge_on=r.charge_on, at=now))
         if at_once(r.schedule, r.charge_on, now):
-            invoice_id = await invoicing.issue_at_once(line.id, now)
+            invoice_id = await invoicing.issue_at_once(line_id, now)
     else:
         # Nothing to charge now (a trial goes on): the next charge is at its term's end.
         await invoicing.refresh_next_charge({active_id})

@@ -13,7 +13,7 @@ from tortoise.expressions import F
 from billing_center.domain import audit, available_actions, idempotency, models, spending, visibility
 from billing_center.domain import subscription_rules as rules
 from billing_center.domain.atomic import atomic
-from billing_center.domain.billing import charging, credits, invoicing, ledger
+from billing_center.domain.billing import charging, credits, invoice_lines, invoicing, ledger
 from billing_center.domain.billing_dates import charge_date
 from billing_center.domain.money import pro_rata
 from billing_center.domain.actor import Actor
@@ -215,26 +215,18 @@ async def _resize(actor: Actor, r: _Resize) -> dict:
     if not row["trial"]:
         await ledger.record_service(tenant_id, r.subscription_id, now.date(), r.total,  # type: ignore[arg-type]
                                     models.ServiceChange.LICENCES_CHANGED)
-    line = dict(
-        tenant_id=tenant_id, billing_profile_id=row["billing_profile_id"], subscription_id=r.subscription_id,
-        kind=models.InvoiceLineKind.PRORATED_CHARGE if r.increase else models.InvoiceLineKind.PRORATED_CREDIT,
-        description=(f"{row['product__name']}: {'+' if r.increase else '-'}{r.difference} "
-                     f"licence(s), {r.facts.quantity} -> {r.total}, rest of the term"),
-        quantity=r.difference, unit_price=row["unit_price"],
-        amount=r.amount if r.increase else -r.amount, currency=row["currency"],
-        period_start=now.date(), period_end=r.facts.term_end.date(),
-        explanation=("Charge: " if r.increase else "Credit: ") + r.explanation,
-        charge_on=r.charge_on, created_at=now,
-    )
     line_id = invoice_id = None
-    if r.amount == 0:
-        pass
-    elif r.increase:
-        line_id = (await models.InvoiceLine.create(**line)).id
-        if at_once(r.schedule, r.charge_on, now):
+    if r.amount > 0:
+        line_id = await invoice_lines.add(invoice_lines.line(
+            invoice_lines.Billed.of(tenant_id, r.subscription_id, row),  # type: ignore[arg-type]
+            models.InvoiceLineKind.PRORATED_CHARGE if r.increase else models.InvoiceLineKind.PRORATED_CREDIT,
+            description=(f"{row['product__name']}: {'+' if r.increase else '-'}{r.difference} "
+                         f"licence(s), {r.facts.quantity} -> {r.total}, rest of the term"),
+            quantity=r.difference, amount=r.amount, period=(now.date(), r.facts.term_end.date()),
+            explanation=("Charge: " if r.increase else "Credit: ") + r.explanation, charge_on=r.charge_on, at=now,
+        ))
+        if r.increase and at_once(r.schedule, r.charge_on, now):
             invoice_id = await invoicing.issue_at_once(line_id, now)
-    else:
-        line_id = await credits.place_credit(line)
     await audit.record(
         actor, tenant_id, "subscription.quantity_changed", "Subscription", r.subscription_id, now,  # type: ignore[arg-type]
         before={"quantity": r.facts.quantity},

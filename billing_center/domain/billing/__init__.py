@@ -4,6 +4,7 @@
   must match (the ledger rule: every licence-day of service is paid exactly once);
 - `term_ends`: renew, convert a trial, or expire when a term ends;
 - `timers`: EXPIRED for 30 days, then DISABLED for 90, then DELETED;
+- `invoice_lines`: the one way a charge or credit line is built and written;
 - `credits`: how large a credit may be and where it goes (an unpaid invoice of its term
   first, else the next document);
 - `invoicing`: one document per billing profile and charge day, an invoice or a credit note,

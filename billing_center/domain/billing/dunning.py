@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from billing_center.domain import audit, bulk, models
-from billing_center.domain.billing import credits, ledger, timers
+from billing_center.domain.billing import credits, invoice_lines, ledger, timers
 from billing_center.domain.billing.scope import lock_rows
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.billing_dates import add_months, charge_date
@@ -131,18 +131,17 @@ async def _credit_unserved_days(rows: list[dict], ends_on: dict[int, date], mome
             amount, explanation = credits.capped(share, credits.left_in_term(lines[row["id"]], term_start, term_end))
             if amount <= 0:
                 continue
-            line = dict(
-                tenant_id=row["tenant_id"], billing_profile_id=row["billing_profile_id"], subscription_id=row["id"],
-                kind=models.InvoiceLineKind.PRORATED_CREDIT,
+            line = invoice_lines.line(
+                invoice_lines.Billed.of(row["tenant_id"], row["id"], row), models.InvoiceLineKind.PRORATED_CREDIT,
                 description=f"{row['product__name']}: disabled for non-payment, days from {start} not served",
-                quantity=licences, unit_price=row["unit_price"], amount=-amount, currency=row["currency"],
-                period_start=start, period_end=end, explanation="Credit for the days without service: " + explanation,
+                quantity=licences, amount=amount, period=(start, end),
+                explanation="Credit for the days without service: " + explanation,
                 # The cut-off comes after its day's document: a credit not on the past-due
                 # invoice goes on the next day's.
                 charge_on=charge_date(moment.date() + timedelta(days=1),
                                       models.ChargeSchedule(row["billing_account__charge_schedule"]),
                                       row["billing_account__billing_day"]),
-                created_at=moment)
+                at=moment)
             lines[row["id"]].append({**line, "invoice_id": invoice_id})
             credited[row["id"]] += amount
             if invoice_id is not None and dues[invoice_id]["amount_due"] >= amount:
@@ -160,7 +159,7 @@ async def _credit_unserved_days(rows: list[dict], ends_on: dict[int, date], mome
              next_attempt_on=None)
         for invoice_id in reduced])
     for line in elsewhere:
-        await credits.place_credit(line)
+        await invoice_lines.add(line)
     return credited
 
 

@@ -11,7 +11,7 @@ from enum import Enum
 
 from billing_center.domain import audit, bulk, models
 from billing_center.domain.atomic import atomic
-from billing_center.domain.billing import ledger
+from billing_center.domain.billing import invoice_lines, ledger
 from billing_center.domain.billing.scope import Scope, lock_rows
 from billing_center.domain.billing.transitions import Transition, TransitionKind
 from billing_center.domain.billing_dates import charge_date, term_end
@@ -227,15 +227,16 @@ def _renew(row: dict, plan: TermEndPlan, quantity: int, note: str, known: _Known
             models.ServiceChange.TRIAL_CONVERTED if converted else models.ServiceChange.RENEWED))
     unit = "month" if models.CommitmentTerm(row["commitment_term"]) is models.CommitmentTerm.MONTHLY else "year"
     label = "trial converted to paid" if converted else "renewal"
-    writes.lines.append(dict(
-        tenant_id=row["tenant_id"], billing_profile_id=row["billing_profile_id"], subscription_id=row["id"],
-        kind=models.InvoiceLineKind.RENEWAL, description=f"{name}, {quantity} licence(s), {label}",
-        quantity=quantity, unit_price=row["unit_price"], amount=plan.amount, currency=row["currency"],
-        period_start=plan.term_start.date(), period_end=plan.term_end.date(),  # type: ignore[union-attr]
+    billed = invoice_lines.Billed(row["tenant_id"], row["billing_profile_id"], row["id"], name, row["unit_price"],
+                                  row["currency"])
+    writes.lines.append(invoice_lines.line(
+        billed, models.InvoiceLineKind.RENEWAL, description=f"{name}, {quantity} licence(s), {label}",
+        quantity=quantity, amount=plan.amount,  # type: ignore[arg-type]
+        period=(plan.term_start.date(), plan.term_end.date()),  # type: ignore[union-attr]
         explanation=f"{row['unit_price']} {row['currency']} x {quantity} licence(s) for one {unit} "
                     f"= {plan.amount} {row['currency']}, due on {plan.charge_on} "
                     f"({schedule.value.replace('_', ' ').lower()})",
-        charge_on=plan.charge_on, created_at=ended,
+        charge_on=plan.charge_on, at=ended,  # type: ignore[arg-type]
     ))
     kind = TransitionKind.TRIAL_CONVERTED if converted else TransitionKind.RENEWED
     writes.events.append(audit.system_event(
