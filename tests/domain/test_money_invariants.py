@@ -55,6 +55,7 @@ from billing_center.domain import (
     integrity,
     licenses,
     models,
+    policies,
     purchases,
     reactivation,
     subscriptions,
@@ -335,7 +336,7 @@ class History:
 
     async def policy(self) -> None:
         policy = self.draw(st.sampled_from(list(models.SelfServicePolicy)), "policy")
-        await self.attempt(f"policy.{policy.value}", purchases.set_self_service_policy(
+        await self.attempt(f"policy.{policy.value}", policies.set_self_service_policy(
             self.admin, self.products[SELF_SERVICE_SKU], policy, self.clock))
 
     async def late_decrease(self) -> None:

@@ -3,7 +3,7 @@ may buy what (SPEC §3, §5, §6, §7)."""
 
 from __future__ import annotations
 
-from billing_center.domain import cancellation, models, purchases, reactivation, subscriptions
+from billing_center.domain import cancellation, models, policies, purchases, reactivation, subscriptions
 from billing_center.domain.actor import Actor
 from billing_center.resolvers.context import Context
 from billing_center.resolvers.mutations.payment_methods import card_details
@@ -86,7 +86,7 @@ async def set_self_service_policy(actor: Actor, ctx: Context,
                                   data: inputs.SetSelfServicePolicyInput) -> payloads.SetSelfServicePolicyPayload:
     """setSelfServicePolicy (SPEC §6)."""
     product_id = input_id(data, "product_id", "Product")
-    await purchases.set_self_service_policy(actor, product_id, models.SelfServicePolicy(data.policy.value), ctx.clock)
+    await policies.set_self_service_policy(actor, product_id, models.SelfServicePolicy(data.policy.value), ctx.clock)
     return payloads.SetSelfServicePolicyPayload(
         product=await ctx.loaders.product_by_id.load(product_id), policy=data.policy
     )
