@@ -159,7 +159,7 @@ class Settings:
         BILLING_RATE_LIMIT_POINTS, BILLING_PAYMENT_GATEWAY (default `sandbox` in development only) and
         BILLING_ALLOW_SANDBOX_TENANTS (default 1 in development, 0 in production), BILLING_LOG_FORMAT
         (auto, json or text), BILLING_WEBHOOK_DELIVERY (1: serve delivers webhooks), BILLING_WEBHOOK_TIMEOUT_SECONDS,
-        BILLING_WEBHOOK_LEASE_SECONDS (how long a deliverer's claim on an endpoint lasts without news,
+        BILLING_WEBHOOK_LEASE_SECONDS (how long a deliverer's lease on an endpoint lasts without news,
         so how long a killed deliverer's endpoints wait for another: above the timeout; default the
         timeout + 30 s), BILLING_WEBHOOK_CONCURRENCY, BILLING_WEBHOOK_FIRST_RETRY_SECONDS and
         BILLING_EVENT_RETENTION_DAYS."""

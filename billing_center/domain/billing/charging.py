@@ -68,22 +68,22 @@ async def _collect(documents: QuerySet[models.Invoice], day: date, moment: datet
     # Leases are about processes being alive, so they use wall time, not a test clock.
     leased_at = lease_clock.now()
     async with atomic():
-        claimed = await lock_rows(
+        leased = await lock_rows(
             documents.filter(Q(charge_claimed_at=None) | Q(charge_claimed_at__lt=leased_at - CHARGE_LEASE)),
             *DOCUMENT_FIELDS)
-        for start in range(0, len(claimed), BATCH):
-            await models.Invoice.filter(id__in=[row["id"] for row in claimed[start:start + BATCH]]).update(
+        for start in range(0, len(leased), BATCH):
+            await models.Invoice.filter(id__in=[row["id"] for row in leased[start:start + BATCH]]).update(
                 charge_claimed_at=leased_at)
-    if not claimed:
+    if not leased:
         return []
     cards = {row["id"]: row for row in await models.BillingProfile.filter(
-        id__in={row["billing_profile_id"] for row in claimed}).values(
+        id__in={row["billing_profile_id"] for row in leased}).values(
         "id", "payment_method_id", "payment_method__gateway_token")}
     failures = dict(await models.PaymentAttempt.filter(
-        invoice_id__in=[row["id"] for row in claimed], status=models.PaymentAttemptStatus.FAILED
+        invoice_id__in=[row["id"] for row in leased], status=models.PaymentAttemptStatus.FAILED
     ).annotate(n=Count("id")).group_by("invoice_id").values_list("invoice_id", "n"))
     outcomes: list[_Outcome] = []
-    for row in claimed:
+    for row in leased:
         card = cards[row["billing_profile_id"]]
         token = card["payment_method__gateway_token"]
         refund = row["kind"] == models.InvoiceKind.CREDIT_NOTE
