@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing_center.domain import cancellation, models, purchases
+from billing_center.domain import cancellation, models, policies, purchases
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing import engine
 from billing_center.domain.billing.scope import Scope
@@ -270,7 +270,7 @@ async def test_a_self_service_purchase_against_the_products_policy_is_refused_s6
     org = await factories.sign_up(clock)
     pat = await _plain_user(org, clock)
     product = await models.Product.get(sku="POWER_BI_PRO")
-    await purchases.set_self_service_policy(org.actor, product.id, policy, clock)
+    await policies.set_self_service_policy(org.actor, product.id, policy, clock)
     # when / then
     if refused:
         error = await _refused(pat, clock, gateway, "POWER_BI_PRO", new_payment_method=CARD, trial=trial)
@@ -287,7 +287,7 @@ async def test_the_self_service_policy_binds_plain_users_not_the_organizations_a
     # given: plain users may not buy Power BI Pro
     org = await _admin_with_card(clock)
     product = await models.Product.get(sku="POWER_BI_PRO")
-    await purchases.set_self_service_policy(org.actor, product.id, SelfServicePolicy.DENY, clock)
+    await policies.set_self_service_policy(org.actor, product.id, SelfServicePolicy.DENY, clock)
     # when: the admin buys it for the organization
     bought = await _buy(org.actor, clock, gateway, "POWER_BI_PRO")
     # then
