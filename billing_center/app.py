@@ -7,11 +7,13 @@ import gc
 import logging
 import re
 import uuid
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, AsyncIterator
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -276,6 +278,17 @@ def create_app(
         max_response_bytes=settings.max_response_bytes,
         allow_queries_via_get=True,
     )
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/health", health, methods=["GET"]),
+        *(graphiql.routes() if settings.graphiql else ()),
+    ]
+    return Starlette(routes=routes, middleware=_middleware(settings, clock), lifespan=_lifespan(settings, manage_db))
+
+
+def _lifespan(settings: Settings, manage_db: bool) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The worker's life: the database opened and closed (unless the caller does it) and,
+    meanwhile, the webhook deliverer running in the background."""
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -300,26 +313,23 @@ def create_app(
             if manage_db:
                 await db.close_db()
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/health", health, methods=["GET"]),
-            *(graphiql.routes() if settings.graphiql else ()),
-        ],
-        lifespan=lifespan,
-    )
-    # The last added runs first: the access line, shedding, request id and token, CORS, then
-    # the body and time limits.
-    app.add_middleware(RequestTimeout, seconds=settings.request_timeout_seconds)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type"], expose_headers=["x-request-id"], max_age=600,
-        )
-    app.add_middleware(RequestIdentity, settings=settings, clock=clock)
-    # An overloaded worker sheds a request before even its token is looked up.
-    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrency)
-    app.add_middleware(NoStore)  # around everything: shed and refused answers too
-    app.add_middleware(AccessLog)  # one line per request, shed and refused ones too
-    return app
+    return lifespan
+
+
+def _middleware(settings: Settings, clock: Clock) -> list[Middleware]:
+    """Outermost first: the access line, shedding, request id and token, CORS, then the body
+    and time limits."""
+    cors = [Middleware(
+        CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+        allow_headers=["authorization", "content-type"], expose_headers=["x-request-id"], max_age=600,
+    )] if settings.cors_origins else []
+    return [
+        Middleware(AccessLog),  # one line per request, shed and refused ones too
+        Middleware(NoStore),  # around everything: shed and refused answers too
+        # An overloaded worker sheds a request before even its token is looked up.
+        Middleware(ConcurrencyLimit, limit=settings.max_concurrency),
+        Middleware(RequestIdentity, settings=settings, clock=clock),
+        *cors,
+        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        Middleware(RequestTimeout, seconds=settings.request_timeout_seconds),
+    ]

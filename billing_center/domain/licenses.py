@@ -1,23 +1,19 @@
 """Assign and unassign licences (SPEC §4).
 
-Seats are taken with one conditional UPDATE of the subscription's `assigned_count`
-(`... WHERE assigned_count + n <= quantity`), the first statement of the transaction: the
-database decides who gets the last seat, on SQLite (one writer; the write-first transaction
-waits on the lock instead of failing on a read-to-write upgrade) and on PostgreSQL (the WHERE
-clause is re-checked after a concurrent update commits). The unique (subscription, user)
-constraint catches two calls assigning the same person at once.
+Seats are taken first, each subscription's with one conditional UPDATE (`seats.take`), so the
+database decides who gets the last seat. The unique (subscription, user) constraint catches
+two calls assigning the same person at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q, Subquery
 
-from billing_center.domain import audit, available_actions, models, visibility
-from billing_center.domain import subscription_rules as rules
+from billing_center.domain import audit, available_actions, models, seats, visibility
 from billing_center.domain.actor import Actor
 from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
@@ -28,15 +24,6 @@ from billing_center.domain.subscriptions import state_changed
 MAX_USERS_PER_CALL = 20
 # Two calls racing for the same person make one of them start over once; more is a bug.
 ATTEMPTS = 3
-
-
-def offers_seats(tenant_id: int) -> Q:
-    """§4, §5 (rev. 2): the subscriptions of a tenant that take assignments and count in its
-    licence summary: ACTIVE or EXPIRED, and not the predecessor of an MCA reactivation (its
-    seats moved to the new subscription). The query form of `rules.status_takes_assignments`
-    and `rules.reactivated_as_new`."""
-    predecessors = models.Subscription.filter(tenant_id=tenant_id, reactivated_from_id__not_isnull=True)
-    return Q(status__in=rules.SEAT_STATUSES) & ~Q(id__in=Subquery(predecessors.values("reactivated_from_id")))
 
 
 class Outcome(str, Enum):
@@ -142,7 +129,7 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
         _check_may_manage(actor, rows[0])
         if target.expected_version is not None and rows[0]["version"] != target.expected_version:
             raise state_changed(rows[0]["version"])
-        if for_assign and not await visible.filter(offers_seats(actor.tenant_id), id=rows[0]["id"]).exists():
+        if for_assign and not await visible.filter(seats.offers_seats(actor.tenant_id), id=rows[0]["id"]).exists():
             raise DomainError(
                 ErrorCode.INVALID_STATUS,
                 f"A {rows[0]['status'].value} subscription takes no new assignments.",
@@ -169,7 +156,7 @@ async def _subscriptions(actor: Actor, target: Target, for_assign: bool) -> list
         _check_may_manage(actor, rows[0])  # say why: read-only or forbidden
     if not for_assign:
         return managed
-    seated = set(await visible.filter(offers_seats(actor.tenant_id), product_id=target.product_id)
+    seated = set(await visible.filter(seats.offers_seats(actor.tenant_id), product_id=target.product_id)
                  .values_list("id", flat=True))
     return [row for row in managed if row["id"] in seated]
 
@@ -207,7 +194,6 @@ async def _assign(
         ).values_list("user_id", "subscription_id")
     )
     needing = [user_id for user_id in users if user_id not in holders]
-    change = LicenseChange()
     if needing and not subscriptions:
         raise DomainError(
             ErrorCode.INSUFFICIENT_LICENSES,
@@ -215,48 +201,66 @@ async def _assign(
             ("input", "productId"),
         )
     placed: dict[int, int] = {}
+    ids: dict[int, int] = {}
     now = clock.now()
     if needing:
         async with atomic():
-            remaining = list(needing)
-            for row in subscriptions:
-                if not remaining:
-                    break
-                free = row["quantity"] - row["assigned_count"]
-                take = remaining[: max(free, 0)] if target.product_id is not None else remaining
-                if not take:
-                    continue
-                claimed = await _take_seats(row["id"], tenant_id, len(take), target.expected_version)
-                if not claimed:
-                    if target.subscription_id is not None:
-                        await _explain_refused_take(row["id"], len(take), target.expected_version)
-                    continue  # taken meanwhile: try the next subscription
-                for user_id in take:
-                    placed[user_id] = row["id"]
-                remaining = remaining[len(take):]
-            if remaining:
-                raise DomainError(
-                    ErrorCode.INSUFFICIENT_LICENSES,
-                    f"Not enough available licences for {len(remaining)} of the users; nobody was assigned.",
-                    ("input", "userIds"),
-                )
-            await _require_tenant_users(tenant_id, list(placed), {u: users.index(u) for u in placed}, locked=True)
-            await models.LicenseAssignment.bulk_create([
-                models.LicenseAssignment(
-                    tenant_id=tenant_id, subscription_id=subscription_id, user_id=user_id,
-                    product_id=product_id, state=models.LicenseState.ACTIVE, assigned_at=now,
-                )
-                for user_id, subscription_id in placed.items()
-            ])
-            for subscription_id in dict.fromkeys(placed.values()):
-                assigned = [u for u, s in placed.items() if s == subscription_id]
-                await audit.record(
-                    actor, tenant_id, "licenses.assigned", "Subscription", subscription_id, now,
-                    after={"userIds": assigned},
-                )
+            placed = await _place(tenant_id, needing, subscriptions, target)
+            await _record_assignments(actor, tenant_id, product_id, users, placed, now)
         ids = await _assignment_ids(tenant_id, placed)
-    else:
-        ids = {}
+    return _assigned(users, holders, placed, ids, subscriptions)
+
+
+async def _place(tenant_id: int, needing: list[int], subscriptions: list[dict], target: Target) -> dict[int, int]:
+    """Seats taken for every user in `needing`, from the subscriptions in their order: the
+    subscription each user is placed on. Raises when they do not suffice for everyone (the
+    caller's transaction gives back what was taken)."""
+    placed: dict[int, int] = {}
+    remaining = list(needing)
+    for row in subscriptions:
+        if not remaining:
+            break
+        take = remaining[: max(seats.available(row), 0)] if target.product_id is not None else remaining
+        if not take:
+            continue
+        if not await seats.take(row["id"], tenant_id, len(take), target.expected_version):
+            if target.subscription_id is not None:
+                raise await seats.refusal(row["id"], len(take), target.expected_version)
+            continue  # taken meanwhile: try the next subscription
+        for user_id in take:
+            placed[user_id] = row["id"]
+        remaining = remaining[len(take):]
+    if remaining:
+        raise DomainError(
+            ErrorCode.INSUFFICIENT_LICENSES,
+            f"Not enough available licences for {len(remaining)} of the users; nobody was assigned.",
+            ("input", "userIds"),
+        )
+    return placed
+
+
+async def _record_assignments(actor: Actor, tenant_id: int, product_id: int, users: list[int],
+                              placed: dict[int, int], now: datetime) -> None:
+    """The assignment rows of the seats taken, and an audit event per subscription."""
+    await _require_tenant_users(tenant_id, list(placed), {u: users.index(u) for u in placed}, locked=True)
+    await models.LicenseAssignment.bulk_create([
+        models.LicenseAssignment(
+            tenant_id=tenant_id, subscription_id=subscription_id, user_id=user_id,
+            product_id=product_id, state=models.LicenseState.ACTIVE, assigned_at=now,
+        )
+        for user_id, subscription_id in placed.items()
+    ])
+    for subscription_id in dict.fromkeys(placed.values()):
+        assigned = [u for u, s in placed.items() if s == subscription_id]
+        await audit.record(
+            actor, tenant_id, "licenses.assigned", "Subscription", subscription_id, now,
+            after={"userIds": assigned},
+        )
+
+
+def _assigned(users: list[int], holders: dict[int, int], placed: dict[int, int], ids: dict[int, int],
+              subscriptions: list[dict]) -> LicenseChange:
+    change = LicenseChange()
     for user_id in users:
         if user_id in placed:
             change.outcomes.append(UserOutcome(user_id, Outcome.ASSIGNED, placed[user_id], ids.get(user_id)))
@@ -273,38 +277,6 @@ async def _assignment_ids(tenant_id: int, placed: dict[int, int]) -> dict[int, i
         tenant_id=tenant_id, user_id__in=list(placed), subscription_id__in=list(set(placed.values()))
     ).values_list("user_id", "id")
     return dict(rows)
-
-
-async def _take_seats(subscription_id: int, tenant_id: int, count: int, expected_version: int | None) -> bool:
-    """The race-safe taking of seats: one conditional UPDATE; False when it did not apply."""
-    conditions = {}
-    if expected_version is not None:
-        conditions["version"] = expected_version
-    updated = await models.Subscription.filter(
-        offers_seats(tenant_id),
-        id=subscription_id,
-        tenant_id=tenant_id,
-        assigned_count__lte=F("quantity") - count,
-        **conditions,
-    ).update(assigned_count=F("assigned_count") + count, version=F("version") + 1)
-    return updated == 1
-
-
-async def _explain_refused_take(subscription_id: int, count: int, expected_version: int | None) -> None:
-    row = await models.Subscription.filter(id=subscription_id).values(
-        "status", "quantity", "assigned_count", "version"
-    )
-    current = row[0]
-    if expected_version is not None and current["version"] != expected_version:
-        raise state_changed(current["version"])
-    if not rules.status_takes_assignments(models.SubscriptionStatus(current["status"])):
-        raise DomainError(ErrorCode.INVALID_STATUS, "The subscription takes no new assignments.", ("input", "subscriptionId"))
-    available = current["quantity"] - current["assigned_count"]
-    raise DomainError(
-        ErrorCode.INSUFFICIENT_LICENSES,
-        f"{count} {'licence' if count == 1 else 'licences'} needed, {available} available; buy more or unassign first.",
-        ("input", "userIds"),
-    )
 
 
 async def unassign_licenses(actor: Actor, user_ids: list[int], target: Target, clock: Clock) -> LicenseChange:
@@ -330,13 +302,7 @@ async def unassign_licenses(actor: Actor, user_ids: list[int], target: Target, c
                 deleted = await models.LicenseAssignment.filter(id__in=[r["id"] for r in rows]).delete()
                 if not deleted:
                     continue  # another call took them back first
-                conditions = {}
-                if target.expected_version is not None:
-                    conditions["version"] = target.expected_version
-                updated = await models.Subscription.filter(id=subscription_id, **conditions).update(
-                    assigned_count=F("assigned_count") - deleted, version=F("version") + 1
-                )
-                if not updated:
+                if not await seats.give_back(subscription_id, tenant_id, deleted, target.expected_version):
                     current = await models.Subscription.get(id=subscription_id)
                     raise state_changed(current.version)
                 gone = {r["user_id"] for r in rows}

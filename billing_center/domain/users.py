@@ -18,7 +18,7 @@ from datetime import datetime
 
 from tortoise.expressions import F
 
-from billing_center.domain import audit, models, rows
+from billing_center.domain import audit, models, rows, seats
 from billing_center.domain.actor import Actor, normalise_roles
 from billing_center.domain.atomic import atomic
 from billing_center.domain.clock import Clock
@@ -117,8 +117,7 @@ async def _unassign_everything(actor: Actor, tenant_id: int, user_id: int, now: 
     for assignment_id, subscription_id in held:
         deleted = await models.LicenseAssignment.filter(id=assignment_id).delete()
         if deleted:
-            await models.Subscription.filter(id=subscription_id, tenant_id=tenant_id).update(
-                assigned_count=F("assigned_count") - deleted, version=F("version") + 1)
+            await seats.give_back(subscription_id, tenant_id, deleted)
             await audit.record(actor, tenant_id, "licenses.unassigned", "Subscription", subscription_id, now,
                                before={"userIds": [user_id]})
     return sorted({subscription_id for _, subscription_id in held})

@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 
-from billing_center.domain import audit, cancellation, events, licenses, models, visibility
+from billing_center.domain import audit, cancellation, events, models, seats, visibility
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.domain.reads import subscriptions as reads
 from billing_center.resolvers.context import Info
@@ -159,7 +159,7 @@ async def resolve_license_summary(info: Info) -> list[types.ProductLicenseSummar
     actor = ctx.require_user()
     rows = (
         await models.Subscription.filter(
-            visibility.subscriptions(actor), licenses.offers_seats(actor.tenant_id),
+            visibility.subscriptions(actor), seats.offers_seats(actor.tenant_id),
         )
         .annotate(purchased=Sum("quantity"), assigned=Sum("assigned_count"))
         .group_by("product_id")

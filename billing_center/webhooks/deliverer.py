@@ -15,11 +15,13 @@ host name. Redirects are not followed; only a 2xx answer counts as delivered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import ssl
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,13 +38,27 @@ from billing_center.webhooks import payload, signature
 
 log = logging.getLogger("billing_center.webhooks")
 
-# Events read per statement, and statements per claim before the endpoint is let go (so
+# Events read per statement, and statements per lease before the endpoint is let go (so
 # other endpoints get their turn).
 _BATCH = 50
 _ROUNDS = 4
 # Bytes of a receiver's answer read (and thrown away) before the connection is dropped.
 _MAX_ANSWER_BYTES = 64 * 1024
 _PRUNE_EVERY = timedelta(hours=1)
+
+
+@dataclass
+class _Turn:
+    """A worker's turn at an endpoint it leased: how to send it an event; attempts made."""
+
+    owner: str
+    endpoint: dict[str, Any]
+    stop: asyncio.Event | None
+    send: Callable[[dict[str, Any], bytes], Awaitable[Outcome]]
+    made: int = 0
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
 
 @dataclass
@@ -57,12 +73,12 @@ class Deliverer:
     workers: int = 4
     first_retry: timedelta = webhook_queue.FIRST_RETRY
     poll_seconds: float = 1.0
-    # How long a claim lasts without news; None: `timeout` + 30 s. Longer than `timeout`, so a
+    # How long a lease lasts without news; None: `timeout` + 30 s. Longer than `timeout`, so a
     # live deliverer never loses an endpoint in the middle of an attempt.
     lease_seconds: float | None = None
     event_retention: timedelta = webhook_queue.EVENT_RETENTION
     # The process's name in `lease_owner` (64 characters at most: a host name may have 64 by
-    # itself); each worker claims as `<owner>/<n>`.
+    # itself); each worker leases as `<owner>/<n>`.
     owner: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{uuid.uuid4().hex[:12]}")
     _pruned_at: datetime | None = None
     _tls: ssl.SSLContext | None = field(default=None, init=False, repr=False)
@@ -73,7 +89,7 @@ class Deliverer:
 
     @property
     def lease(self) -> timedelta:
-        """How long a claim lasts without news: longer than one attempt can take. It is also
+        """How long a lease lasts without news: longer than one attempt can take. It is also
         how long the endpoints of a deliverer that died stay unserved."""
         return timedelta(seconds=self.timeout + 30 if self.lease_seconds is None else self.lease_seconds)
 
@@ -143,12 +159,12 @@ class Deliverer:
                 raise
             made += attempts
             if attempts:
-                # One line per claim, not per attempt: which deliverer served whom, and how far.
+                # One line per lease, not per attempt: which deliverer served whom, and how far.
                 log.info("webhook endpoint %s: %s delivery attempts", endpoint["id"], attempts)
         return made
 
     async def _hold(self, owner: str, endpoint: dict[str, Any]) -> bool:
-        """Make sure the claim outlasts the attempt about to start (so no other deliverer can
+        """Make sure the lease outlasts the attempt about to start (so no other deliverer can
         take the endpoint while it runs and send the next event beside it): extended when less
         than `timeout` of it is left. False when the endpoint is no longer ours."""
         now = self.clock.now()
@@ -162,74 +178,86 @@ class Deliverer:
     @property
     def tls(self) -> ssl.SSLContext:
         """The TLS settings of every attempt (certificates verified), made once: loading the
-        CA bundle takes ~15 ms of CPU, which per claim cost more than the deliveries and held
+        CA bundle takes ~15 ms of CPU, which per lease cost more than the deliveries and held
         `serve`'s event loop each time."""
         if self._tls is None:
             self._tls = httpx.create_ssl_context(verify=True, trust_env=False)
         return self._tls
 
     async def _work(self, owner: str, endpoint: dict[str, Any], stop: asyncio.Event | None) -> int:
-        """Deliver what is due to one claimed endpoint: redeliveries asked for by hand, then its
-        events in order until one fails, the claim's share of work is done or `stop` is set.
-        Every attempt starts with the claim held for at least `timeout` more (`_hold`)."""
-
-        def stopping() -> bool:
-            return stop is not None and stop.is_set()
-
+        """Deliver what is due to one leased endpoint: redeliveries asked for by hand, then its
+        events in order until one fails, the lease's share of work is done or `stop` is set.
+        Every attempt starts with the lease held for at least `timeout` more (`_hold`)."""
         target, refusal = await self._resolve(endpoint["url"])
-        made = 0
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False, verify=self.tls) as client:
-            redeliveries = await webhook_queue.due_redeliveries(endpoint["id"], self.clock.now())
-            # Their events in one statement, their bodies in one pass.
-            found = await models.Event.filter(id__in={p["event_id"] for p in redeliveries}).values() \
-                if redeliveries else []
-            by_id = {row["id"]: row for row in found}
-            bodies = await payload.bodies(endpoint["tenant_id"], found) if found else {}
-            for pending in redeliveries:
-                if stopping():
-                    break
-                event = by_id.get(pending["event_id"])
-                if event is None:
-                    continue
-                if not await self._hold(owner, endpoint):
-                    return made
-                started = self.clock.now()
-                outcome = await self._send(client, target, refusal, endpoint, event, bodies[event["id"]])
-                made += 1
-                if not await webhook_queue.record_redelivery(
-                        owner, endpoint["id"], pending["id"], outcome, started, self.lease):
-                    return made
-                endpoint["lease_until"] = started + self.lease
+            turn = _Turn(owner, endpoint, stop, functools.partial(self._send, client, target, refusal, endpoint))
+            if not await self._redeliver(turn):
+                return turn.made
             now = self.clock.now()
-            if stopping() or endpoint["failing_since"] is not None or (
+            if turn.stopping() or endpoint["failing_since"] is not None or (
                     endpoint["next_attempt_at"] is not None and endpoint["next_attempt_at"] > now):
                 await webhook_queue.release(owner, endpoint["id"], now)
-                return made
-            through = endpoint["delivered_through"]
-            for _ in range(_ROUNDS):
-                if stopping():
-                    break
-                batch = await webhook_queue.next_events(endpoint, through, _BATCH)
-                if not batch:
-                    break
-                wanted = [row for row in batch if events.selects(endpoint["event_types"], row["type"])]
-                bodies = await payload.bodies(endpoint["tenant_id"], wanted) if wanted else {}
-                for row in batch:
-                    if row["id"] in bodies:
-                        if stopping():
-                            break
-                        if not await self._hold(owner, endpoint):
-                            return made
-                        started = self.clock.now()
-                        outcome = await self._send(client, target, refusal, endpoint, row, bodies[row["id"]])
-                        made += 1
-                        if not await webhook_queue.record_attempt(owner, endpoint, row, outcome, started,
-                                                                  self.lease, self.first_retry):
-                            return made
-                    through = row["sequence"]
-        await webhook_queue.release(owner, endpoint["id"], self.clock.now(),
-                                    through if through > endpoint["delivered_through"] else None)
-        return made
+                return turn.made
+            through = await self._deliver_in_order(turn)
+        if through is not None:  # None: the endpoint is no longer ours
+            await webhook_queue.release(owner, endpoint["id"], self.clock.now(),
+                                        through if through > endpoint["delivered_through"] else None)
+        return turn.made
+
+    async def _redeliver(self, turn: _Turn) -> bool:
+        """The redeliveries asked for by hand that are due, oldest first; False when the
+        endpoint is no longer ours."""
+        endpoint = turn.endpoint
+        redeliveries = await webhook_queue.due_redeliveries(endpoint["id"], self.clock.now())
+        # Their events in one statement, their bodies in one pass.
+        found = await models.Event.filter(id__in={p["event_id"] for p in redeliveries}).values() \
+            if redeliveries else []
+        by_id = {row["id"]: row for row in found}
+        bodies = await payload.bodies(endpoint["tenant_id"], found) if found else {}
+        for pending in redeliveries:
+            if turn.stopping():
+                break
+            event = by_id.get(pending["event_id"])
+            if event is None:
+                continue
+            if not await self._hold(turn.owner, endpoint):
+                return False
+            started = self.clock.now()
+            outcome = await turn.send(event, bodies[event["id"]])
+            turn.made += 1
+            if not await webhook_queue.record_redelivery(
+                    turn.owner, endpoint["id"], pending["id"], outcome, started, self.lease):
+                return False
+            endpoint["lease_until"] = started + self.lease
+        return True
+
+    async def _deliver_in_order(self, turn: _Turn) -> int | None:
+        """The endpoint's events after `delivered_through` in sequence order, `_ROUNDS` batches
+        at most: the sequence delivered through, or None when the endpoint is no longer ours."""
+        endpoint = turn.endpoint
+        through = endpoint["delivered_through"]
+        for _ in range(_ROUNDS):
+            if turn.stopping():
+                break
+            batch = await webhook_queue.next_events(endpoint, through, _BATCH)
+            if not batch:
+                break
+            wanted = [row for row in batch if events.selects(endpoint["event_types"], row["type"])]
+            bodies = await payload.bodies(endpoint["tenant_id"], wanted) if wanted else {}
+            for row in batch:
+                if row["id"] in bodies:
+                    if turn.stopping():
+                        break
+                    if not await self._hold(turn.owner, endpoint):
+                        return None
+                    started = self.clock.now()
+                    outcome = await turn.send(row, bodies[row["id"]])
+                    turn.made += 1
+                    if not await webhook_queue.record_attempt(turn.owner, endpoint, row, outcome, started,
+                                                              self.lease, self.first_retry):
+                        return None
+                through = row["sequence"]
+        return through
 
     async def _resolve(self, url: str) -> tuple[Target | None, str | None]:
         # Bounded like an attempt: the system resolver has no timeout of its own, and the

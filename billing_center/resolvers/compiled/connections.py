@@ -10,20 +10,45 @@ first and last rows; `totalCount` counts with the same conditions, cursors left 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import get_named_type
 
 from billing_center.resolvers.compiled import catalogue
-from billing_center.resolvers.compiled.bindings import NotCompilable, Slot
+from billing_center.resolvers.compiled.bindings import Bindings, NotCompilable, Slot
 from billing_center.resolvers.pagination import PageRequest
 from billing_center.schema.ids import CURSOR_PREFIX
+
+
+@dataclass(frozen=True)
+class _Page:
+    """What the parts of one connection share: its slot, what the request that made the plan
+    bound to it, and where its rows come from."""
+
+    slot_index: int
+    bindings: Bindings
+    table: str
+    nested: tuple | None
+    root_filter: bool
+
+    @property
+    def request(self) -> PageRequest:
+        return self.bindings.pages[0]
+
+    def limit(self, bindings: Bindings) -> int:
+        """A parameter: the page size this request binds."""
+        return bindings.pages[self.slot_index].limit
+
+    def order(self, display: bool) -> str:
+        """The page's key order as it is read (`sql_descending`) or as it is shown."""
+        descending = self.request.descending if display else self.request.sql_descending
+        return "DESC" if descending else "ASC"
 
 
 class ConnectionWriter:
     """The connection half of `compiler.Compiler`, which it is mixed into (parameters,
     aliases, field collection and objects come from there)."""
-
 
     def _connection(self, field_def: Any, details: Any, target: str, nested: tuple | None,
                     root_filter: bool = False) -> str:
@@ -33,39 +58,29 @@ class ConnectionWriter:
         self.slots.append(slot)
         # The shape of this page (direction, cursors, filter) is what the plan's key fixed.
         compiled = self._bindings_of([slot])
-        page = compiled.pages[0]
         table = catalogue.TABLES.get(target)
         if table is None:
             raise NotCompilable
-
-        def conditions(alias: str, bounded: bool) -> str:
-            found = []
-            if nested is not None:
-                spec, parent = nested
-                found.append(f'{alias}."{spec.parent_column}" = {parent}."id"')
-                found.append(f'{alias}."tenant_id" = ' + self.param(lambda b: b.actor.tenant_id))
-                found.extend(condition.format(a=alias) for condition in spec.conditions)
-            if root_filter:
-                # `loaders.SubscriptionFilter` writes its conditions on alias `s`.
-                text, values = compiled.filters[0]
-                found.append(self._bind_text(text, slot_index, len(values)))
-            if bounded:
-                for index, (operator, _) in enumerate(page.bounds()):
-                    found.append(f'{alias}."id" {operator} ' + self.param(
-                        lambda b, i=index: b.pages[slot_index].bounds()[i][1]))
-            return " AND ".join(found) or "1 = 1"
-
-        sql_direction = "DESC" if page.sql_descending else "ASC"
-        display_direction = "DESC" if page.descending else "ASC"
+        page = _Page(slot_index, compiled, table.table, nested, root_filter)
         inner, a = ("s" if root_filter else self.alias()), self.alias()
-        limit = lambda b: b.pages[slot_index].limit  # noqa: E731
         aggregates = self._aggregates
-        pairs = []
         connection_type = get_named_type(field_def.type)
         selected = self._fields(connection_type.name, details)
         # `pageInfo` needs the row after the page (is there more?), and so row numbers to keep
         # it out of `edges`; without it the page is `limit` rows as they come.
         extra = any(d[0].node.name.value == "pageInfo" for d in selected.values())
+        pairs = self._connection_pairs(page, connection_type, selected, target, a, extra)
+        if self._aggregates == aggregates:
+            # Nothing read from the page's rows (only `totalCount`, constants): without an
+            # aggregate, a FROM would give one answer per row, or none without rows.
+            return self.dialect.nested(f"SELECT {self.dialect.object(pairs)}")
+        ranked = self._page_rows(page, inner, extra)
+        return self.dialect.nested(f"SELECT {self.dialect.object(pairs)} FROM ({ranked}) {a}")
+
+    def _connection_pairs(self, page: _Page, connection_type: Any, selected: dict, target: str, a: str,
+                          extra: bool) -> list[tuple[str, str]]:
+        """The connection's fields over the page's rows under alias `a`."""
+        pairs = []
         for key, field_details in selected.items():
             name = field_details[0].node.name.value
             if name == "__typename":
@@ -73,31 +88,52 @@ class ConnectionWriter:
             elif name == "edges":
                 edge_type = get_named_type(connection_type.fields["edges"].type).name
                 element = self._edge(edge_type, target, field_details, a)
-                keep = (f'{a}."rn__" <= ' + self.param(limit)) if extra else None
+                keep = (f'{a}."rn__" <= ' + self.param(page.limit)) if extra else None
                 self._aggregates += 1
-                pairs.append((key, self.dialect.array(element, keep, f'{a}."id" {display_direction}')))
+                pairs.append((key, self.dialect.array(element, keep, f'{a}."id" {page.order(display=True)}')))
             elif name == "pageInfo":
-                pairs.append((key, self._page_info(field_details, page, a, slot_index)))
+                pairs.append((key, self._page_info(field_details, page.request, a, page.slot_index)))
             elif name == "totalCount":
-                counted = "s" if root_filter else self.alias()
-                pairs.append((key, f'(SELECT COUNT(*) FROM "{table.table}" {counted} '
-                                   f'WHERE {conditions(counted, False)})'))
+                counted = "s" if page.root_filter else self.alias()
+                pairs.append((key, f'(SELECT COUNT(*) FROM "{page.table}" {counted} '
+                                   f'WHERE {self._page_conditions(page, counted, False)})'))
             else:
                 raise NotCompilable
-        if self._aggregates == aggregates:
-            # Nothing read from the page's rows (only `totalCount`, constants): without an
-            # aggregate, a FROM would give one answer per row, or none without rows.
-            return self.dialect.nested(f"SELECT {self.dialect.object(pairs)}")
-        rows = (f'SELECT {inner}.* FROM "{table.table}" {inner} WHERE {conditions(inner, True)} '
-                f'ORDER BY {inner}."id" {sql_direction} LIMIT ' + self.param(lambda b: limit(b) + (1 if extra else 0)))
+        return pairs
+
+    def _page_conditions(self, page: _Page, alias: str, bounded: bool) -> str:
+        """The page's rows under `alias`: of their parent (nested) or through the root list's
+        filter, and between the cursors when `bounded` (`totalCount` counts without them)."""
+        found = []
+        if page.nested is not None:
+            spec, parent = page.nested
+            found.append(f'{alias}."{spec.parent_column}" = {parent}."id"')
+            found.append(f'{alias}."tenant_id" = ' + self.param(lambda b: b.actor.tenant_id))
+            found.extend(condition.format(a=alias) for condition in spec.conditions)
+        if page.root_filter:
+            # `loaders.SubscriptionFilter` writes its conditions on alias `s`.
+            text, values = page.bindings.filters[0]
+            found.append(self._bind_text(text, page.slot_index, len(values)))
+        if bounded:
+            slot_index = page.slot_index
+            for index, (operator, _) in enumerate(page.request.bounds()):
+                found.append(f'{alias}."id" {operator} ' + self.param(
+                    lambda b, i=index: b.pages[slot_index].bounds()[i][1]))
+        return " AND ".join(found) or "1 = 1"
+
+    def _page_rows(self, page: _Page, inner: str, extra: bool) -> str:
+        """The page's rows in display order: `limit` of them, or `limit + 1` numbered in
+        key order when `extra` (`pageInfo`)."""
+        sql_direction, display_direction = page.order(display=False), page.order(display=True)
+        rows = (f'SELECT {inner}.* FROM "{page.table}" {inner} WHERE {self._page_conditions(page, inner, True)} '
+                f'ORDER BY {inner}."id" {sql_direction} LIMIT '
+                + self.param(lambda b: page.limit(b) + (1 if extra else 0)))
         if extra:
-            ranked = (f'SELECT {inner}.*, ROW_NUMBER() OVER (ORDER BY {inner}."id" {sql_direction}) AS "rn__" '
-                      f'FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}')
-        elif sql_direction != display_direction:
-            ranked = f'SELECT {inner}.* FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}'
-        else:
-            ranked = rows
-        return self.dialect.nested(f"SELECT {self.dialect.object(pairs)} FROM ({ranked}) {a}")
+            return (f'SELECT {inner}.*, ROW_NUMBER() OVER (ORDER BY {inner}."id" {sql_direction}) AS "rn__" '
+                    f'FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}')
+        if sql_direction != display_direction:
+            return f'SELECT {inner}.* FROM ({rows}) {inner} ORDER BY {inner}."id" {display_direction}'
+        return rows
 
     def _bind_text(self, text: str, slot_index: int, count: int) -> str:
         """`text` with its `?` placeholders numbered, bound to the slot's filter values."""
