@@ -72,7 +72,7 @@ async def _billing_process(database_url: str) -> tuple[int, str]:
 
 async def test_two_engine_processes_at_once_never_process_one_item_twice(database, database_url, backend):
     """§7, issue #4: two `run-billing` processes at once on PostgreSQL share the work through
-    row claims (FOR UPDATE SKIP LOCKED, charge leases): every renewal, invoice and charge
+    row locks (FOR UPDATE SKIP LOCKED) and charge leases: every renewal, invoice and charge
     happens exactly once, and their transition counts add up to exactly the work there was."""
     if backend != "postgres":
         pytest.skip("SQLite has one writer process; the concurrent engine is a PostgreSQL feature")

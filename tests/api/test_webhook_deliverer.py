@@ -110,7 +110,7 @@ async def test_a_host_that_never_resolves_costs_one_timeout_and_counts_as_a_fail
     assert "did not resolve within 0.3s" in attempt["error"]
 
 
-async def test_a_deliverer_loads_the_certificate_authorities_once_not_per_claim(database, clock, monkeypatch):
+async def test_a_deliverer_loads_the_certificate_authorities_once_not_per_lease(database, clock, monkeypatch):
     loads = []
     original = ssl.SSLContext.load_verify_locations
 
@@ -124,7 +124,7 @@ async def test_a_deliverer_loads_the_certificate_authorities_once_not_per_claim(
     async with receiving() as receiver:
         for path in ("/one", "/two"):
             await _endpoint(org, clock, receiver.url(path))
-        # four claims: two endpoints, twice
+        # four leases: two endpoints, twice
         for _ in range(2):
             await domains.add_domain(org.actor, f"d{len(receiver.received)}.example", None, clock)
             assert await deliverer.run_once() >= 2

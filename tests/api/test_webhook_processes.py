@@ -27,8 +27,8 @@ from tests.live_server import CLI, ROOT, running_server
 from tests.webhook_receiver import Receiver, receiving
 
 DEVELOPMENT = webhooks.UrlPolicy(production=False)
-# What a deliverer process logs per claim (`Deliverer._drain`).
-CLAIM_LINE = re.compile(r"webhook endpoint (\d+): (\d+) delivery attempts")
+# What a deliverer process logs per lease (`Deliverer._drain`).
+LEASE_LINE = re.compile(r"webhook endpoint (\d+): (\d+) delivery attempts")
 
 
 @contextmanager
@@ -130,7 +130,7 @@ async def test_two_deliverer_processes_on_postgresql_share_the_endpoints_and_del
     attempts = await models.WebhookDelivery.all().values_list("status", flat=True)
     assert len(attempts) == len(receiver.received) and set(attempts) == {models.DeliveryStatus.SUCCEEDED}
     # both processes did part of the work, and their attempts add up to the requests made
-    made = [sum(int(m.group(2)) for m in CLAIM_LINE.finditer(log_of(tmp_path, n))) for n in range(2)]
+    made = [sum(int(m.group(2)) for m in LEASE_LINE.finditer(log_of(tmp_path, n))) for n in range(2)]
     assert all(made) and sum(made) == len(receiver.received), made
     # and SIGTERM stops them cleanly
     assert exits == [0, 0], [log_of(tmp_path, n)[-2000:] for n in range(2)]
