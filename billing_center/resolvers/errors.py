@@ -18,7 +18,7 @@ from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.redaction import redact_error_message
 from billing_center.resolvers import profile
 from billing_center.schema import enums
-from billing_center.schema.payloads import UserError
+from billing_center.schema.errors import UserError
 
 log = logging.getLogger("billing_center.errors")
 Payload = TypeVar("Payload")

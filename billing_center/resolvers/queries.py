@@ -24,8 +24,9 @@ from billing_center.resolvers.relations import (
     prefetch,
     with_joined,
 )
-from billing_center.schema import payloads, types
+from billing_center.schema import types
 from billing_center.schema.ids import from_global_id
+from billing_center.schema.previews import CancellationPreview
 
 _BOUND_LOOKUP = {">": "gt", "<": "lt"}
 
@@ -241,13 +242,13 @@ async def resolve_events(info: Info, args: dict[str, Any], types_wanted: list[st
                        prepare=partial(audit.withhold_unreadable, actor), key="sequence")
 
 
-async def resolve_cancellation_preview(info: Info, subscription_id: str) -> payloads.CancellationPreview:
+async def resolve_cancellation_preview(info: Info, subscription_id: str) -> CancellationPreview:
     """cancellationPreview (SPEC §5): refusals to read it are top-level errors (a query)."""
     actor = info.context.require_user()
     preview = await cancellation.preview_cancellation(
         actor, decode_id(subscription_id, "Subscription", ("subscriptionId",)), info.context.clock
     )
-    return payloads.CancellationPreview(
+    return CancellationPreview(
         eligible=preview.eligible,
         blockers=[user_error(error) for error in preview.blockers],
         disabled_until=preview.dates.disabled_until,

@@ -15,8 +15,9 @@ from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.resolvers.mutations import registration
 from billing_center.resolvers.operation_choice import OperationChoice
-from billing_center.schema import enums, payloads, types
+from billing_center.schema import enums, types
 from billing_center.schema.arguments import LAST_3_MONTHS, After, Before, First, From, Last, Period, To
+from billing_center.schema.previews import CancellationPreview
 
 
 @strawberry.input(description="Narrows the subscription list; all given conditions must hold.")
@@ -101,7 +102,7 @@ class Query:
     async def cancellation_preview(
         self, info: strawberry.Info,
         subscription_id: Annotated[strawberry.ID, strawberry.argument(description="The subscription.")],
-    ) -> payloads.CancellationPreview:
+    ) -> CancellationPreview:
         return await queries.resolve_cancellation_preview(info, subscription_id)
 
     @strawberry.field(description="Every recorded change of the tenant, newest first; for admins.")

@@ -15,7 +15,8 @@ from billing_center.domain.clock import FixedClock
 from billing_center.domain.errors import DomainError, ErrorCode
 from billing_center.resolvers.context import Context
 from billing_center.resolvers.mutations.registration import input_id, mutation
-from billing_center.schema import inputs, payloads
+from billing_center.schema.mutations.billing import RunBillingInput, RunBillingPayload
+from billing_center.schema.mutations.domains import RemoveDomainInput, RemoveDomainPayload
 from tests.factories import gid
 
 REMOVE = 'mutation R($id: ID!) { removeDomain(input: {domainId: $id}) { removedDomainId userErrors { code field } } }'
@@ -24,20 +25,20 @@ SEEN: list[tuple[Actor | None, int | None]] = []
 
 
 @mutation("Remove a domain.", input="The domain.")
-async def remove_domain(actor: Actor, ctx: Context, data: inputs.RemoveDomainInput) -> payloads.RemoveDomainPayload:
+async def remove_domain(actor: Actor, ctx: Context, data: RemoveDomainInput) -> RemoveDomainPayload:
     """A body that refuses domain 13 and otherwise echoes the decoded id."""
     domain_id = input_id(data, "domain_id", "Domain")
     if domain_id == 13:
         raise DomainError(ErrorCode.FORBIDDEN, "Not this one.", ("input", "domainId"))
     SEEN.append((actor, domain_id))
-    return payloads.RemoveDomainPayload(removed_domain_id=str(domain_id))
+    return RemoveDomainPayload(removed_domain_id=str(domain_id))
 
 
 @mutation("Run billing.", input="Optionally one tenant.", public=True)
-async def run_billing(ctx: Context, data: inputs.RunBillingInput | None) -> payloads.RunBillingPayload:
+async def run_billing(ctx: Context, data: RunBillingInput | None) -> RunBillingPayload:
     """A public body with an optional input."""
     SEEN.append((None, input_id(data, "tenant_id", "Tenant")))
-    return payloads.RunBillingPayload(processed=1)
+    return RunBillingPayload(processed=1)
 
 
 @strawberry.type

@@ -10,12 +10,13 @@ from billing_center.domain.billing import pay_now, runs
 from billing_center.domain.billing.transitions import Transition
 from billing_center.resolvers.context import Context
 from billing_center.resolvers.mutations.registration import input_id, mutation
-from billing_center.schema import enums, inputs, payloads
+from billing_center.schema import enums
 from billing_center.schema.ids import to_global_id
+from billing_center.schema.mutations import billing as schema
 
 
-def _transition(transition: Transition, loaded: dict[str, dict]) -> payloads.ClockTransition:
-    return payloads.ClockTransition(
+def _transition(transition: Transition, loaded: dict[str, dict]) -> schema.ClockTransition:
+    return schema.ClockTransition(
         at=transition.at, kind=enums.TransitionKind(transition.kind.value),
         subscription=loaded["subscriptions"].get(transition.subscription_id),
         invoice=loaded["invoices"].get(transition.invoice_id), description=transition.description,
@@ -26,7 +27,7 @@ def _transition(transition: Transition, loaded: dict[str, dict]) -> payloads.Clo
           "charges, retries, expiry... (global and billing admins of sandbox tenants). "
           "Live tenants get CLOCK_NOT_SANDBOX.",
           input="The new moment.")
-async def advance_clock(actor: Actor, ctx: Context, data: inputs.AdvanceClockInput) -> payloads.AdvanceClockPayload:
+async def advance_clock(actor: Actor, ctx: Context, data: schema.AdvanceClockInput) -> schema.AdvanceClockPayload:
     """advanceClock (SPEC §7, sandbox tenants)."""
     done = await runs.advance_clock(actor, data.to, ctx.gateway)
     # The payload is read at the new moment (timelines, deadlines, dates).
@@ -41,32 +42,32 @@ async def advance_clock(actor: Actor, ctx: Context, data: inputs.AdvanceClockInp
     if ctx.points is not None:
         # Work already done is paid for: the caller's next requests wait for it.
         ctx.points.spend(ctx.caller, len(done.transitions), ctx.wall_now())
-    return payloads.AdvanceClockPayload(now=done.now, complete=done.complete,
-                                        transitions=[_transition(t, loaded) for t in done.transitions])
+    return schema.AdvanceClockPayload(now=done.now, complete=done.complete,
+                                      transitions=[_transition(t, loaded) for t in done.transitions])
 
 
 @mutation("Run the billing engine for every live tenant up to now (platform operator only); also "
           "`billing-center run-billing`. Running it twice changes nothing the second time.",
           input="Optionally one live tenant.")
-async def run_billing(actor: Actor, ctx: Context, data: inputs.RunBillingInput | None) -> payloads.RunBillingPayload:
+async def run_billing(actor: Actor, ctx: Context, data: schema.RunBillingInput | None) -> schema.RunBillingPayload:
     """runBilling (SPEC §7, operator)."""
     done = await runs.run_billing(actor, ctx.clock, ctx.gateway, input_id(data, "tenant_id", "Tenant"))
     counts = Counter(t.kind for t in done.transitions)
-    return payloads.RunBillingPayload(processed=len(done.transitions), counts=[
-        payloads.TransitionCount(kind=enums.TransitionKind(kind.value), count=count)
+    return schema.RunBillingPayload(processed=len(done.transitions), counts=[
+        schema.TransitionCount(kind=enums.TransitionKind(kind.value), count=count)
         for kind, count in sorted(counts.items(), key=lambda item: item[0].value)
-    ], failures=[payloads.BillingFailure(tenant_id=to_global_id("Tenant", failure.tenant_id), day=failure.day,
-                                         error=failure.error) for failure in done.failures])
+    ], failures=[schema.BillingFailure(tenant_id=to_global_id("Tenant", failure.tenant_id), day=failure.day,
+                                       error=failure.error) for failure in done.failures])
 
 
 @mutation("Pay an open or past-due invoice now with any card of its billing account. Accepts an idempotency key.",
           input="The invoice and the card.")
-async def pay_invoice(actor: Actor, ctx: Context, data: inputs.PayInvoiceInput) -> payloads.PayInvoicePayload:
+async def pay_invoice(actor: Actor, ctx: Context, data: schema.PayInvoiceInput) -> schema.PayInvoicePayload:
     """payInvoice (SPEC §7)."""
     payment = await pay_now.pay_invoice(
         actor, input_id(data, "invoice_id", "Invoice"), input_id(data, "payment_method_id", "PaymentMethod"),
         ctx.clock, ctx.gateway, data.idempotency_key,
     )
-    return payloads.PayInvoicePayload(
+    return schema.PayInvoicePayload(
         invoice=await ctx.loaders.invoice_by_id.load(payment.invoice_id), replayed=payment.replayed
     )

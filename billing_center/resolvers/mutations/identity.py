@@ -6,14 +6,15 @@ from billing_center.domain import models, tenants, tokens, users
 from billing_center.domain.actor import Actor
 from billing_center.resolvers.context import Context
 from billing_center.resolvers.mutations.registration import input_id, mutation, row_of
-from billing_center.schema import inputs, payloads, types
+from billing_center.schema import types
 from billing_center.schema.ids import to_global_id
+from billing_center.schema.mutations import identity as schema
 
 
 @mutation("Create an organization, its default domain and its first global admin, who owns its billing account; "
           "returns the admin's token. No token needed.",
           input="The organization and its admin.", public=True)
-async def sign_up(ctx: Context, data: inputs.SignUpInput) -> payloads.SignUpPayload:
+async def sign_up(ctx: Context, data: schema.SignUpInput) -> schema.SignUpPayload:
     """signUp: a tenant, its first global admin and their token (SPEC §1)."""
     result = await tenants.sign_up(
         tenants.SignUp(
@@ -31,7 +32,7 @@ async def sign_up(ctx: Context, data: inputs.SignUpInput) -> payloads.SignUpPayl
     )
     # The payload is read as the new admin, so its nested fields show their tenant.
     ctx.become(Actor.user(result.tenant.id, result.user.id, result.user.roles), result.tenant.clock_now)
-    return payloads.SignUpPayload(
+    return schema.SignUpPayload(
         tenant=types.Tenant.from_row(row_of(result.tenant)),
         user=types.User.from_row(row_of(result.user)),
         token=result.token,
@@ -42,50 +43,50 @@ async def sign_up(ctx: Context, data: inputs.SignUpInput) -> payloads.SignUpPayl
 
 @mutation("Add a user to your tenant (global admins); returns the user's first API token.",
           input="The new user.")
-async def create_user(actor: Actor, ctx: Context, data: inputs.CreateUserInput) -> payloads.CreateUserPayload:
+async def create_user(actor: Actor, ctx: Context, data: schema.CreateUserInput) -> schema.CreateUserPayload:
     """createUser: a global admin adds a user and gets the user's first token."""
     result = await tenants.create_user(
         actor, data.display_name, data.email, [models.Role(r.value) for r in data.roles], ctx.clock, ctx.wall_clock,
     )
-    return payloads.CreateUserPayload(user=types.User.from_row(row_of(result.user)), token=result.token)
+    return schema.CreateUserPayload(user=types.User.from_row(row_of(result.user)), token=result.token)
 
 
 @mutation("Create an API token for yourself (only for yourself: nobody mints tokens for others), named, "
           "optionally expiring; at most 50 live tokens per user.",
           input="Its name and expiry.")
 async def create_api_token(actor: Actor, ctx: Context,
-                           data: inputs.CreateApiTokenInput) -> payloads.CreateApiTokenPayload:
+                           data: schema.CreateApiTokenInput) -> schema.CreateApiTokenPayload:
     """createApiToken: a new token for the caller only."""
     created = await tokens.create_api_token(actor, data.name, data.expires_at, ctx.wall_clock)
-    return payloads.CreateApiTokenPayload(token=created.token, api_token=types.ApiToken.from_row(row_of(created.row)))
+    return schema.CreateApiTokenPayload(token=created.token, api_token=types.ApiToken.from_row(row_of(created.row)))
 
 
 @mutation("Revoke an API token: one of yours, or any of your tenant's as a global admin. "
           "Requests with it get HTTP 401 at once.",
           input="The token.")
 async def revoke_api_token(actor: Actor, ctx: Context,
-                           data: inputs.RevokeApiTokenInput) -> payloads.RevokeApiTokenPayload:
+                           data: schema.RevokeApiTokenInput) -> schema.RevokeApiTokenPayload:
     """revokeApiToken: your own token, or any of the tenant's as a global admin."""
     token_id = input_id(data, "token_id", "ApiToken")
     await tokens.revoke_api_token(actor, token_id, ctx.wall_clock)
-    return payloads.RevokeApiTokenPayload(revoked_token_id=to_global_id("ApiToken", token_id))
+    return schema.RevokeApiTokenPayload(revoked_token_id=to_global_id("ApiToken", token_id))
 
 
 @mutation("Set a user's roles (global admins); the organization always keeps a global admin.",
           input="The user and their roles.")
-async def set_user_roles(actor: Actor, ctx: Context, data: inputs.SetUserRolesInput) -> payloads.SetUserRolesPayload:
+async def set_user_roles(actor: Actor, ctx: Context, data: schema.SetUserRolesInput) -> schema.SetUserRolesPayload:
     """setUserRoles (global admins)."""
     user_id = input_id(data, "user_id", "User")
     await users.set_user_roles(actor, user_id, [models.Role(r.value) for r in data.roles], ctx.clock)
-    return payloads.SetUserRolesPayload(user=await ctx.loaders.user_by_id.load(user_id))
+    return schema.SetUserRolesPayload(user=await ctx.loaders.user_by_id.load(user_id))
 
 
 @mutation("Remove a user (global admins): their tokens stop working at once, their licences are unassigned, "
           "the self-service subscriptions they pay for run to their term end with auto-renew off; "
           "the audit log still names them.",
           input="The user.")
-async def remove_user(actor: Actor, ctx: Context, data: inputs.RemoveUserInput) -> payloads.RemoveUserPayload:
+async def remove_user(actor: Actor, ctx: Context, data: schema.RemoveUserInput) -> schema.RemoveUserPayload:
     """removeUser (global admins)."""
     user_id = input_id(data, "user_id", "User")
     await users.remove_user(actor, user_id, ctx.clock)
-    return payloads.RemoveUserPayload(removed_user_id=to_global_id("User", user_id))
+    return schema.RemoveUserPayload(removed_user_id=to_global_id("User", user_id))

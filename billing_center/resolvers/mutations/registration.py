@@ -2,13 +2,14 @@
 
     @mutation("Cancel a subscription: ...", input="The subscription, reason and feedback.")
     async def cancel_subscription(actor: Actor, ctx: Context,
-                                  data: inputs.CancelSubscriptionInput) -> payloads.CancelSubscriptionPayload:
+                                  data: schema.CancelSubscriptionInput) -> schema.CancelSubscriptionPayload:
 
 becomes the field `cancelSubscription(input: CancelSubscriptionInput!): CancelSubscriptionPayload!`
 that `schema.root.Mutation` takes from `declared()`: declaring it is all it takes to be in the schema.
 The field requires a caller (UNAUTHENTICATED otherwise) unless it is `public`, and runs the body
 through `run_mutation`, so a refusal comes back as the payload's `userErrors`; input and
-payload types are read from the body's annotations. The body decodes the global IDs it needs
+payload types are read from the body's annotations (`schema` there is the subject's module
+of inputs and payloads, `schema.mutations.<subject>`). The body decodes the global IDs it needs
 with `input_id`.
 """
 

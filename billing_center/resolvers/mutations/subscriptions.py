@@ -8,30 +8,31 @@ from billing_center.domain.actor import Actor
 from billing_center.resolvers.context import Context
 from billing_center.resolvers.mutations.payment_methods import card_details
 from billing_center.resolvers.mutations.registration import input_id, mutation
-from billing_center.schema import inputs, payloads, types
+from billing_center.schema import types
+from billing_center.schema.mutations import subscriptions as schema
 
 
 @mutation("Turn auto-renew on or off while the subscription is active.",
           input="Which subscription, on or off.")
-async def set_auto_renew(actor: Actor, ctx: Context, data: inputs.SetAutoRenewInput) -> payloads.SetAutoRenewPayload:
+async def set_auto_renew(actor: Actor, ctx: Context, data: schema.SetAutoRenewInput) -> schema.SetAutoRenewPayload:
     """setAutoRenew (SPEC §3, §5)."""
     subscription_id = input_id(data, "subscription_id", "Subscription")
     await subscriptions.set_auto_renew(actor, subscription_id, data.auto_renew, ctx.clock, data.expected_version)
-    return payloads.SetAutoRenewPayload(subscription=await ctx.loaders.subscription_by_id.load(subscription_id))
+    return schema.SetAutoRenewPayload(subscription=await ctx.loaders.subscription_by_id.load(subscription_id))
 
 
 @mutation("Buy or remove licences by giving the new total; charged or credited pro rata. "
           "Accepts an idempotency key.",
           input="The subscription and its new total.")
 async def update_license_quantity(actor: Actor, ctx: Context,
-                                  data: inputs.UpdateLicenseQuantityInput) -> payloads.UpdateLicenseQuantityPayload:
+                                  data: schema.UpdateLicenseQuantityInput) -> schema.UpdateLicenseQuantityPayload:
     """updateLicenseQuantity (SPEC §3, §7)."""
     change = await subscriptions.update_license_quantity(
         actor, input_id(data, "subscription_id", "Subscription"), data.total_licenses, ctx.clock,
         data.idempotency_key, data.expected_version, ctx.gateway,
     )
     loaders = ctx.loaders
-    return payloads.UpdateLicenseQuantityPayload(
+    return schema.UpdateLicenseQuantityPayload(
         subscription=await loaders.subscription_by_id.load(change.subscription_id),
         invoice_line=await loaders.invoice_line_by_id.load(change.invoice_line_id) if change.invoice_line_id else None,
         replayed=change.replayed,
@@ -42,13 +43,13 @@ async def update_license_quantity(actor: Actor, ctx: Context,
           "next invoice. Accepts an idempotency key.",
           input="The subscription, reason and feedback.")
 async def cancel_subscription(actor: Actor, ctx: Context,
-                              data: inputs.CancelSubscriptionInput) -> payloads.CancelSubscriptionPayload:
+                              data: schema.CancelSubscriptionInput) -> schema.CancelSubscriptionPayload:
     """cancelSubscription (SPEC §5)."""
     done = await cancellation.cancel_subscription(
         actor, input_id(data, "subscription_id", "Subscription"), models.CancellationReason(data.reason.value),
         data.feedback, ctx.clock, data.idempotency_key, data.expected_version,
     )
-    return payloads.CancelSubscriptionPayload(
+    return schema.CancelSubscriptionPayload(
         subscription=await ctx.loaders.subscription_by_id.load(done.subscription_id),
         credit=types.Money.from_amount(done.credit, done.currency), replayed=done.replayed,
     )
@@ -58,7 +59,7 @@ async def cancel_subscription(actor: Actor, ctx: Context,
           "Accepts an idempotency key.",
           input="What to buy and how to pay.")
 async def purchase_subscription(actor: Actor, ctx: Context,
-                                data: inputs.PurchaseSubscriptionInput) -> payloads.PurchaseSubscriptionPayload:
+                                data: schema.PurchaseSubscriptionInput) -> schema.PurchaseSubscriptionPayload:
     """purchaseSubscription (SPEC §3, §6, §7)."""
     request = purchases.PurchaseRequest(
         product_id=input_id(data, "product_id", "Product"),
@@ -72,7 +73,7 @@ async def purchase_subscription(actor: Actor, ctx: Context,
     )
     done = await purchases.purchase_subscription(actor, request, ctx.clock, ctx.gateway)
     loaders = ctx.loaders
-    return payloads.PurchaseSubscriptionPayload(
+    return schema.PurchaseSubscriptionPayload(
         subscription=await loaders.subscription_by_id.load(done.subscription_id),
         invoice=await loaders.invoice_by_id.load(done.invoice_id) if done.invoice_id else None,
         invoice_line=await loaders.invoice_line_by_id.load(done.invoice_line_id) if done.invoice_line_id else None,
@@ -83,11 +84,11 @@ async def purchase_subscription(actor: Actor, ctx: Context,
 @mutation("Set whether plain users may buy a product themselves (global admins).",
           input="The product and its policy.")
 async def set_self_service_policy(actor: Actor, ctx: Context,
-                                  data: inputs.SetSelfServicePolicyInput) -> payloads.SetSelfServicePolicyPayload:
+                                  data: schema.SetSelfServicePolicyInput) -> schema.SetSelfServicePolicyPayload:
     """setSelfServicePolicy (SPEC §6)."""
     product_id = input_id(data, "product_id", "Product")
     await policies.set_self_service_policy(actor, product_id, models.SelfServicePolicy(data.policy.value), ctx.clock)
-    return payloads.SetSelfServicePolicyPayload(
+    return schema.SetSelfServicePolicyPayload(
         product=await ctx.loaders.product_by_id.load(product_id), policy=data.policy
     )
 
@@ -96,7 +97,7 @@ async def set_self_service_policy(actor: Actor, ctx: Context,
           "with a payment method. Accepts an idempotency key.",
           input="The subscription and, for MOSA, how to pay.")
 async def reactivate_subscription(actor: Actor, ctx: Context,
-                                  data: inputs.ReactivateSubscriptionInput) -> payloads.ReactivateSubscriptionPayload:
+                                  data: schema.ReactivateSubscriptionInput) -> schema.ReactivateSubscriptionPayload:
     """reactivateSubscription (SPEC §5)."""
     done = await reactivation.reactivate_subscription(
         actor, input_id(data, "subscription_id", "Subscription"), ctx.clock, ctx.gateway,
@@ -105,7 +106,7 @@ async def reactivate_subscription(actor: Actor, ctx: Context,
         idempotency_key=data.idempotency_key, expected_version=data.expected_version,
     )
     loaders = ctx.loaders
-    return payloads.ReactivateSubscriptionPayload(
+    return schema.ReactivateSubscriptionPayload(
         subscription=await loaders.subscription_by_id.load(done.subscription_id),
         previous_subscription=await loaders.subscription_by_id.load(done.previous_subscription_id),
         replayed=done.replayed,
