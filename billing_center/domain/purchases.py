@@ -105,10 +105,12 @@ async def purchase_subscription(
     await spending.require_room(None if buyer.create_account else buyer.profile_id, amount, ("input", "quantity"))
     schedule, billing_day = await buyers.charge_schedule(buyer)
     # §7: charged at once under RENEWAL_DAY and for the account's first purchase (which sets
-    # the billing day), otherwise on the next billing day by the billing engine.
+    # the billing day); otherwise on the next billing day's one document, which the engine
+    # makes when that day is over, so a purchase made on the billing day itself goes on it.
     charge_on = charge_date(now.date(), schedule, billing_day)
+    at_once = schedule is models.ChargeSchedule.RENEWAL_DAY or billing_day is None
     charged = None
-    if not request.trial and charge_on == now.date():
+    if not request.trial and charge_on == now.date() and at_once:
         charged = await purchase_payment.charge_at_once(payment, buyer, amount, currency, tenant_id, actor.user_id,
                                                         key, gateway)
     purchase = _Purchase(actor, request, product, buyer, payment, price, amount, schedule, billing_day, charge_on,

@@ -126,11 +126,6 @@ async def test_a_later_purchase_waits_for_the_next_billing_day_uncharged_s7(
     assert await models.PaymentAttempt.all().count() == 1  # the first purchase's only
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Finding: under ACCOUNT_BILLING_DAY a purchase made on the billing day itself is charged at once on an "
-    "invoice of its own, and the day's renewals on a second invoice: two invoices for one profile and charge "
-    "day (SPEC §7 rev. 2: one invoice per billing profile per charge day; a purchase is charged like a "
-    "renewal). A licence increase made that day waits for the day's document instead."))
 async def test_a_purchase_on_the_billing_day_goes_on_that_days_one_invoice_s7(database, clock, gateway):
     # given: billing day 21 (E3 x 5 bought 21 November), renewing on 21 December
     org = await factories.sign_up(clock, sandbox=True)

@@ -8,8 +8,9 @@ the charges make a CREDIT_NOTE, whose amount is refunded the same day (`charging
 due is held back. A unique (profile, charge day) makes a second document for a day impossible,
 also for two engines at once.
 
-Changes charged at once (a purchase; a licence increase or reactivation under RENEWAL_DAY)
-get a document of their own at the moment they happen, outside the charge-day documents.
+Changes charged at once (under RENEWAL_DAY a purchase, a licence increase or a reactivation;
+an account's first purchase under either schedule) get a document of their own at the moment
+they happen, outside the charge-day documents.
 """
 
 from __future__ import annotations
