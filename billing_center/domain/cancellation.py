@@ -41,6 +41,11 @@ class Cancelled:
     currency: str
     replayed: bool = False
 
+    @classmethod
+    def of(cls, result: dict, replayed: bool) -> Cancelled:
+        """From the result `_cancel` keeps under the idempotency key."""
+        return cls(result["subscriptionId"], Decimal(result["credit"]), result["currency"], replayed)
+
 
 async def _terms(subscription_id: int) -> dict:
     return (await models.Subscription.filter(id=subscription_id).values(
@@ -99,9 +104,8 @@ async def cancel_subscription(
         "subscriptionId": subscription_id, "reason": reason.value, "feedback": feedback,
         "expectedVersion": expected_version,
     })
-    previous = await idempotency.previous_result(actor, key)
-    if previous is not None:
-        return Cancelled(previous["subscriptionId"], Decimal(previous["credit"]), previous["currency"], True)
+    if (replay := await idempotency.replay(actor, key, Cancelled.of)) is not None:
+        return replay
     if feedback is not None and len(feedback) > MAX_FEEDBACK:
         raise DomainError(ErrorCode.INVALID_INPUT, f"Feedback has at most {MAX_FEEDBACK} characters.", ("input", "feedback"))
     facts, version = await visible_facts(actor, subscription_id, expected_version)
@@ -110,8 +114,7 @@ async def cancel_subscription(
     row = await _terms(subscription_id)
     credit, explanation = await _credit(subscription_id, row, facts, now)
     cancellation = _Cancellation(subscription_id, facts, version, row, reason, feedback, credit, explanation, now)
-    outcome, replayed = await idempotency.once(actor, key, lambda: _cancel(actor, cancellation), now)
-    return Cancelled(outcome["subscriptionId"], Decimal(outcome["credit"]), outcome["currency"], replayed)
+    return Cancelled.of(*await idempotency.once(actor, key, lambda: _cancel(actor, cancellation), now))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
@@ -24,6 +24,7 @@ from billing_center.domain.atomic import atomic
 from billing_center.domain.errors import DomainError, ErrorCode
 
 MAX_KEY_LENGTH = 255
+Outcome = TypeVar("Outcome")
 
 
 def request_hash(values: dict[str, Any]) -> str:
@@ -71,6 +72,16 @@ async def previous_result(actor: Actor, key: Key | None) -> dict[str, Any] | Non
     return rows[0]["response"]
 
 
+async def replay(actor: Actor, key: Key | None,
+                 outcome: Callable[[dict[str, Any], bool], Outcome]) -> Outcome | None:
+    """The outcome of an earlier call with this key, built by `outcome` (the service's
+    outcome type's `of`) from its stored result as a replay, or None when there was none.
+    Call it first, before any rule is checked, so that a repeat is answered even when its
+    rules no longer hold. Raises IDEMPOTENCY_KEY_REUSED when the key came with another input."""
+    previous = await previous_result(actor, key)
+    return None if previous is None else outcome(previous, True)
+
+
 async def record(actor: Actor, key: Key | None, result: dict[str, Any], at: datetime) -> None:
     """Record the key with its result; call inside the mutation's transaction. A concurrent
     record of the same key raises IntegrityError (then `previous_result` replays)."""
@@ -87,8 +98,8 @@ async def once(actor: Actor, key: Key | None, act: Callable[[], Awaitable[dict[s
     """Run `act` (the writes of a mutation, returning its result) in one transaction that
     also records the result under `key`; return the result and whether it is a replay.
 
-    Call `previous_result` first, before any rule is checked, so that a repeat is answered
-    even when its rules no longer hold. A call that loses a race to another with the same
+    Call `replay` first, before any rule is checked, so that a repeat is answered even when
+    its rules no longer hold. A call that loses a race to another with the same
     key fails on the unique key, or on the state the winner changed (`lost_race`), and
     rolls back; it then returns the winner's result, or raises when there is none."""
     try:

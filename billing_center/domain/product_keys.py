@@ -96,9 +96,8 @@ async def redeem_product_key(
     actor.require(actor.manages_billing, "redeem product keys")
     key = normalise_key(raw_key)
     idem = idempotency.Key.of("redeemProductKey", idempotency_key, {"productKey": key or raw_key})
-    previous = await idempotency.previous_result(actor, idem)
-    if previous is not None:
-        return previous["subscriptionId"], True
+    if (replay := await idempotency.replay(actor, idem, _redeemed)) is not None:
+        return replay
     now = clock.now()
     field = ("input", "productKey")
     # NOTE: every attempt is charged to the guard BEFORE the key is looked at, in one
@@ -113,6 +112,11 @@ async def redeem_product_key(
     result, replayed = await idempotency.once(
         actor, idem, lambda: _redeem(actor, key, product_key, account.id, profile.id, now), now)  # type: ignore[union-attr,arg-type]
     await throttle.give_back_attempt(_guard_key(tenant_id))
+    return _redeemed(result, replayed)
+
+
+def _redeemed(result: dict, replayed: bool) -> tuple[int, bool]:
+    # The result `_redeem` keeps under the idempotency key, as redeem_product_key returns it.
     return result["subscriptionId"], replayed
 
 

@@ -19,7 +19,7 @@ from billing_center.domain.payment_gateway import CardDetails, ChargeResult, Pay
 
 
 @dataclass(frozen=True, slots=True)
-class Payment:
+class PaymentChoice:
     """How a purchase is paid: an existing method, or a new card (`details`) already
     tokenized."""
 
@@ -38,7 +38,7 @@ class Charged:
 
 
 async def payment_for(tenant_id: int, buyer: Buyer, payment_method_id: int | None, new_card: CardDetails | None,
-                      trial: bool, now: datetime, gateway: PaymentGateway) -> Payment:
+                      trial: bool, now: datetime, gateway: PaymentGateway) -> PaymentChoice:
     """§7: the payment method named or given in the call (a new card is tokenized here,
     before the transaction); a purchase that is no trial needs one, or one on the profile."""
     if payment_method_id is not None and not await models.PaymentMethod.filter(
@@ -58,10 +58,10 @@ async def payment_for(tenant_id: int, buyer: Buyer, payment_method_id: int | Non
     if not trial and not has_card:
         raise DomainError(ErrorCode.PAYMENT_METHOD_REQUIRED,
                           "Add a payment method: give paymentMethodId or newPaymentMethod.", ("input", "paymentMethodId"))
-    return Payment(payment_method_id, token, card, new_card)
+    return PaymentChoice(payment_method_id, token, card, new_card)
 
 
-async def charge_at_once(payment: Payment, buyer: Buyer, amount: Decimal, currency: str, tenant_id: int,
+async def charge_at_once(payment: PaymentChoice, buyer: Buyer, amount: Decimal, currency: str, tenant_id: int,
                          user_id: int | None, key: idempotency.Key | None, gateway: PaymentGateway) -> Charged:
     """§7: charge the purchase now, before its transaction; PAYMENT_DECLINED leaves nothing
     behind."""
@@ -75,7 +75,7 @@ async def charge_at_once(payment: Payment, buyer: Buyer, amount: Decimal, curren
     return Charged(charge, gateway_key)
 
 
-async def store_card(tenant_id: int, account_id: int, payment: Payment, now: datetime) -> int:
+async def store_card(tenant_id: int, account_id: int, payment: PaymentChoice, now: datetime) -> int:
     """The new card of `payment` as a payment method of the account; its id."""
     card, details = payment.card, payment.details
     method = await models.PaymentMethod.create(

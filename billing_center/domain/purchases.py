@@ -27,7 +27,7 @@ from billing_center.domain.clock import Clock
 from billing_center.domain.errors import DomainError, ErrorCode, not_found
 from billing_center.domain.money import round_cents
 from billing_center.domain.payment_gateway import CardDetails, PaymentGateway
-from billing_center.domain.purchase_payment import Charged, Payment
+from billing_center.domain.purchase_payment import Charged, PaymentChoice
 from billing_center.domain.subscription_rules import (
     MAX_QUANTITY,
     MAX_TRIAL_QUANTITY,
@@ -60,6 +60,11 @@ class Purchased:
     invoice_id: int | None = None
     replayed: bool = False
 
+    @classmethod
+    def of(cls, result: dict, replayed: bool) -> Purchased:
+        """From the result `_record` keeps under the idempotency key."""
+        return cls(result["subscriptionId"], result["invoiceLineId"], result.get("invoiceId"), replayed)
+
 
 @dataclass(frozen=True, slots=True)
 class _Purchase:
@@ -69,7 +74,7 @@ class _Purchase:
     request: PurchaseRequest
     product: dict
     buyer: Buyer
-    payment: Payment
+    payment: PaymentChoice
     price: Decimal
     amount: Decimal
     schedule: models.ChargeSchedule
@@ -92,9 +97,8 @@ async def purchase_subscription(
     CARD_INVALID, PAYMENT_DECLINED, SPENDING_LIMIT, IDEMPOTENCY_KEY_REUSED."""
     tenant_id = actor.require_tenant()
     key = _idempotency_key(request)
-    previous = await idempotency.previous_result(actor, key)
-    if previous is not None:
-        return Purchased(previous["subscriptionId"], previous["invoiceLineId"], previous.get("invoiceId"), True)
+    if (replay := await idempotency.replay(actor, key, Purchased.of)) is not None:
+        return replay
     product = await _product_to_buy(request)
     buyer = await buyers.buyer_of(actor, product, request.trial, request.billing_account_id)
     now = clock.now()
@@ -130,7 +134,7 @@ async def purchase_subscription(
     except BaseException:
         await purchase_payment.refund(gateway, charged, amount, currency)
         raise
-    return Purchased(result["subscriptionId"], result["invoiceLineId"], result.get("invoiceId"), replayed)
+    return Purchased.of(result, replayed)
 
 
 def _idempotency_key(request: PurchaseRequest) -> idempotency.Key | None:

@@ -41,6 +41,11 @@ class Reactivated:
     previous_subscription_id: int
     replayed: bool = False
 
+    @classmethod
+    def of(cls, result: dict, replayed: bool) -> Reactivated:
+        """From the result `_reactivate` keeps under the idempotency key."""
+        return cls(result["subscriptionId"], result["previousSubscriptionId"], replayed)
+
 
 @dataclass(frozen=True, slots=True)
 class Revival:
@@ -137,9 +142,8 @@ async def reactivate_subscription(
         "newCardLast4": new_payment_method.number[-4:] if new_payment_method else None,
         "expectedVersion": expected_version,
     })
-    previous = await idempotency.previous_result(actor, key)
-    if previous is not None:
-        return Reactivated(previous["subscriptionId"], previous["previousSubscriptionId"], True)
+    if (replay := await idempotency.replay(actor, key, Reactivated.of)) is not None:
+        return replay
     facts, version = await visible_facts(actor, subscription_id, expected_version)
     now = clock.now()
     available_actions.require(actor, facts, available_actions.Action.REACTIVATE, now)
@@ -163,7 +167,7 @@ async def reactivate_subscription(
     if result.get("invoiceId") is not None and not replayed:
         # §7: charged at once (RENEWAL_DAY), like a purchase; a decline starts dunning.
         await charging.collect_now(result["invoiceId"], now, gateway)
-    return Reactivated(result["subscriptionId"], result["previousSubscriptionId"], replayed)
+    return Reactivated.of(result, replayed)
 
 
 async def _reactivate(actor: Actor, r: _Reactivation) -> dict:

@@ -94,6 +94,11 @@ class QuantityChange:
     invoice_line_id: int | None
     replayed: bool = False
 
+    @classmethod
+    def of(cls, result: dict, replayed: bool) -> QuantityChange:
+        """From the result a licence count change keeps under the idempotency key."""
+        return cls(result["subscriptionId"], result["invoiceLineId"], replayed)
+
 
 @dataclass(frozen=True, slots=True)
 class _Resize:
@@ -140,9 +145,8 @@ async def update_license_quantity(
                              {"subscriptionId": subscription_id, "totalLicenses": total,
                               "expectedVersion": expected_version})
     actor.require_tenant()
-    previous = await idempotency.previous_result(actor, key)
-    if previous is not None:
-        return QuantityChange(previous["subscriptionId"], previous["invoiceLineId"], replayed=True)
+    if (replay := await idempotency.replay(actor, key, QuantityChange.of)) is not None:
+        return replay
     if rules.licence_total_out_of_range(total):
         raise DomainError(ErrorCode.INVALID_INPUT,
                           f"A subscription has {rules.MIN_QUANTITY} to {rules.MAX_QUANTITY} licences.",
@@ -168,7 +172,7 @@ async def update_license_quantity(
     result, replayed = await idempotency.once(actor, key, lambda: _resize(actor, resize), now)
     if gateway is not None and result.get("invoiceId") is not None and not replayed:
         await charging.collect_now(result["invoiceId"], now, gateway)
-    return QuantityChange(subscription_id, result["invoiceLineId"], replayed=replayed)
+    return QuantityChange.of(result, replayed)
 
 
 async def _check_resize(actor: Actor, facts: rules.SubscriptionFacts, row: dict, total: int, now: datetime) -> None:
@@ -257,5 +261,4 @@ async def _schedule_decrease(actor: Actor, subscription_id: int, facts: rules.Su
         )
         return {"subscriptionId": subscription_id, "invoiceLineId": None}
 
-    _, replayed = await idempotency.once(actor, key, schedule, now)
-    return QuantityChange(subscription_id, None, replayed=replayed)
+    return QuantityChange.of(*await idempotency.once(actor, key, schedule, now))

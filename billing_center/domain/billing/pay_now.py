@@ -26,11 +26,16 @@ PAYABLE = (models.InvoiceStatus.OPEN, models.InvoiceStatus.PAST_DUE)
 
 
 @dataclass(frozen=True, slots=True)
-class Payment:
+class InvoicePaid:
     """The outcome of `pay_invoice`: the invoice, and whether this call was a replay."""
 
     invoice_id: int
     replayed: bool = False
+
+    @classmethod
+    def of(cls, result: dict, replayed: bool) -> InvoicePaid:
+        """From the result a payment keeps under the idempotency key."""
+        return cls(result["invoiceId"], replayed)
 
 
 async def pay_invoice(
@@ -40,7 +45,7 @@ async def pay_invoice(
     clock: Clock,
     gateway: PaymentGateway,
     idempotency_key: str | None = None,
-) -> Payment:
+) -> InvoicePaid:
     """§7: charge what an open or past-due invoice asks for with any card of its billing
     account. A declined charge is recorded as a failed attempt and refused with
     PAYMENT_DECLINED. Raises NOT_FOUND, FORBIDDEN, READ_ONLY_SELF_SERVICE, INVALID_STATUS,
@@ -48,9 +53,8 @@ async def pay_invoice(
     tenant_id = actor.require_tenant()
     key = idempotency.Key.of("payInvoice", idempotency_key,
                              {"invoiceId": invoice_id, "paymentMethodId": payment_method_id})
-    previous = await idempotency.previous_result(actor, key)
-    if previous is not None:
-        return Payment(previous["invoiceId"], replayed=True)
+    if (replay := await idempotency.replay(actor, key, InvoicePaid.of)) is not None:
+        return replay
     rows = await models.Invoice.filter(visibility.billing_records(actor), id=invoice_id).values(
         "status", "amount_due", "currency", "billing_account_id", "billing_account__self_service",
         "billing_account__owner_id",
@@ -73,11 +77,11 @@ async def pay_invoice(
     succeeded = await charge_invoice(actor, invoice_id, invoice, cards[0]["gateway_token"], payment_method_id,
                                      clock, gateway, key)
     if succeeded is None:
-        return Payment(invoice_id, replayed=await idempotency.previous_result(actor, key) is not None)
+        return InvoicePaid(invoice_id, replayed=await idempotency.previous_result(actor, key) is not None)
     if not succeeded:
         raise DomainError(ErrorCode.PAYMENT_DECLINED, "The card was declined; the invoice is past due.",
                           ("input", "paymentMethodId"))
-    return Payment(invoice_id)
+    return InvoicePaid(invoice_id)
 
 
 async def charge_invoice(
