@@ -220,11 +220,10 @@ class Deliverer:
             event = by_id.get(pending["event_id"])
             if event is None:
                 continue
-            if not await self._hold(turn.owner, endpoint):
+            sent = await self._attempt(turn, event, bodies[event["id"]])
+            if sent is None:
                 return False
-            started = self.clock.now()
-            outcome = await turn.send(event, bodies[event["id"]])
-            turn.made += 1
+            outcome, started = sent
             if not await webhook_queue.record_redelivery(
                     turn.owner, endpoint["id"], pending["id"], outcome, started, self.lease):
                 return False
@@ -248,16 +247,25 @@ class Deliverer:
                 if row["id"] in bodies:
                     if turn.stopping():
                         break
-                    if not await self._hold(turn.owner, endpoint):
+                    sent = await self._attempt(turn, row, bodies[row["id"]])
+                    if sent is None:
                         return None
-                    started = self.clock.now()
-                    outcome = await turn.send(row, bodies[row["id"]])
-                    turn.made += 1
+                    outcome, started = sent
                     if not await webhook_queue.record_attempt(turn.owner, endpoint, row, outcome, started,
                                                               self.lease, self.first_retry):
                         return None
                 through = row["sequence"]
         return through
+
+    async def _attempt(self, turn: _Turn, event: dict[str, Any], body: bytes) -> tuple[Outcome, datetime] | None:
+        """Send one event with the lease held for at least `timeout` more (`_hold`): its
+        outcome and when the attempt started, or None when the endpoint is no longer ours."""
+        if not await self._hold(turn.owner, turn.endpoint):
+            return None
+        started = self.clock.now()
+        outcome = await turn.send(event, body)
+        turn.made += 1
+        return outcome, started
 
     async def _resolve(self, url: str) -> tuple[Target | None, str | None]:
         # Bounded like an attempt: the system resolver has no timeout of its own, and the
