@@ -425,6 +425,34 @@ class Subscription(Model):
             cancellation_feedback=None, next_charge_date=next_charge_date, trial=trial,
         )
 
+    @staticmethod
+    def renewed(term_start: datetime, term_end: datetime, next_charge_date: date | None, quantity: int,
+                start_date: date) -> dict[str, Any]:
+        """§3, §7 term end: the changes of a new term (a trial's first paid one), at `quantity`
+        licences (a scheduled decrease applied), charged from `next_charge_date`."""
+        return dict(
+            term_start=term_start, term_end=term_end, trial=False, start_date=start_date, quantity=quantity,
+            scheduled_quantity=None, next_charge_date=next_charge_date,
+        )
+
+    @staticmethod
+    def expired(at: datetime) -> dict[str, Any]:
+        """§3 term end without renewal: the changes that take a subscription to EXPIRED (reason
+        TERM_ENDED) at `at`, with nothing more to charge or to schedule."""
+        return dict(
+            status=SubscriptionStatus.EXPIRED, status_reason=StatusReason.TERM_ENDED, status_changed_at=at,
+            expired_at=at, next_charge_date=None, scheduled_quantity=None,
+        )
+
+    @staticmethod
+    def disabled_for_non_payment(at: datetime) -> dict[str, Any]:
+        """§7 the non-payment cut-off: the changes that take a subscription to DISABLED (reason
+        NON_PAYMENT) at `at`; it renews no more."""
+        return dict(
+            status=SubscriptionStatus.DISABLED, status_reason=StatusReason.NON_PAYMENT, status_changed_at=at,
+            disabled_at=at, auto_renew=False, next_charge_date=None, scheduled_quantity=None,
+        )
+
     class Meta:
         table = "subscription"
         indexes = [

@@ -57,12 +57,9 @@ async def cut_off(invoices: list[dict], day: date, moment: datetime, events: lis
     if not rows:
         return []
     ends_on = await _withdraw_renewals(rows, day)
-    await bulk.update_rows(models.Subscription, [
-        "status", "status_reason", "status_changed_at", "disabled_at", "auto_renew", "next_charge_date",
-        "scheduled_quantity", "term_start", "term_end", "version"], [
-        dict(id=row["id"], status=Status.DISABLED, status_reason=models.StatusReason.NON_PAYMENT,
-             status_changed_at=moment, disabled_at=moment, auto_renew=False, next_charge_date=None,
-             scheduled_quantity=None, term_start=row["term_start"], term_end=row["term_end"],
+    cut_off = models.Subscription.disabled_for_non_payment(moment)
+    await bulk.update_rows(models.Subscription, [*cut_off, "term_start", "term_end", "version"], [
+        dict(id=row["id"], **cut_off, term_start=row["term_start"], term_end=row["term_end"],
              version=row["version"] + 1)
         for row in rows])
     await bulk.insert_rows(models.ServiceLevel, [

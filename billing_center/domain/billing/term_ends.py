@@ -144,16 +144,17 @@ class _Writes:
 
     async def save(self) -> None:
         if self.renewed:
-            await bulk.update_rows(models.Subscription, ["term_start", "term_end", "trial", "start_date", "quantity",
-                                                         "scheduled_quantity", "next_charge_date", "version"],
-                                   self.renewed)
+            await bulk.update_rows(models.Subscription, _changed(self.renewed), self.renewed)
             await bulk.insert_rows(models.InvoiceLine, self.lines)
         if self.expired:
-            await bulk.update_rows(models.Subscription, ["status", "status_reason", "status_changed_at", "expired_at",
-                                                         "next_charge_date", "scheduled_quantity", "version"],
-                                   self.expired)
+            await bulk.update_rows(models.Subscription, _changed(self.expired), self.expired)
         await bulk.insert_rows(models.ServiceLevel, self.service)
         await audit.record_system(self.events)
+
+
+def _changed(rows: list[dict]) -> list[str]:
+    # The columns a batch of subscription rows changes: those its rows carry, the id aside.
+    return [column for column in rows[0] if column != "id"]
 
 
 async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
@@ -189,11 +190,7 @@ async def renew_or_expire(scope: Scope, bound: datetime) -> list[Transition]:
 def _expire(row: dict, known: _Known, writes: _Writes) -> None:
     """§3, §5 Trials: the subscription expires at its term end, and the transition says why."""
     ended = row["term_end"]
-    writes.expired.append(dict(
-        id=row["id"], status=Status.EXPIRED, status_reason=models.StatusReason.TERM_ENDED,
-        status_changed_at=ended, expired_at=ended, next_charge_date=None, scheduled_quantity=None,
-        version=row["version"] + 1,
-    ))
+    writes.expired.append(dict(id=row["id"], **models.Subscription.expired(ended), version=row["version"] + 1))
     writes.service.append(ledger.service_row(row["tenant_id"], row["id"], ended.date(), 0,
                                              models.ServiceChange.EXPIRED))
     if known.self_service_trial(row) and row["id"] not in known.convertible and row["auto_renew"]:
@@ -217,9 +214,9 @@ def _renew(row: dict, plan: TermEndPlan, quantity: int, note: str, known: _Known
     schedule = models.ChargeSchedule(known.accounts[row["billing_account_id"]]["charge_schedule"])
     name = known.names[row["product_id"]]
     writes.renewed.append(dict(
-        id=row["id"], term_start=plan.term_start, term_end=plan.term_end, trial=False,
-        start_date=ended.date() if converted else row["start_date"], quantity=quantity,
-        scheduled_quantity=None, next_charge_date=plan.charge_on, version=row["version"] + 1,
+        id=row["id"], version=row["version"] + 1,
+        **models.Subscription.renewed(plan.term_start, plan.term_end, plan.charge_on, quantity,  # type: ignore[arg-type]
+                                      ended.date() if converted else row["start_date"]),
     ))
     if converted or quantity != row["quantity"]:
         writes.service.append(ledger.service_row(
