@@ -105,3 +105,10 @@ class ErrorPresenter(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return present(errors, self.execution_context.context)
+
+    def _process_result(self, result: object) -> None:
+        # MaskErrors' own test, `isinstance(result, <a runtime-checkable Protocol with `errors`>)`,
+        # costs 7 µs a request; the attribute read decides the same.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ spread, so counting takes time linear in the document's size.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from graphql import (
@@ -84,10 +85,32 @@ def list_bound(parent: str, field: str) -> int | None:
     return LIST_BOUNDS.get((parent, field))
 
 
+# The count of an operation without variables depends on its document alone, and the parser
+# cache hands every request sending the same text the same document: such counts are kept by
+# the operation node's identity (the entry holds the node, so its id cannot be reused).
+_COUNTED: OrderedDict[int, tuple[OperationDefinitionNode, DocumentNode, GraphQLSchema, int]] = OrderedDict()
+_COUNTED_SIZE = 256
+
+
 def count_nodes(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
                 variables: dict[str, Any]) -> int:
     """The most nodes `operation` may return. Raises a GraphQLError (INVALID_INPUT) when a page
     size is out of range."""
+    if operation.variable_definitions:
+        return _count(schema, document, operation, variables)
+    cached = _COUNTED.get(id(operation))
+    if cached is not None and cached[0] is operation and cached[1] is document and cached[2] is schema:
+        _COUNTED.move_to_end(id(operation))
+        return cached[3]
+    nodes = _count(schema, document, operation, variables)
+    _COUNTED[id(operation)] = (operation, document, schema, nodes)
+    if len(_COUNTED) > _COUNTED_SIZE:
+        _COUNTED.popitem(last=False)
+    return nodes
+
+
+def _count(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode,
+           variables: dict[str, Any]) -> int:
     root = schema.get_root_type(operation.operation)
     return NodeCounter(schema, document, variables).selection_set(root, operation.selection_set, None, ())
 

@@ -10,7 +10,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from billing_center.access_log import OperationName
-from billing_center.resolvers import limits, profile, queries, relations
+from billing_center.resolvers import limits, pipeline, profile, queries, relations
 from billing_center.resolvers.errors import ErrorPresenter, present_unseen
 from billing_center.resolvers.execution import LeanExecutionContext
 from billing_center.resolvers.mutations import registration
@@ -145,6 +145,11 @@ class BillingSchema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         return None
+
+    def create_extensions_runner(self, execution_context: ExecutionContext,
+                                 extensions: list[Any]) -> pipeline.ExtensionsRunner:
+        # The same hooks in the same order, prepared once per extension class (`pipeline`).
+        return pipeline.ExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
 
 schema = BillingSchema(
