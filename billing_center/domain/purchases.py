@@ -104,7 +104,8 @@ async def purchase_subscription(
     now = clock.now()
     payment = await purchase_payment.payment_for(tenant_id, buyer, request.payment_method_id,
                                                  request.new_payment_method, request.trial, now, gateway)
-    price = product["monthly_price"] if request.commitment_term is models.CommitmentTerm.MONTHLY else product["annual_price"]
+    monthly = request.commitment_term is models.CommitmentTerm.MONTHLY
+    price = product["monthly_price"] if monthly else product["annual_price"]
     amount, currency = round_cents(price * request.quantity), product["currency"]
     await spending.require_room(None if buyer.create_account else buyer.profile_id, amount, ("input", "quantity"))
     schedule, billing_day = await buyers.charge_schedule(buyer)
