@@ -12,7 +12,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext, get_current_context
 from tortoise.migrations.api import migrate as run_migrations
 
-from billing_center.config import Settings, is_sqlite, normalise_database_url
+from billing_center.config import DEFAULT_DB_POOL_SIZE, Settings, is_sqlite, normalise_database_url
 
 APP_LABEL = "models"
 MODELS_MODULE = "billing_center.domain.models"
@@ -41,7 +41,8 @@ class NoResetConnection(asyncpg.Connection):
         return ""
 
 
-def tortoise_config(database_url: str, pool_size: int = 10, statement_timeout_ms: int | None = None) -> dict[str, Any]:
+def tortoise_config(database_url: str, pool_size: int = DEFAULT_DB_POOL_SIZE,
+                    statement_timeout_ms: int | None = None) -> dict[str, Any]:
     """The Tortoise config dict for `database_url` (SQLite or PostgreSQL); on PostgreSQL,
     `statement_timeout_ms` caps every statement of these connections."""
     url = normalise_database_url(database_url)
@@ -65,7 +66,8 @@ def tortoise_config(database_url: str, pool_size: int = 10, statement_timeout_ms
     }
 
 
-async def init_db(database_url: str, pool_size: int = 10, statement_timeout_ms: int | None = None) -> None:
+async def init_db(database_url: str, pool_size: int = DEFAULT_DB_POOL_SIZE,
+                  statement_timeout_ms: int | None = None) -> None:
     """Open Tortoise for this process; requests run in other tasks than the lifespan, hence
     the global fallback context (STACK.md §0.1)."""
     # The executor cache is process-global and keyed by connection name: after a switch of
