@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing_center.domain import cancellation, models, policies, purchases
+from billing_center.domain import cancellation, integrity, models, policies, purchases
 from billing_center.domain.actor import Actor
 from billing_center.domain.billing import engine
 from billing_center.domain.billing.scope import Scope
@@ -138,6 +138,8 @@ async def test_a_purchase_on_the_billing_day_goes_on_that_days_one_invoice_s7(da
     # then: one invoice for 21 December, the renewal (23.00 x 5 = 115.00) and the purchase together
     december = await models.Invoice.filter(billing_profile_id=org.profile.id, issue_date=date(2026, 12, 21))
     assert [invoice.total for invoice in december] == [Decimal("135.00")]
+    # and over the whole history: each licence-day paid once, collected - refunded = invoiced - due
+    assert await integrity.violations(org.tenant.id, clock.now().date()) == []
 
 
 # --- §7 Payment ----------------------------------------------------------------------------
